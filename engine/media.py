@@ -17,6 +17,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -136,7 +137,7 @@ def detect_kind(path: str | os.PathLike) -> Literal["image", "video"]:
     kind = _pillow_kind(path)
     if kind is not None:
         return kind
-    with _open_container(path) as container:
+    with _container(path) as container:
         _video_stream(container, name)
     return "video"
 
@@ -269,12 +270,22 @@ class _Probe:
     seekable: bool
 
 
-def _open_container(path: str | os.PathLike) -> av.container.InputContainer:
+@contextmanager
+def _container(path: str | os.PathLike) -> Iterator[av.container.InputContainer]:
+    """Open with FFmpeg; any failure inside the block that is not already a `MediaError` is a
+    bad file (untrusted bytes reach the demuxer and decoder), reported as one."""
     name = _name(path)
     try:
-        return av.open(os.fspath(path), mode="r")
+        container = av.open(os.fspath(path), mode="r")
     except Exception as err:  # FFmpeg's probe failed: not a container it knows
         raise MediaError(f"{name}: not a media file this app can read (not an image or a video).") from err
+    try:
+        with container:
+            yield container
+    except MediaError:
+        raise
+    except Exception as err:
+        raise MediaError(f"{name}: the video is damaged or truncated ({type(err).__name__}: {err}).") from err
 
 
 def _video_stream(container: av.container.InputContainer, name: str) -> av.video.stream.VideoStream:
@@ -461,19 +472,12 @@ def load_video(path: str | os.PathLike, limits: MediaLimits | None = None) -> Vi
     limits = limits or MediaLimits()
     name = _name(path)
     _check_file(path, limits.video_max_bytes, "a video")
-    with _open_container(path) as container:
+    with _container(path) as container:
         stream = _video_stream(container, name)
         p = _probe(container, stream)
         _check_duration(name, p.duration_s, limits)
         stream.thread_type = "AUTO"
-        try:
-            sink, duration = _read_frames(container, stream, p, limits, name)
-        except MediaError:
-            raise
-        except Exception as err:  # untrusted bytes: any decoder failure is a bad file, not a bug here
-            raise MediaError(
-                f"{name}: the video is damaged or truncated ({type(err).__name__}: {err})."
-            ) from err
+        sink, duration = _read_frames(container, stream, p, limits, name)
     return _clip(sink, p, duration, name)
 
 
@@ -492,7 +496,7 @@ def _refuse_modality(name: str, kind: str, modalities: frozenset[str]) -> None:
 def _check_video_header(path: str | os.PathLike, limits: MediaLimits) -> None:
     """Open the container (no decoding): a video track, a duration within the limit."""
     name = _name(path)
-    with _open_container(path) as container:
+    with _container(path) as container:
         stream = _video_stream(container, name)
         _check_duration(name, _probe(container, stream).duration_s, limits)
 
