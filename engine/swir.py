@@ -15,7 +15,7 @@ counted down in the same step, so N-1 more tokens follow the trigger step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from engine.config import SwirParams
 from engine.events import Mode, SwitchDir
@@ -179,7 +179,7 @@ def replay(
     Injected tokens are reported but not fed back, since the trace is fixed.
     """
     state, out = SwirState(), []
-    for t, (h, tok, math) in enumerate(zip(entropies, tokens, is_math)):
+    for t, (h, tok, math) in enumerate(zip(entropies, tokens, is_math, strict=True)):
         state, d = policy_step(
             state, t, h, tok, is_math=math, ids=ids, cfg=cfg, max_new_tokens=max_new_tokens
         )
@@ -187,7 +187,3 @@ def replay(
         if d.budget_done:
             break
     return out
-
-
-def initial_state() -> SwirState:
-    return replace(SwirState())

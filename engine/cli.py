@@ -1,0 +1,159 @@
+"""The engine's command line: `python -m engine "question" [options]`.
+
+Owns: parsing options into `DecodeSettings`, streaming a run to the terminal
+(thinking and answer separated, tokens of latent steps dimmed when the output
+is a terminal), the summary line, and `--trace out.json`. A user error prints
+one line and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from engine.config import METHODS, DecodeSettings, SamplingParams, SwirParams
+from engine.errors import RioError
+from engine.events import Done, Started, Step
+from engine.presets import DEFAULT_PRESET, PRESETS
+from engine.prompt import Turn
+from engine.trace import TraceRecorder
+
+DIM, RESET, BOLD = "\x1b[2m", "\x1b[0m", "\x1b[1m"
+
+
+def _switch_count(value: str) -> int | None:
+    if value.lower() in ("none", "off"):
+        return None
+    return int(value)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m engine", description="Ask a model; decode with SwiReasoning or CoT."
+    )
+    ap.add_argument("question")
+    ap.add_argument("--model", default=os.environ.get("RIO_MODEL", DEFAULT_PRESET),
+                    help=f"preset ({', '.join(PRESETS)}), hub id or local folder")  # fmt: skip
+    ap.add_argument("--method", choices=METHODS, default="swir")
+    ap.add_argument("--max-new-tokens", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--greedy", action="store_true", help="SwiR/CoT choose tokens by argmax")
+    ap.add_argument("--alpha0", type=float)
+    ap.add_argument("--beta0", type=float)
+    ap.add_argument("--window", type=int)
+    ap.add_argument("--max-switch-count", type=_switch_count, default="2", help="an integer, or none")
+    ap.add_argument("--temperature", type=float)
+    ap.add_argument("--top-p", type=float)
+    ap.add_argument("--top-k", type=int)
+    ap.add_argument("--min-p", type=float)
+    ap.add_argument("--no-thinking", action="store_true", help="enable_thinking=False in the chat template")
+    ap.add_argument("--suffix", action="store_true", help="append the step-by-step / boxed-answer request")
+    ap.add_argument("--image", action="append", default=[], help="an image file (repeatable)")
+    ap.add_argument("--video", action="append", default=[], help="a video file (repeatable)")
+    ap.add_argument("--trace", type=Path, help="write the whole run as JSON here")
+    ap.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when present)")
+    return ap
+
+
+def settings_from(args: argparse.Namespace, sampling: SamplingParams, swir: SwirParams) -> DecodeSettings:
+    """Preset defaults, overridden by whatever the user passed."""
+
+    def pick(value, default):
+        return default if value is None else value
+
+    sampling = SamplingParams(
+        temperature=pick(args.temperature, sampling.temperature),
+        top_p=pick(args.top_p, sampling.top_p),
+        top_k=pick(args.top_k, sampling.top_k),
+        min_p=pick(args.min_p, sampling.min_p),
+        greedy=args.greedy,
+    )
+    swir = SwirParams(
+        alpha0=pick(args.alpha0, swir.alpha0),
+        beta0=pick(args.beta0, swir.beta0),
+        window=pick(args.window, swir.window),
+        max_switch_count=args.max_switch_count,
+    )
+    return DecodeSettings(
+        method=args.method, max_new_tokens=args.max_new_tokens, sampling=sampling, swir=swir,
+        seed=args.seed, thinking=not args.no_thinking, step_by_step_suffix=args.suffix,
+    ).validate()  # fmt: skip
+
+
+def stream(events, out: TextIO, color: bool, recorder: TraceRecorder) -> Done | None:
+    """Print a run as it streams; return its `Done`."""
+    phase, done = None, None
+    for ev in events:
+        recorder.add(ev)
+        if isinstance(ev, Started) and ev.thinking:
+            phase = "thinking"
+            out.write(f"{BOLD}[thinking]{RESET}\n" if color else "[thinking]\n")
+        elif isinstance(ev, Step):
+            if phase == "thinking" and ev.phase == "answer":
+                out.write(f"\n{BOLD}[answer]{RESET}\n" if color else "\n[answer]\n")
+            phase = ev.phase
+            dim = color and ev.mode == "latent"
+            out.write(f"{DIM}{ev.text}{RESET}" if dim else ev.text)
+            out.flush()
+        elif isinstance(ev, Done):
+            done = ev
+    out.write("\n")
+    return done
+
+
+def summary_line(done: Done) -> str:
+    s = done.summary
+    rate = f"{s.tokens_per_s:.1f} tok/s" if s.tokens_per_s else "-"
+    ttft = f"{s.ttft_s:.2f}s" if s.ttft_s is not None else "-"
+    return (
+        f"tokens {s.tokens} (latent {s.latent_steps}, explicit {s.explicit_steps}), "
+        f"switches {s.switches}, stop: {s.stop_reason}, TTFT {ttft}, {rate}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if not args.question.strip():
+            raise RioError("The question is empty.")
+        if args.max_new_tokens < 1:
+            raise RioError("--max-new-tokens must be at least 1.")
+        if args.model not in PRESETS and not Path(args.model).exists() and "/" not in args.model:
+            raise RioError(
+                f"Unknown model {args.model!r}: use a preset ({', '.join(PRESETS)}), a hub id or a folder."
+            )
+        return run(args)
+    except RioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.local import LocalBackend
+    from engine.runtime import load_runtime
+
+    preset = PRESETS.get(args.model)
+    settings = settings_from(
+        args, preset.sampling if preset else SamplingParams(), preset.swir if preset else SwirParams()
+    )
+    backend = LocalBackend(load_runtime(args.model, device=args.device))
+    backend.check_media(args.image, args.video)
+    turn = Turn("user", args.question, tuple(args.image), tuple(args.video))
+    recorder = TraceRecorder({"preset": args.model, "source": backend.info.source}, settings)
+    cancel = threading.Event()
+    events = backend.chat([turn], settings, cancel)
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    done = stream(events, sys.stdout, color, recorder)
+    recorder.prompt_token_ids = backend.last_prompt_ids
+    if done:
+        print(summary_line(done), file=sys.stderr)
+    if args.trace:
+        args.trace.write_text(recorder.to_json(indent=1), encoding="utf-8")
+        print(f"trace written to {args.trace}", file=sys.stderr)
+    return 0

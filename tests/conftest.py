@@ -1,0 +1,100 @@
+"""Shared fixtures: one model load per session, a private model cache, Chromium.
+
+The tiny `qwen3_5_moe` checkpoint is built into a session temp folder (so the
+build path runs in every suite) and both real models load once per session.
+Browser tests get Debian's Chromium; if it is missing the fixture installs it
+with apt-get (Playwright cannot download browsers here).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import pytest
+
+# Before any engine import: a private cache for built models.
+os.environ.setdefault("RIO_CACHE", tempfile.mkdtemp(prefix="rio-test-cache-"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+warnings.filterwarnings("ignore", message=".*no <think>/</think> tokens.*")
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def smollm2_runtime():
+    from engine.runtime import load_runtime
+
+    return load_runtime("smollm2-offline")
+
+
+@pytest.fixture(scope="session")
+def tiny_moe_runtime():
+    from engine.runtime import load_runtime
+
+    return load_runtime("tiny-moe")
+
+
+@pytest.fixture(scope="session")
+def smollm2_backend(smollm2_runtime):
+    from engine.local import LocalBackend
+
+    return LocalBackend(smollm2_runtime)
+
+
+@pytest.fixture(scope="session")
+def tiny_moe_backend(tiny_moe_runtime):
+    from engine.local import LocalBackend
+
+    return LocalBackend(tiny_moe_runtime)
+
+
+def _find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = _find_chromium()
+    if path is None:
+        cmd = "apt-get update -qq && apt-get install -y -qq chromium chromium-driver"
+        if os.geteuid() != 0:
+            cmd = f"sudo sh -c '{cmd}'"
+        proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=900)
+        path = _find_chromium()
+        if path is None:
+            pytest.fail(f"Chromium is missing and could not be installed: {proc.stderr[-500:]}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def media_dir(tmp_path) -> Path:
+    return tmp_path

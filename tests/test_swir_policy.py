@@ -1,0 +1,145 @@
+"""The SwiReasoning policy, rule by rule, without a model (../shared/SWIREASONING.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.config import SwirParams
+from engine.swir import Mix, SignalIds, SwirState, policy_step, replay, schedule
+
+IDS = SignalIds(think=1, end_think=2, newline=3, convergence=(2,), termination=(2, 10, 11))
+TOK = 50  # an ordinary token
+MAX = 100
+
+
+def run(entropies, tokens=None, *, math=None, cfg=SwirParams(window=2, max_switch_count=None)):
+    tokens = tokens or [TOK] * len(entropies)
+    math = math or [False] * len(entropies)
+    state, out = SwirState(), []
+    for t, (h, tok, m) in enumerate(zip(entropies, tokens, math, strict=True)):
+        state, d = policy_step(state, t, h, tok, is_math=m, ids=IDS, cfg=cfg, max_new_tokens=MAX)
+        out.append((state, d))
+    return out
+
+
+def test_first_step_is_latent_with_newline_mix_and_sets_reference():
+    ((state, d),) = run([2.0])
+    assert d.mode == "latent" and d.switch is None
+    assert state.ref_h == 2.0
+    assert d.mix == Mix(0.9, IDS.newline)
+
+
+def test_latent_to_explicit_when_entropy_falls_below_reference():
+    (_, _), (s1, d1) = run([2.0, 1.5])
+    assert d1.switch == "to_explicit" and d1.mode == "explicit"
+    assert s1.ref_h == 1.5 and s1.steps_in_mode == 0 and s1.switches == 1
+    # explicit input on that switch: beta * soft + (1 - beta) * E[</think>]
+    assert d1.mix == Mix(pytest.approx(schedule(0.7, 1, MAX)), IDS.end_think)
+
+
+def test_latent_stays_when_entropy_does_not_fall():
+    out = run([2.0, 2.0, 3.0])
+    assert [d.mode for _, d in out] == ["latent"] * 3
+    assert out[-1][1].mix == Mix(1.0, None)  # plain soft embedding
+
+
+def test_explicit_to_latent_needs_higher_entropy_and_a_full_window():
+    # t1: to explicit (ref 1.0); t2: higher but only 1 step in mode (< window 2)
+    # t3: higher with 2 steps in mode -> to latent with the alpha mix on <think>.
+    out = run([2.0, 1.0, 1.5, 1.5], cfg=SwirParams(window=2, alpha0=0.5, max_switch_count=None))
+    assert [d.switch for _, d in out] == [None, "to_explicit", None, "to_latent"]
+    assert out[2][1].mix == Mix(0.0, TOK)
+    s3, d3 = out[3]
+    assert d3.mode == "latent" and s3.ref_h == 1.5 and s3.steps_in_mode == 0
+    assert d3.mix == Mix(pytest.approx(0.5 + 0.5 * 3 / MAX), IDS.think)
+    assert s3.switches == 1  # only latent -> explicit counts
+
+
+def test_window_counts_steps_since_the_last_switch():
+    # switch at t1 resets the count; t2, t3, t4 make 3 steps in mode
+    out = run([2.0, 1.0, 1.2, 1.2, 1.2], cfg=SwirParams(window=3, max_switch_count=None))
+    assert [d.switch for _, d in out] == [None, "to_explicit", None, None, "to_latent"]
+    out = run([2.0, 1.0, 1.2, 1.2, 1.2], cfg=SwirParams(window=4, max_switch_count=None))
+    assert [d.switch for _, d in out] == [None, "to_explicit", None, None, None]
+
+
+def test_locked_after_chosen_end_think_never_goes_latent():
+    out = run([2.0, 1.0, 5.0, 5.0, 5.0], tokens=[TOK, TOK, IDS.end_think, TOK, TOK])
+    assert all(s.locked for s, _ in out[2:])
+    assert [d.mode for _, d in out[2:]] == ["explicit"] * 3
+
+
+def test_locked_forces_explicit_while_policy_mode_is_latent():
+    (_, d0), (s1, d1) = run([2.0, 3.0], tokens=[TOK, IDS.end_think])
+    assert s1.mode == "latent" and d1.mode == "explicit" and d1.forced
+
+
+def test_injected_end_think_does_not_lock_quirk():
+    state = SwirState(mode="explicit", ref_h=1.0, queue=(IDS.end_think,))
+    s, d = policy_step(state, 5, 1.0, TOK, is_math=False, ids=IDS, cfg=SwirParams(), max_new_tokens=MAX)
+    assert d.token == IDS.end_think and d.injected and not s.locked
+
+
+def test_math_token_forces_explicit_step_and_keeps_policy_mode():
+    (_, d0), (s1, d1) = run([2.0, 3.0], math=[False, True])
+    assert s1.mode == "latent"
+    assert d1.mode == "explicit" and d1.forced and d1.mix == Mix(0.0, TOK)
+
+
+def test_math_token_at_step_zero_is_explicit():
+    ((_, d0),) = run([2.0], math=[True])
+    assert d0.mode == "explicit" and d0.forced and d0.mix == Mix(0.0, TOK)
+
+
+def test_convergence_words_queued_from_max_switches_and_emitted_next_steps():
+    cfg = SwirParams(window=1, max_switch_count=1)
+    # switch to explicit at t1 (switches=1 == max) -> queue convergence
+    out = run([2.0, 1.0, 1.0, 1.0], cfg=cfg)
+    s1, d1 = out[1]
+    assert s1.queue == IDS.convergence and not d1.injected
+    s2, d2 = out[2]
+    assert d2.token == IDS.convergence[0] and d2.injected and s2.queue == ()
+
+
+def test_termination_after_twice_max_switches_sets_answer_budget():
+    cfg = SwirParams(window=1, max_switch_count=1, answer_budget=3)
+    # latent/explicit alternation: switches to explicit at t1, t3, t5 -> third > 2*max
+    hs = [5.0, 4.0, 4.5, 3.0, 3.5, 2.0, 2.0, 2.0, 2.0]
+    out = run(hs, cfg=cfg)
+    assert [s.switches for s, _ in out][:6] == [0, 1, 1, 2, 2, 3]
+    s5, _ = out[5]
+    assert s5.queue == IDS.termination and s5.budget == 2  # set to 3, counted down at once
+    tokens = [d.token for _, d in out[6:8]]
+    assert tokens == list(IDS.termination[:2])
+    assert [d.budget_done for _, d in out[:8]] == [False] * 7 + [True]
+
+
+def test_answer_budget_ends_after_budget_minus_one_more_steps():
+    cfg = SwirParams(window=1, max_switch_count=1, answer_budget=3)
+    state = SwirState(mode="latent", ref_h=5.0, switches=2)
+    state, d = policy_step(state, 10, 1.0, TOK, is_math=False, ids=IDS, cfg=cfg, max_new_tokens=MAX)
+    assert d.switch == "to_explicit" and state.budget == 2
+    ends = []
+    for t in range(11, 15):
+        state, d = policy_step(state, t, 1.0, TOK, is_math=False, ids=IDS, cfg=cfg, max_new_tokens=MAX)
+        ends.append(d.budget_done)
+    assert ends == [False, True, False, False]
+
+
+def test_switch_control_off_never_injects():
+    out = run([5.0, 4.0, 4.5, 3.0, 3.5, 2.0, 2.5], cfg=SwirParams(window=1, max_switch_count=None))
+    assert not any(d.injected for _, d in out)
+    assert all(s.queue == () and s.budget == -1 for s, _ in out)
+
+
+def test_schedules_reach_one_at_the_token_budget():
+    assert schedule(0.7, 0, 100) == 0.7
+    assert schedule(0.7, 100, 100) == 1.0
+    assert schedule(1.0, 37, 100) == 1.0
+
+
+def test_replay_over_a_recorded_trace_matches_step_by_step_policy():
+    hs = [2.0, 1.0, 1.5, 1.5, 0.5]
+    cfg = SwirParams(window=2, max_switch_count=None)
+    decisions = replay(hs, [TOK] * 5, is_math=[False] * 5, ids=IDS, cfg=cfg, max_new_tokens=MAX)
+    assert [d.switch for d in decisions] == [d.switch for _, d in run(hs, cfg=cfg)]
