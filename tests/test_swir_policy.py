@@ -10,9 +10,10 @@ from engine.swir import Mix, SignalIds, SwirState, policy_step, replay, schedule
 IDS = SignalIds(think=1, end_think=2, newline=3, convergence=(2,), termination=(2, 10, 11))
 TOK = 50  # an ordinary token
 MAX = 100
+NO_CONTROL = SwirParams(window=2, max_switch_count=None)
 
 
-def run(entropies, tokens=None, *, math=None, cfg=SwirParams(window=2, max_switch_count=None)):
+def run(entropies, tokens=None, *, math=None, cfg=NO_CONTROL):
     tokens = tokens or [TOK] * len(entropies)
     math = math or [False] * len(entropies)
     state, out = SwirState(), []
