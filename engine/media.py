@@ -268,6 +268,7 @@ class _Probe:
     sar: float  # sample aspect ratio (display width = width * sar)
     start_pts: int
     seekable: bool
+    tag_rotation: int  # degrees counterclockwise from an old-style `rotate` tag (clockwise degrees)
 
 
 @contextmanager
@@ -322,7 +323,17 @@ def _probe(container: av.container.InputContainer, stream: av.video.stream.Video
         sar=float(sar) if sar else 1.0,
         start_pts=int(stream.start_time or 0),
         seekable=container.format.name != "gif",
+        tag_rotation=_tag_rotation(stream),
     )
+
+
+def _tag_rotation(stream: av.video.stream.VideoStream) -> int:
+    """The `rotate` tag some muxers write instead of a display matrix, as counterclockwise degrees."""
+    tags = {k.lower(): v for k, v in stream.metadata.items()}
+    try:
+        return -round(float(tags.get("rotate", "0")) / 90) * 90 % 360
+    except ValueError:
+        return 0
 
 
 def _check_duration(name: str, duration_s: float | None, limits: MediaLimits) -> None:
@@ -346,8 +357,8 @@ def _frame_size(p: _Probe, max_side: int) -> tuple[int, int]:
 class _FrameSink:
     """Holds at most `capacity` converted frames; allocated on the first frame."""
 
-    def __init__(self, capacity: int, size: tuple[int, int]) -> None:
-        self.capacity, self.size = capacity, size
+    def __init__(self, capacity: int, size: tuple[int, int], tag_rotation: int = 0) -> None:
+        self.capacity, self.size, self.tag_rotation = capacity, size, tag_rotation
         self.frames: np.ndarray | None = None  # [capacity, H, W, 3] uint8
         self.times: list[float] = []
         self.rotation = 0
@@ -356,7 +367,8 @@ class _FrameSink:
         w, h = self.size
         rgb = frame.to_ndarray(width=w, height=h, format="rgb24")  # [h, w, 3]
         if self.frames is None:
-            self.rotation = round((frame.rotation or 0) / 90) * 90 % 360
+            matrix = round((frame.rotation or 0) / 90) * 90 % 360  # display matrix side data
+            self.rotation = matrix or self.tag_rotation
             hw = (w, h) if self.rotation in (90, 270) else (h, w)
             self.frames = np.empty((self.capacity, *hw, 3), np.uint8)
         self.frames[len(self.times)] = np.rot90(rgb, k=self.rotation // 90)  # [H, W, 3]
@@ -441,10 +453,10 @@ def _read_frames(container, stream, p: _Probe, limits: MediaLimits, name: str) -
     size = _frame_size(p, limits.video_max_side)
     if p.duration_s is not None and p.seekable:
         targets = _targets(p.duration_s, limits)
-        sink = _FrameSink(len(targets), size)
+        sink = _FrameSink(len(targets), size, p.tag_rotation)
         _sample_by_seeking(container, stream, p, targets, sink)
         return sink, p.duration_s
-    sink = _FrameSink(limits.video_max_frames + 1, size)
+    sink = _FrameSink(limits.video_max_frames + 1, size, p.tag_rotation)
     duration = _sample_streaming(container, stream, p, limits, sink, name)
     return sink, max(duration, p.duration_s or 0.0)
 

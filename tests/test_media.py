@@ -263,6 +263,26 @@ def test_rotation_metadata_is_applied(tmp_path, degrees, corner):
 
 
 @needs("libx264")
+def test_old_style_rotate_tag_is_applied(tmp_path):
+    path = str(tmp_path / "tagged.mkv")
+    out = av.open(path, "w")
+    s = out.add_stream("libx264", rate=10)
+    s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+    s.metadata["rotate"] = "90"  # clockwise, as phones wrote it
+    for i in range(10):
+        f = av.VideoFrame.from_ndarray(_corner_frame(i, 64, 48), format="rgb24")
+        f.pts = i
+        for p in s.encode(f):
+            out.mux(p)
+    for p in s.encode():
+        out.mux(p)
+    out.close()
+    clip = load_video(path)
+    assert clip.rotation == 270 and clip.frames.shape[1:3] == (64, 48)
+    assert clip.frames[0, 2, 45].mean() > 200  # stored top-left -> top-right after a clockwise turn
+
+
+@needs("libx264")
 def test_frames_are_downscaled_while_decoding(tmp_path):
     path = write_video(tmp_path / "wide.mp4", n=10, fps=10, w=320, h=80)
     clip = load_video(path, MediaLimits(video_max_side=64))
@@ -558,6 +578,7 @@ def test_damaged_images_are_refused(tmp_path):
         load_image(good, MediaLimits(image_max_bytes=100))
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about the damage it finds
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_damaged_images_never_escape_as_other_errors(tmp_path, data):
