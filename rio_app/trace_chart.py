@@ -1,0 +1,75 @@
+"""The live SwiReasoning chart: a `gr.HTML` that draws a growing trace on a canvas.
+
+Owns: the component factory and the shape of its value. Leaves the drawing to
+`assets/trace_chart.js` / `assets/trace_chart.css` (shared with the standalone
+HTML export of `engine/visualize.py`), and the wiring to the app's handlers.
+
+API (all the app needs):
+- `TraceChart(label=None, elem_id=None, **html_kwargs) -> gr.HTML`: one chart;
+  any number of them may share a page (race mode puts two side by side).
+- `chart_meta(method, max_switch_count, entropy="exact"|"estimate",
+  lang="en"|"pt-BR", note=None, title=None) -> dict`: the fixed part of a value
+  (legend strings in both languages, switch maximum, estimate label; `note`,
+  e.g. "not applied", labels would-switch markers).
+- `chart_value(meta, steps=()) -> dict` and `append_steps(value, new_steps) -> dict`:
+  the value is `{"meta": meta, "rows": [[t, H, ref, mode, switch, flags, text], ...]}`
+  (row format in `engine/visualize.py`). `append_steps` returns a new value and
+  never edits the old one: Gradio diffs each streamed value against the
+  previous object it was given, so a value changed in place would send nothing.
+
+Streaming (see /work/shared/GRADIO-FACTS.md): only appending keeps updates
+small, so never window, downsample or edit old rows on the server; the
+browser downsamples. Throttle yields (about every 100 ms or every N steps) and
+end the generator with `yield gr.skip()` (one per output) so the completion
+message does not resend the whole trace:
+
+    value = chart_value(chart_meta("swir", settings.swir.max_switch_count, lang=lang))
+    for batch in batched_steps(events):          # the handler's throttling
+        value = append_steps(value, batch)
+        yield ..., value
+    yield gr.skip()
+
+A new run is a new `chart_meta(...)` (it carries a fresh run id) so the
+browser clears the old drawing even if the new run has as many rows.
+The chart exposes `data-points` (rows drawn), `data-switches` and `data-draws`
+on its `.rio-trace` element for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import gradio as gr
+
+from engine.visualize import chart_assets, chart_meta, step_rows
+
+__all__ = ["TraceChart", "append_steps", "chart_meta", "chart_value"]
+
+
+def TraceChart(*, label: str | None = None, elem_id: str | None = None, **html_kwargs: Any) -> gr.HTML:  # noqa: N802
+    """A gr.HTML drawing the live trace; its value comes from `chart_value`/`append_steps`."""
+    template, css, js = chart_assets()
+    html_kwargs.setdefault("value", None)
+    html_kwargs.setdefault("min_height", 250)
+    return gr.HTML(
+        label=label,
+        elem_id=elem_id,
+        html_template=template,
+        css_template=css,
+        js_on_load=js,
+        apply_default_css=False,
+        **html_kwargs,
+    )
+
+
+def chart_value(meta: dict, steps: Iterable[Any] = ()) -> dict:
+    """A chart value: fixed `meta` plus one compact row per step (Step or trace record)."""
+    return {"meta": meta, "rows": step_rows(steps)}
+
+
+def append_steps(value: dict | None, new_steps: Iterable[Any]) -> dict:
+    """A new value with `new_steps` appended; `value` itself is left as it was."""
+    if value is None:
+        raise ValueError("append_steps needs a value from chart_value(meta)")
+    return {"meta": value["meta"], "rows": value["rows"] + step_rows(new_steps)}

@@ -1,0 +1,142 @@
+"""The live trace chart in a real Chromium: streaming growth, hover, hostile text, two charts.
+
+Owns: a browser check of `rio_app/trace_chart.py` + `assets/trace_chart.js`
+through a tiny gr.Blocks app on a loopback port. The generator waits on a
+threading.Event after its first batch so the test can see the chart mid-run
+without sleeping.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+pytest.importorskip("playwright")
+gr = pytest.importorskip("gradio")
+
+from engine.events import Step  # noqa: E402
+from engine.visualize import LIVE_TEXT_LIMIT  # noqa: E402
+from rio_app.trace_chart import TraceChart, append_steps, chart_meta, chart_value  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HOSTILE = {3: "<img src=x onerror=alert(1)>", 4: "<script>alert(1)</script>"}
+N_A, N_B, BATCH = 120, 40, 8
+
+
+def _steps(n: int, method: str) -> list[Step]:
+    out = []
+    for t in range(n):
+        latent = method == "swir" and (t // 10) % 2 == 0
+        sw = (
+            None
+            if t == 0 or method != "swir"
+            else ("to_explicit" if t % 20 == 10 else "to_latent" if t % 20 == 0 else None)
+        )
+        out.append(
+            Step(t=t, token_id=t, text=HOSTILE.get(t, f"w{t}"), entropy=1.0 + (t % 7) / 5,
+                 ref_entropy=1.2 if method == "swir" else None, mode="latent" if latent else "explicit",
+                 switch=sw, forced=False, injected=t == 5, phase="thinking")
+        )  # fmt: skip
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app():
+    gate = threading.Event()
+
+    def run():
+        a = chart_value(chart_meta("swir", 2))
+        b = chart_value(chart_meta("cot", None))
+        steps_a, steps_b = _steps(N_A, "swir"), _steps(N_B, "cot")
+        for i in range(0, N_A, BATCH):
+            a = append_steps(a, steps_a[i : i + BATCH])
+            b = append_steps(b, steps_b[i : i + BATCH]) if i < N_B else b
+            yield a, b
+            if i == 0:
+                gate.wait(timeout=15)
+        yield gr.skip(), gr.skip()
+
+    with gr.Blocks() as demo:
+        with gr.Row():
+            chart_a = TraceChart(elem_id="chart-a")
+            chart_b = TraceChart(elem_id="chart-b")
+        go = gr.Button("go", elem_id="go")
+        go.click(run, outputs=[chart_a, chart_b])
+    port = _free_port()
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/", gate
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1200, "height": 800})
+        yield pg
+        browser.close()
+
+
+def _points(page, chart: str) -> int:
+    return int(page.get_attribute(f"#{chart} .rio-trace", "data-points") or 0)
+
+
+def test_streams_hovers_and_keeps_charts_apart(app, page):
+    url, gate = app
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    page.click("#go")
+    page.wait_for_function(
+        "document.querySelector('#chart-a .rio-trace')?.dataset.points === '8'", timeout=10_000
+    )
+    mid = _points(page, "chart-a")
+    gate.set()
+    page.wait_for_function(
+        f"document.querySelector('#chart-a .rio-trace')?.dataset.points === '{N_A}'", timeout=10_000
+    )
+    page.wait_for_function(
+        f"document.querySelector('#chart-b .rio-trace')?.dataset.points === '{N_B}'", timeout=10_000
+    )
+    assert mid < _points(page, "chart-a")
+
+    # the two charts hold their own data and counters
+    assert page.inner_text("#chart-a .rio-trace-counter").endswith("/ 2")
+    assert page.inner_text("#chart-b .rio-trace-counter") == f"{N_B} tokens"
+    assert page.get_attribute("#chart-a .rio-trace", "data-switches") == str(
+        sum(t % 20 == 10 for t in range(1, N_A))
+    )
+
+    # hover the hostile step of chart A: its text shows literally, as text
+    box = page.locator("#chart-a canvas").bounding_box()
+    pw = box["width"] - 36 - 10
+    for t, text in HOSTILE.items():
+        page.mouse.move(box["x"] + 36 + (t + 0.5) / N_A * pw, box["y"] + 60)
+        tip = page.locator("#chart-a .rio-trace-tip")
+        tip.wait_for(state="visible", timeout=2_000)
+        assert tip.get_attribute("data-step") == str(t)
+        assert text[:LIVE_TEXT_LIMIT] in tip.inner_text()  # rows carry the first 24 chars
+        assert tip.locator("img, script").count() == 0
+    assert page.locator("#chart-b .rio-trace-tip").is_hidden()
+    assert dialogs == []
