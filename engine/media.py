@@ -528,6 +528,8 @@ def check_media(
         if _pillow_kind(path) is None:  # an animated GIF is fine: its first frame is read
             kind = detect_kind(path)
             raise MediaError(f"{name}: this is a {kind}, not an image; attach it as a video.")
+        with _open_image(path, limits) as im:  # header only: size, bomb, aspect
+            _check_geometry(name, *im.size, limits)
     for path in videos:
         name = _name(path)
         _refuse_modality(name, "video", modalities)

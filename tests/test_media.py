@@ -644,6 +644,15 @@ def test_check_media_refuses_a_kind_mismatch(files, tmp_path):
         check_media([], [str(text)], ALL)
 
 
+def test_check_media_refuses_bad_image_geometry_from_the_header(tmp_path):
+    thin = _save(Image.new("L", (2, 400)), tmp_path / "thin.png")
+    with raises_naming(thin, "too small"):
+        check_media([thin], [], ALL)
+    bomb = _png_header_bomb(tmp_path / "huge.png", 12000, 9000)
+    with raises_naming(bomb, "too large"):
+        check_media([bomb], [], ALL)
+
+
 def test_check_media_refuses_long_videos_from_the_header(files):
     _, vid = files
     if vid is None:
