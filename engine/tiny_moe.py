@@ -192,9 +192,10 @@ CHAT_TEMPLATE = r"""{%- set image_count = namespace(value=0) %}
     {%- endif %}
 {%- endif %}"""
 
-# Qwen's added tokens, in Qwen's order, after the BPE vocabulary. The tool and
-# think tags are not "special" (they survive `skip_special_tokens=True`), as in
-# the real tokenizer.
+# Qwen's added tokens, placed after the BPE vocabulary (`<|endoftext|>` and
+# the named media tokens of `MEDIA_TOKENS` get their ids first, the rest follow
+# in Qwen's order). The tool and think tags are not "special" (they survive
+# `skip_special_tokens=True`), as in the real tokenizer.
 ADDED_TOKENS: tuple[tuple[str, bool], ...] = (
     ("<|endoftext|>", True),
     ("<|im_start|>", True),
