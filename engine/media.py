@@ -484,6 +484,8 @@ def load_video(path: str | os.PathLike, limits: MediaLimits | None = None) -> Vi
     limits = limits or MediaLimits()
     name = _name(path)
     _check_file(path, limits.video_max_bytes, "a video")
+    if _pillow_kind(path) == "image":
+        raise MediaError(f"{name}: this is an image, not a video; attach it as an image.")
     with _container(path) as container:
         stream = _video_stream(container, name)
         p = _probe(container, stream)
@@ -508,6 +510,8 @@ def _refuse_modality(name: str, kind: str, modalities: frozenset[str]) -> None:
 def _check_video_header(path: str | os.PathLike, limits: MediaLimits) -> None:
     """Open the container (no decoding): a video track, a duration within the limit."""
     name = _name(path)
+    if _pillow_kind(path) == "image":
+        raise MediaError(f"{name}: this is an image, not a video; attach it as an image.")
     with _container(path) as container:
         stream = _video_stream(container, name)
         _check_duration(name, _probe(container, stream).duration_s, limits)
@@ -534,6 +538,4 @@ def check_media(
         name = _name(path)
         _refuse_modality(name, "video", modalities)
         _check_file(path, limits.video_max_bytes, "a video")
-        if _pillow_kind(path) == "image":
-            raise MediaError(f"{name}: this is an image, not a video; attach it as an image.")
         _check_video_header(path, limits)

@@ -330,6 +330,18 @@ def test_metadata_gives_the_processor_real_timing(tmp_path):
     assert meta.timestamps == pytest.approx(list(clip.timestamps), abs=1 / 15)
     assert meta.sampled_fps == pytest.approx(2.0, rel=0.05)
 
+    from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+
+    out = Qwen3VLVideoProcessor()(  # the frames are already sampled: the processor must not resample
+        videos=[clip.frames],
+        video_metadata=[meta],
+        do_sample_frames=False,
+        return_metadata=True,
+        cap_pixels_per_frame=True,
+    )
+    assert int(out["video_grid_thw"][0][0]) == math.ceil(len(clip.frames) / 2)
+    assert out["video_metadata"][0].timestamps == pytest.approx(list(clip.timestamps), abs=1 / 15)
+
 
 # ---------------------------------------------------------------- videos: refused
 
@@ -635,6 +647,8 @@ def test_check_media_refuses_a_kind_mismatch(files, tmp_path):
     img, vid = files
     with raises_naming(img, "an image, not a video"):
         check_media([], [img], ALL)
+    with raises_naming(img, "an image, not a video"):
+        load_video(img)
     if vid:
         with raises_naming(vid, "a video, not an image"):
             check_media([vid], [], ALL)
