@@ -1,0 +1,51 @@
+"""Rio Chat's entry point: `python app.py [--model PRESET|ID|FOLDER] [--host H] [--port P] [--share]`.
+
+Owns: reading the arguments (or the environment: RIO_MODEL, RIO_HOST /
+GRADIO_SERVER_NAME, RIO_PORT / GRADIO_SERVER_PORT), loading the backend
+once (falling back to the offline default, with the reason shown in the
+page header) and launching the app. On Hugging Face Spaces, `python app.py`
+with no arguments does the same. Leaves the page to `rio_app.layout` and
+models to `engine.local`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from engine.presets import DEFAULT_PRESET
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    p = argparse.ArgumentParser(description="Rio Chat: SwiReasoning chat with text, images and video.")
+    p.add_argument(
+        "--model", default=env.get("RIO_MODEL", DEFAULT_PRESET), help="preset name, hub id or local folder"
+    )
+    p.add_argument(
+        "--host",
+        default=env.get("RIO_HOST") or env.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+        help="address to serve on",
+    )
+    port = env.get("RIO_PORT") or env.get("GRADIO_SERVER_PORT") or "7860"
+    p.add_argument("--port", type=int, default=int(port))
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from engine.local import load_backend
+    from rio_app.layout import build_app, launch_kwargs
+
+    backend = load_backend(args.model, fallback=True)
+    if backend.info.note:
+        logging.getLogger("rio").warning(backend.info.note)
+    demo = build_app(backend)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()

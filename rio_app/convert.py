@@ -1,0 +1,234 @@
+"""Chat history and UI values -> engine inputs (pure functions, no model).
+
+Owns: reading a Chatbot history in either shape it arrives in (typed parts
+from the page, plain strings / file paths / tuples / [user, bot] pairs from
+the API client) into `Turn`s; telling images from videos; the new user
+messages for a `MultimodalTextbox` value; `settings_from_values` (the
+settings widgets -> a validated `DecodeSettings`) and `preset_values` (a
+preset's recommended settings -> widget values); the conversation as
+Markdown for export.
+Leaves rendering of model output to `render.py` and events to `handlers.py`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from engine.config import DecodeSettings, SamplingParams, SwirParams
+from engine.errors import MediaError, RioError
+from engine.prompt import Turn
+from rio_app.render import plain_text, render_runs
+
+SETTING_NAMES: tuple[str, ...] = (
+    "method",
+    "max_new_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "alpha0",
+    "beta0",
+    "window",
+    "max_switch",
+    "thinking",
+    "seed",
+    "suffix",
+)
+
+
+def file_kind(path: str, mime: str | None = None) -> str:
+    """ "image" or "video", from the MIME type or extension, else from the bytes."""
+    mime = mime or mimetypes.guess_type(path)[0] or ""
+    if mime.startswith("image/"):
+        return "image"
+    if mime.startswith("video/"):
+        return "video"
+    from engine.media import detect_kind
+
+    return detect_kind(path)
+
+
+def _file_of(part: Any) -> tuple[str, str | None] | None:
+    """(path, mime) when `part` is a file in any of the shapes Gradio uses."""
+    if isinstance(part, dict):
+        if part.get("type") == "file" or "file" in part:
+            return _file_of(part["file"])
+        if "path" in part:
+            return str(part["path"]), part.get("mime_type")
+    if isinstance(part, tuple) and part and isinstance(part[0], str):
+        return part[0], None  # ("path",) or ("path", "alt text")
+    return None
+
+
+def _parts(content: Any) -> list[tuple[str, Any]]:
+    """A message's content as ("text", str) and ("file", (path, mime)) parts."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [("text", content)]
+    if isinstance(content, list):
+        return [p for item in content for p in _parts(item)]
+    if isinstance(content, dict) and content.get("type") == "text":
+        return [("text", str(content.get("text", "")))]
+    found = _file_of(content)
+    return [("file", found)] if found else []
+
+
+def _as_messages(history: Sequence[Any]) -> list[dict]:
+    """Pairs `[[user, bot], ...]` -> message dicts; message dicts pass through."""
+    out: list[dict] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            out.append(item)
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            user, bot = item
+            if user is not None:
+                out.append({"role": "user", "content": user})
+            if bot is not None:
+                out.append({"role": "assistant", "content": bot})
+        else:
+            out.append({"role": getattr(item, "role", "user"), "content": getattr(item, "content", item)})
+    return out
+
+
+def _flush(role: str, texts: list[str], files: list, thinking: list[str]) -> Turn:
+    images = tuple(p for p, m in files if file_kind(p, m) == "image")
+    videos = tuple(p for p, m in files if file_kind(p, m) == "video")
+    text = "\n".join(x for x in texts if x)
+    return Turn(role, text, images=images, videos=videos, thinking="\n".join(thinking))  # type: ignore[arg-type]
+
+
+def history_to_turns(history: Sequence[Any]) -> list[Turn]:
+    """Consecutive messages of one role become one `Turn`; thinking goes to `Turn.thinking`."""
+    turns: list[Turn] = []
+    role, texts, files, thinking = None, [], [], []
+    for msg in _as_messages(history):
+        r = msg.get("role", "user")
+        if r not in ("user", "assistant"):
+            continue
+        if r != role and role is not None:
+            turns.append(_flush(role, texts, files, thinking))
+            texts, files, thinking = [], [], []
+        role = r
+        meta = msg.get("metadata") or {}
+        for kind, value in _parts(msg.get("content")):
+            if kind == "file":
+                files.append(value)
+            elif meta.get("title"):
+                thinking.append(plain_text(value))
+            else:
+                texts.append(plain_text(value))
+    if role is not None:
+        turns.append(_flush(role, texts, files, thinking))
+    return turns
+
+
+def user_messages(message: dict | str | None) -> list[dict]:
+    """A MultimodalTextbox value -> the user's chat messages (files first, then text)."""
+    if isinstance(message, str):
+        message = {"text": message, "files": []}
+    message = message or {}
+    out: list[dict] = []
+    for f in message.get("files") or []:
+        path = f.get("path") if isinstance(f, dict) else str(f)
+        out.append({"role": "user", "content": {"path": path}})
+    text = (message.get("text") or "").strip()
+    if text:
+        out.append({"role": "user", "content": render_runs([(text, False)])})
+    return out
+
+
+def split_files(message: dict | None) -> tuple[list[str], list[str]]:
+    """(images, videos) attached to a MultimodalTextbox value; `MediaError` for other files."""
+    images: list[str] = []
+    videos: list[str] = []
+    for f in (message or {}).get("files") or []:
+        path = f.get("path") if isinstance(f, dict) else str(f)
+        mime = f.get("mime_type") if isinstance(f, dict) else None
+        try:
+            kind = file_kind(path, mime)
+        except MediaError:
+            raise
+        except OSError as err:
+            raise MediaError(f"{os.path.basename(path)}: cannot be read ({err}).") from err
+        (images if kind == "image" else videos).append(path)
+    return images, videos
+
+
+def _int_or_none(x: Any) -> int | None:
+    if x is None or (isinstance(x, str) and not x.strip()):
+        return None
+    try:
+        return int(float(x))
+    except ValueError as err:
+        raise RioError(f"Seed must be a whole number or empty, not {x!r}.") from err
+
+
+def settings_from_values(values: Sequence[Any]) -> DecodeSettings:
+    """The settings widgets' values (in `SETTING_NAMES` order) -> validated settings."""
+    v = dict(zip(SETTING_NAMES, values, strict=True))
+    max_switch = int(v["max_switch"] or 0)
+    settings = DecodeSettings(
+        method=str(v["method"]),
+        max_new_tokens=int(v["max_new_tokens"]),
+        sampling=SamplingParams(
+            temperature=float(v["temperature"]),
+            top_p=float(v["top_p"]),
+            top_k=int(v["top_k"]),
+            min_p=float(v["min_p"]),
+        ),
+        swir=SwirParams(
+            alpha0=float(v["alpha0"]),
+            beta0=float(v["beta0"]),
+            window=int(v["window"]),
+            max_switch_count=max_switch or None,
+        ),
+        seed=_int_or_none(v["seed"]),
+        thinking=bool(v["thinking"]),
+        step_by_step_suffix=bool(v["suffix"]),
+    )
+    return settings.validate()
+
+
+def preset_values(preset: Any | None, base: DecodeSettings | None = None) -> dict[str, Any]:
+    """Widget values for a preset's recommended sampling and SwiReasoning knobs."""
+    base = base or DecodeSettings()
+    sampling: SamplingParams = getattr(preset, "sampling", None) or base.sampling
+    swir: SwirParams = getattr(preset, "swir", None) or base.swir
+    return {
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "top_k": sampling.top_k,
+        "min_p": sampling.min_p,
+        "alpha0": swir.alpha0,
+        "beta0": swir.beta0,
+        "window": swir.window,
+        "max_switch": swir.max_switch_count or 0,
+        "thinking": bool(getattr(preset, "thinking", base.thinking)),
+    }
+
+
+def conversation_markdown(history: Sequence[Any], title: str = "Rio Chat") -> str:
+    """The conversation as Markdown: speakers, thinking in <details>, files by name."""
+    lines = [f"# {title}", ""]
+    for msg in _as_messages(history):
+        role = msg.get("role", "user")
+        meta = msg.get("metadata") or {}
+        for kind, value in _parts(msg.get("content")):
+            if kind == "file":
+                lines += [f"**{role}** attached `{os.path.basename(value[0])}`", ""]
+            elif meta.get("title"):
+                lines += [
+                    f"<details><summary>{meta['title']}</summary>",
+                    "",
+                    plain_text(value),
+                    "",
+                    "</details>",
+                    "",
+                ]
+            else:
+                lines += [f"**{role}:**", "", plain_text(value), ""]
+    return "\n".join(lines).rstrip() + "\n"

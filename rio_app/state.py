@@ -1,0 +1,100 @@
+"""What the app keeps between events: the shared model and each visitor's session.
+
+Owns: `ModelHolder` (the one loaded backend every session talks to, swapped
+atomically once a newly chosen model has finished loading, so the old one
+keeps answering meanwhile) and `Session` (per browser tab, kept in a
+`gr.State`: the stop flag of the running generation, the last finished run
+for exports, and a private folder for export files).
+Leaves the handling of events to `handlers.py` and model loading to
+`engine.local`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.backend import Backend
+
+EXPORT_ROOT = Path(tempfile.gettempdir()) / "rio-chat-sessions"
+
+
+class ModelHolder:
+    """The loaded backend, shared by all sessions; `swap` replaces it whole."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._lock = threading.Lock()
+        self.loading: str | None = None  # name of a model being loaded, if any
+
+    @property
+    def backend(self) -> Backend:
+        with self._lock:
+            return self._backend
+
+    def swap(self, backend: Backend) -> Backend:
+        """Put `backend` in service and return the one it replaces."""
+        with self._lock:
+            old, self._backend = self._backend, backend
+        return old
+
+
+@dataclass
+class LastRun:
+    """A finished run, enough to write its exports."""
+
+    trace: dict  # the TraceRecorder's dict (CLI JSON schema)
+    trace_json: str
+    lang: str
+
+
+@dataclass
+class Session:
+    """One browser tab's state. Built fresh per visitor by `gr.State(new_session)`."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    last_run: LastRun | None = None
+    race_runs: list[Any] = field(default_factory=list)
+    folder: Path | None = None
+
+    def __deepcopy__(self, memo: dict) -> Session:
+        # gr.State deep-copies the value its factory returns; a fresh session
+        # holds nothing worth copying, and a threading.Event cannot be copied.
+        return self
+
+    def new_run(self) -> threading.Event:
+        """A fresh stop flag for the run about to start (Stop sets it)."""
+        self.cancel = threading.Event()
+        return self.cancel
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def export_dir(self) -> Path:
+        """This session's own folder for export files (created on first use)."""
+        if self.folder is None:
+            EXPORT_ROOT.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix="s-", dir=EXPORT_ROOT))
+        return self.folder
+
+    def close(self) -> None:
+        """Remove the export folder (called when Gradio drops the session)."""
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def new_session() -> Session:
+    """`gr.State(new_session)`: a fresh session per visitor (a factory, not the class,
+    because Gradio serialises a dataclass value it finds in the config)."""
+    return Session()
+
+
+def close_session(session: Any) -> None:
+    """`gr.State(delete_callback=...)`: tidy up a session Gradio is dropping."""
+    if isinstance(session, Session):
+        session.close()
