@@ -82,7 +82,7 @@ def plain_text(rendered: str) -> str:
 
 def note(text: str) -> str:
     """A line of app text inside a message (dropped when the history goes back to a model)."""
-    return f"{NOTE_OPEN}{html.escape(text, quote=False)}{CLOSE}"
+    return f"{NOTE_OPEN}<em>{html.escape(text, quote=False)}</em>{CLOSE}"
 
 
 @dataclass
@@ -146,7 +146,7 @@ class RunView:
         if self.error:
             notes.append(note(t("error_note", self.lang, message=self.error)))
         if body or notes or not out:
-            parts = [p for p in (body, *(f"*{n}*" for n in notes)) if p]
+            parts = [p for p in (body, *notes) if p]
             out.append({"role": "assistant", "content": "\n\n".join(parts) or "…"})
         return out
 
