@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -206,8 +207,15 @@ def test_history_in_both_shapes_gives_the_same_turns(tmp_path):
     page = [
         {"role": "user", "content": [{"type": "file", "file": {"path": str(img), "mime_type": "image/png"}}]},
         {"role": "user", "content": [{"type": "text", "text": "what is &lt;this&gt;?"}]},
-        {"role": "assistant", "content": [{"type": "text", "text": "hmm"}], "metadata": {"title": "Thinking"}},
-        {"role": "assistant", "content": [{"type": "text", "text": "A <span class=\"rio-latent\">dot</span>."}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "hmm"}],
+            "metadata": {"title": "Thinking"},
+        },
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": 'A <span class="rio-latent">dot</span>.'}],
+        },
         {"role": "user", "content": [{"type": "text", "text": "and?"}]},
     ]
     api = [
@@ -217,7 +225,11 @@ def test_history_in_both_shapes_gives_the_same_turns(tmp_path):
         {"role": "assistant", "content": 'A <span class="rio-latent">dot</span>.'},
         {"role": "user", "content": "and?"},
     ]
-    pairs = [[(str(img),), None], ["what is &lt;this&gt;?", 'A <span class="rio-latent">dot</span>.'], ["and?", None]]
+    pairs = [
+        [(str(img),), None],
+        ["what is &lt;this&gt;?", 'A <span class="rio-latent">dot</span>.'],
+        ["and?", None],
+    ]
     expected = history_to_turns(page)
     assert [t.role for t in expected] == ["user", "assistant", "user"]
     assert expected[0].images == (str(img),) and expected[0].text == "what is <this>?"
@@ -246,17 +258,20 @@ def test_markdown_export_and_files(tmp_path):
     buttons = H.Handlers(ModelHolder(backend)).exports(session, final)
     paths = [b["value"] for b in buttons]
     assert all(b["visible"] for b in buttons)
-    trace = json.loads(open(paths[0], encoding="utf-8").read())
+    trace = json.loads(Path(paths[0]).read_text(encoding="utf-8"))
     assert [s["text"] for s in trace["steps"]] == [t for t, _, _ in SCRIPT]
-    assert open(paths[1], "rb").read(4) == b"\x89PNG"
-    assert "<html" in open(paths[2], encoding="utf-8").read().lower()
-    assert open(paths[3], encoding="utf-8").read() == md
+    assert Path(paths[1]).read_bytes()[:4] == b"\x89PNG"
+    assert "<html" in Path(paths[2]).read_text(encoding="utf-8").lower()
+    assert Path(paths[3]).read_text(encoding="utf-8") == md
 
 
 def test_retry_and_undo():
     h = H.Handlers(ModelHolder(FakeBackend()))
     history = user("q1") + [{"role": "assistant", "content": "a1"}] + user("q2")
-    history += [{"role": "assistant", "content": "t", "metadata": {"title": "T"}}, {"role": "assistant", "content": "a2"}]
+    history += [
+        {"role": "assistant", "content": "t", "metadata": {"title": "T"}},
+        {"role": "assistant", "content": "a2"},
+    ]
     assert h.retry(history, Session()) == history[:3]
     kept, box = h.undo(history)
     assert kept == history[:2] and box["value"]["text"] == "q2"
