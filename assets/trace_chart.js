@@ -4,8 +4,8 @@
 // it runs once per chart with `element`, `props` and `watch` in scope. The
 // standalone HTML export (engine/visualize.py) runs the same code with a
 // fixed `props.value` and a no-op `watch`.
-// Value: {meta: {...fixed while streaming...}, rows: [[t, H, ref, mode, switch, flags, text], ...]}.
-// Rows only grow while a run streams; they are ingested incrementally and
+// Value: {meta: {...fixed while streaming...}, chunks: ["t,H,ref,mode,switch,flags,text\n...", ...]}
+// (row format in engine/visualize.py). Chunks only grow while a run streams; they are ingested incrementally and
 // drawn once per animation frame. Long runs: a downsampled overview of the
 // whole run plus the most recent `meta.window` steps in full.
 // No global ids or state: several charts can share a page. Token text is
@@ -33,28 +33,37 @@ tip.hidden = true;
 const probe = el("span", "rio-trace-probe", host);
 const ctx = canvas.getContext("2d");
 
-const S = { run: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], switches: 0, meta: {}, hover: -1, draws: 0 };
+const S = { run: null, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], switches: 0, meta: {}, hover: -1, draws: 0 };
 let pending = false;
 
 function reset(meta) {
-  Object.assign(S, { run: meta.run, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], switches: 0, meta: meta, hover: -1 });
+  Object.assign(S, { run: meta.run, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], switches: 0, meta: meta, hover: -1 });
   buildLegend();
 }
-function num(x) { return x === null || x === undefined ? NaN : +x; }
+function num(x) { return x === "" ? NaN : +x; }
+function unescapeText(s) {
+  return s.indexOf("\\") < 0 ? s : s.replace(/\\(.)/g, (m, c) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
+}
+function ingestChunk(chunk) {
+  for (const line of chunk.split("\n")) {
+    const f = [];
+    let at = 0;
+    for (let k = 0; k < 6; k++) { const next = line.indexOf(",", at); f.push(line.slice(at, next)); at = next + 1; }
+    S.t.push(+f[0]); S.H.push(num(f[1])); S.R.push(num(f[2])); S.M.push(f[3] | 0);
+    S.W.push(f[4] | 0); S.F.push(f[5] | 0); S.X.push(unescapeText(line.slice(at)));
+    if ((f[4] | 0) === 1) S.switches++;
+  }
+  S.n = S.t.length;
+}
 function ingest() {
   const v = props.value;
   const meta = (v && v.meta) || {};
-  const rows = (v && v.rows) || [];
-  const last = S.n - 1;
-  const same = meta.run === S.run && rows.length >= S.n && (S.n === 0 || rows[last][0] === S.t[last]);
-  if (!same || S.meta !== meta && JSON.stringify(S.meta) !== JSON.stringify(meta)) reset(meta);
-  for (let i = S.n; i < rows.length; i++) {
-    const r = rows[i];
-    S.t.push(+r[0]); S.H.push(num(r[1])); S.R.push(num(r[2])); S.M.push(r[3] | 0);
-    S.W.push(r[4] | 0); S.F.push(r[5] | 0); S.X.push(String(r[6] == null ? "" : r[6]));
-    if ((r[4] | 0) === 1) S.switches++;
-  }
-  S.n = rows.length;
+  const chunks = (v && v.chunks) || [];
+  const same = meta.run === S.run && chunks.length >= S.chunks && (S.chunks === 0 || chunks[S.chunks - 1] === S.lastChunk);
+  if (!same || (S.meta !== meta && JSON.stringify(S.meta) !== JSON.stringify(meta))) reset(meta);
+  for (let i = S.chunks; i < chunks.length; i++) if (chunks[i]) ingestChunk(chunks[i]);
+  S.chunks = chunks.length;
+  S.lastChunk = chunks.length ? chunks[chunks.length - 1] : null;
 }
 
 function str(key) {

@@ -4,9 +4,9 @@ Owns: the drawing of a finished run (`figure_png`, matplotlib, Agg) and its
 self-contained HTML export (`standalone_html`, which inlines the same canvas
 code the live chart uses, `assets/trace_chart.js` and `assets/trace_chart.css`),
 plus the pure helpers the UI and tests share: `latent_spans`, `switch_steps`,
-`step_row`/`step_rows` (the compact per-step rows the live chart appends),
-`chart_meta`/`meta_from_trace` (the part of a chart value that does not change
-while a run streams) and `entropy_label`.
+`step_row`/`encode_steps`/`decode_chunk` (the compact rows the live chart
+appends), `chart_meta`/`meta_from_trace` (the part of a chart value that does
+not change while a run streams) and `entropy_label`.
 
 Leaves to others: producing steps (`decode.py`), writing trace files
 (`trace.py`), the Gradio component and its wiring (`rio_app/trace_chart.py`).
@@ -17,6 +17,12 @@ A compact row is `[t, H, ref, mode, switch, flags, text]`: `H` and `ref`
 rounded to 3 decimals (None when unknown), mode 1 = latent / 0 = explicit,
 switch 0 = none / 1 = latent->explicit / 2 = explicit->latent, flags a bit
 set (1 forced, 2 injected, 4 answer phase), text cut to `text_limit` chars.
+On the wire a batch of rows is one string, a *chunk*: one line per row,
+`t,H,ref,mode,switch,flags,text` (empty H/ref when unknown; the text is
+everything after the sixth comma, with backslash, CR and LF written as a
+backslash followed by a backslash, "r" or "n"). A chart value is `{"meta": {...}, "chunks": [chunk, ...]}`:
+Gradio walks every item of a value on each streamed update, so a few long
+strings cost far less server time than thousands of small lists.
 
 `note` (e.g. "not applied") labels the switch markers of a replayed,
 would-switch policy; it reaches the legend of every drawing.
@@ -128,6 +134,44 @@ def step_row(step: Any, text_limit: int = LIVE_TEXT_LIMIT) -> list:
 
 def step_rows(steps: Iterable[Any], text_limit: int = LIVE_TEXT_LIMIT) -> list[list]:
     return [step_row(s, text_limit) for s in steps]
+
+
+_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r"})
+_TEXT_UNESCAPES = {"n": "\n", "r": "\r"}
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:.3f}".rstrip("0").rstrip(".")
+
+
+def encode_steps(steps: Iterable[Any], text_limit: int = LIVE_TEXT_LIMIT) -> str:
+    """Steps as one chunk string: a line `t,H,ref,mode,switch,flags,text` per step."""
+    lines = []
+    for t, h, ref, mode, sw, flags, text in step_rows(steps, text_limit):
+        lines.append(f"{t},{_num(h)},{_num(ref)},{mode},{sw},{flags},{text.translate(_TEXT_ESCAPES)}")
+    return "\n".join(lines)
+
+
+def _unescape(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            i += 1
+            c = _TEXT_UNESCAPES.get(text[i], text[i])
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def decode_chunk(chunk: str) -> list[list]:
+    """The rows of one chunk (the inverse of `encode_steps`)."""
+    rows = []
+    for line in chunk.split("\n") if chunk else []:
+        t, h, ref, mode, sw, flags, text = line.split(",", 6)
+        num = [None if x == "" else float(x) for x in (h, ref)]
+        rows.append([int(t), num[0], num[1], int(mode), int(sw), int(flags), _unescape(text)])
+    return rows
 
 
 def latent_spans(steps: Sequence[Any]) -> list[tuple[int, int]]:
@@ -355,7 +399,8 @@ def standalone_html(trace: dict, *, lang: str = "en", note: str | None = None) -
     """One self-contained HTML page (no network) drawing the run with hover details."""
     template, css, js = chart_assets()
     meta = meta_from_trace(trace, lang=lang, note=note)
-    value = {"meta": meta, "rows": step_rows(trace.get("steps") or [], EXPORT_TEXT_LIMIT)}
+    steps = trace.get("steps") or []
+    value = {"meta": meta, "chunks": [encode_steps(steps, EXPORT_TEXT_LIMIT)] if steps else []}
     boot = (
         "(function(){var el=document.getElementById('rio-trace-chart');"
         "var value=JSON.parse(document.getElementById('rio-trace-data').textContent);"

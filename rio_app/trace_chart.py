@@ -12,10 +12,12 @@ API (all the app needs):
   (legend strings in both languages, switch maximum, estimate label; `note`,
   e.g. "not applied", labels would-switch markers).
 - `chart_value(meta, steps=()) -> dict` and `append_steps(value, new_steps) -> dict`:
-  the value is `{"meta": meta, "rows": [[t, H, ref, mode, switch, flags, text], ...]}`
-  (row format in `engine/visualize.py`). `append_steps` returns a new value and
-  never edits the old one: Gradio diffs each streamed value against the
-  previous object it was given, so a value changed in place would send nothing.
+  the value is `{"meta": meta, "chunks": [chunk, ...]}`, one chunk string per
+  append holding one compact row per step (`t,H,ref,mode,switch,flags,text`,
+  format in `engine/visualize.py`; `value_rows(value)` decodes them).
+  `append_steps` returns a new value and never edits the old one: Gradio
+  diffs each streamed value against the previous object it was given, so a
+  value changed in place would send nothing.
 
 Streaming (see /work/shared/GRADIO-FACTS.md): only appending keeps updates
 small, so never window, downsample or edit old rows on the server; the
@@ -31,7 +33,8 @@ message does not resend the whole trace:
 
 A new run is a new `chart_meta(...)` (it carries a fresh run id) so the
 browser clears the old drawing even if the new run has as many rows.
-The chart exposes `data-points` (rows drawn), `data-switches` and `data-draws`
+Appending a batch per yield (not per step) also keeps the server's per-update
+walk of the value short. The chart exposes `data-points` (rows drawn), `data-switches` and `data-draws`
 on its `.rio-trace` element for tests.
 """
 
@@ -42,9 +45,9 @@ from typing import Any
 
 import gradio as gr
 
-from engine.visualize import chart_assets, chart_meta, step_rows
+from engine.visualize import chart_assets, chart_meta, decode_chunk, encode_steps
 
-__all__ = ["TraceChart", "append_steps", "chart_meta", "chart_value"]
+__all__ = ["TraceChart", "append_steps", "chart_meta", "chart_value", "value_rows"]
 
 
 def TraceChart(*, label: str | None = None, elem_id: str | None = None, **html_kwargs: Any) -> gr.HTML:  # noqa: N802
@@ -64,12 +67,20 @@ def TraceChart(*, label: str | None = None, elem_id: str | None = None, **html_k
 
 
 def chart_value(meta: dict, steps: Iterable[Any] = ()) -> dict:
-    """A chart value: fixed `meta` plus one compact row per step (Step or trace record)."""
-    return {"meta": meta, "rows": step_rows(steps)}
+    """A chart value: fixed `meta` plus the steps (Step or trace record) so far."""
+    return append_steps({"meta": meta, "chunks": []}, steps)
 
 
 def append_steps(value: dict | None, new_steps: Iterable[Any]) -> dict:
-    """A new value with `new_steps` appended; `value` itself is left as it was."""
+    """A new value with `new_steps` appended as one chunk; `value` itself is left as it was."""
     if value is None:
         raise ValueError("append_steps needs a value from chart_value(meta)")
-    return {"meta": value["meta"], "rows": value["rows"] + step_rows(new_steps)}
+    chunk = encode_steps(new_steps)
+    if not chunk:
+        return value
+    return {"meta": value["meta"], "chunks": [*value["chunks"], chunk]}
+
+
+def value_rows(value: dict | None) -> list[list]:
+    """Every row of a chart value, decoded (`[t, H, ref, mode, switch, flags, text]`)."""
+    return [row for chunk in (value or {}).get("chunks", []) for row in decode_chunk(chunk)]

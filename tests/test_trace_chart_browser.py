@@ -8,6 +8,7 @@ without sleeping.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 
@@ -32,7 +33,7 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-HOSTILE = {3: "<img src=x onerror=alert(1)>", 4: "<script>alert(1)</script>"}
+HOSTILE = {3: "<img src=x onerror=alert(1)>", 4: "<script>alert(1)</script>", 6: 'a,b\\c\n"d'}
 N_A, N_B, BATCH = 120, 40, 8
 
 
@@ -136,7 +137,8 @@ def test_streams_hovers_and_keeps_charts_apart(app, page):
         tip = page.locator("#chart-a .rio-trace-tip")
         tip.wait_for(state="visible", timeout=2_000)
         assert tip.get_attribute("data-step") == str(t)
-        assert text[:LIVE_TEXT_LIMIT] in tip.inner_text()  # rows carry the first 24 chars
+        token = tip.locator(".rio-trace-tip-token").text_content()
+        assert token == json.dumps(text[:LIVE_TEXT_LIMIT], ensure_ascii=False)  # rows carry 24 chars
         assert tip.locator("img, script").count() == 0
     assert page.locator("#chart-b .rio-trace-tip").is_hidden()
     assert dialogs == []

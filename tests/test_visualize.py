@@ -146,6 +146,21 @@ def test_step_row_codes_and_rounding():
     assert viz.step_row(rec) == [0, None, None, 0, 1, 0, ""]
 
 
+def test_chunks_round_trip_awkward_text():
+    texts = ["a,b,c", "back\\slash\\n", "line\nbreak\r", "", ",", "\\", *HOSTILE]
+    steps = [{"t": i, "text": x, "entropy": 0.5 * i, "ref_entropy": None if i % 2 else 1.0,
+              "mode": "latent", "switch": None, "forced": i == 1} for i, x in enumerate(texts)]  # fmt: skip
+    chunk = viz.encode_steps(steps, text_limit=100)
+    assert chunk.count("\n") == len(texts) - 1  # one line per step, text newlines escaped
+    assert viz.decode_chunk(chunk) == viz.step_rows(steps, text_limit=100)
+    assert viz.decode_chunk("") == []
+
+
+def test_chunk_numbers_are_short():
+    s = {"t": 3, "text": "x", "entropy": 2.0, "ref_entropy": 0.12345, "mode": "explicit", "switch": None}
+    assert viz.encode_steps([s]) == "3,2,0.123,0,0,0,x"
+
+
 def test_meta_from_trace():
     meta = viz.meta_from_trace(make_trace(3, entropy="estimate"), lang="pt-BR", note="not applied")
     assert (meta["method"], meta["max_switch"], meta["estimate"], meta["lang"], meta["note"]) == (
@@ -159,10 +174,13 @@ def test_append_steps_leaves_the_old_value_alone():
     tc = pytest.importorskip("rio_app.trace_chart")
     steps = make_steps(30)
     v0 = tc.chart_value(tc.chart_meta("swir", 2), steps[:10])
-    v1 = tc.append_steps(v0, steps[10:])
-    assert len(v0["rows"]) == 10 and len(v1["rows"]) == 30
-    assert v1["meta"] is v0["meta"]
-    assert v1["rows"] == tc.chart_value(v0["meta"], steps)["rows"]
+    v1 = tc.append_steps(v0, steps[10:20])
+    v2 = tc.append_steps(v1, steps[20:])
+    assert [len(tc.value_rows(v)) for v in (v0, v1, v2)] == [10, 20, 30]
+    assert len(v2["chunks"]) == 3 and v2["chunks"][:2] == v1["chunks"]  # appended, old chunks untouched
+    assert v2["meta"] is v0["meta"]
+    assert tc.value_rows(v2) == viz.step_rows(steps)
+    assert tc.append_steps(v2, []) is v2  # nothing new, nothing to send
 
 
 # ---------------------------------------------------------------- standalone HTML
@@ -197,9 +215,10 @@ def test_standalone_html_embeds_the_data():
     parser = _Tags()
     parser.feed(page)
     value = json.loads(parser.data["rio-trace-data"])
-    assert len(value["rows"]) == 60
-    assert [r[6] for r in value["rows"][2:6]] == HOSTILE  # hostile text survives exactly, as data
-    assert value["rows"][10][4] == 1  # the switch at t=10 is there
+    rows = [r for chunk in value["chunks"] for r in viz.decode_chunk(chunk)]
+    assert len(rows) == 60
+    assert [r[6] for r in rows[2:6]] == HOSTILE  # hostile text survives exactly, as data
+    assert rows[10][4] == 1  # the switch at t=10 is there
     assert value["meta"]["max_switch"] == 2
 
 
