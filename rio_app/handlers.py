@@ -334,7 +334,7 @@ class Handlers:
             if cancel is not None and cancel.is_set():
                 break
             settings = DecodeSettings(**{**base.__dict__, "method": method, "seed": seed})
-            for frame in run_frames(backend, turns, settings, cancel, lang, title=method):
+            for frame in run_frames(backend, turns, settings, cancel, lang, title=backend.info.name):
                 out = [gr.skip()] * 7
                 out[pane * 3] = user + frame.view.messages()
                 out[pane * 3 + 1] = gr.skip() if frame.final else frame.chart

@@ -132,7 +132,9 @@ class RunView:
         if self.think_end is None and not self.done:
             meta["status"] = "pending"
         else:
-            meta["status"] = "done"
+            # a run that ended inside its thinking leaves the block open: it is all there is
+            if self.answer or not self.done:
+                meta["status"] = "done"
             meta["duration"] = round((self.think_end or time.monotonic()) - self.started, 1)
         return {"role": "assistant", "content": render_runs(self.think) or "…", "metadata": meta}
 

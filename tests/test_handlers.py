@@ -308,3 +308,11 @@ def test_session_survives_state_copy_and_cleans_up():
     s.close()
     assert not folder.exists()
     assert isinstance(s.cancel, threading.Event)
+
+
+def test_run_that_ends_inside_thinking_leaves_the_block_open():
+    outs, _ = run_chat(FakeBackend(script=SCRIPT[:3]), user("hi"))
+    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    meta = final[-1]["metadata"]
+    assert "status" not in meta and meta["duration"] >= 0  # open, not spinning
+    assert plain_text(final[-1]["content"]) == "Let me see"

@@ -1,0 +1,166 @@
+"""The whole app in a real Chromium, against the real small models.
+
+Launches `build_app` in-process on a free loopback port (Gradio's own server
+thread) around the session's `smollm2_backend` / `tiny_moe_backend` and
+drives it with Playwright: a streamed answer with the chart growing, the
+thinking block, an image answered, a broken video refused at the box while
+the chat goes on, Stop, race mode and the pt-BR page. Screenshots go to
+docs/screenshots/. Answers are kept to a few tokens so the file stays short.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright")
+
+from engine.config import DecodeSettings  # noqa: E402
+from rio_app.examples import example_image  # noqa: E402
+from rio_app.layout import build_app, launch_kwargs  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+RUN_S = 120_000  # ms a short run may take on a busy 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(backend, max_new_tokens: int):
+    demo = build_app(backend, settings=DecodeSettings(max_new_tokens=max_new_tokens))
+    port = _free_port()
+    demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs()
+    )
+    return demo, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def smol_url(smollm2_backend):
+    demo, url = _serve(smollm2_backend, 24)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_url(tiny_moe_backend):
+    demo, url = _serve(tiny_moe_backend, 10)
+    yield url
+    demo.close()
+
+
+def _open(browser, url: str, locale: str = "en-US"):
+    ctx = browser.new_context(locale=locale, viewport={"width": 1400, "height": 950})
+    page = ctx.new_page()
+    page.goto(url)
+    page.wait_for_selector("#rio-box textarea", timeout=60_000)
+    page.wait_for_function("document.querySelector('#rio-header').innerText.length > 0")
+    return ctx, page
+
+
+def _send(page, text: str, box: str = "#rio-box") -> None:
+    page.locator(f"{box} textarea").fill(text)
+    page.locator(f"{box} textarea").press("Enter")
+
+
+def _points(page, chart: str = "#rio-chart") -> int:
+    return int(page.locator(f"{chart} .rio-trace").get_attribute("data-points") or 0)
+
+
+def _wait_done(page) -> None:
+    page.wait_for_selector("#rio-summary .rio-card", timeout=RUN_S)
+    page.wait_for_function("!document.querySelector('#rio-box textarea').disabled", timeout=30_000)
+
+
+def test_streamed_answer_with_growing_chart(browser, smol_url):
+    ctx, page = _open(browser, smol_url)
+    _send(page, "Name three colours.")
+    page.wait_for_function(
+        "+document.querySelector('#rio-chart .rio-trace').dataset.points >= 2", timeout=RUN_S
+    )
+    first = _points(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "chat-live.png"))
+    page.wait_for_function(
+        f"+document.querySelector('#rio-chart .rio-trace').dataset.points > {first}", timeout=RUN_S
+    )
+    _wait_done(page)
+    assert _points(page) == 24 or "end of answer" in page.locator("#rio-summary").inner_text()
+    answer = page.locator("#rio-chat .bot").last.inner_text()
+    assert len(answer.strip()) > 3
+    assert "tokens" in page.locator("#rio-summary").inner_text()
+    ctx.close()
+
+
+def test_stop_keeps_partial_answer(browser, smol_url):
+    ctx, page = _open(browser, smol_url)
+    _send(page, "Tell me a long story about the sea.")
+    page.wait_for_function(
+        "+document.querySelector('#rio-chart .rio-trace').dataset.points >= 2", timeout=RUN_S
+    )
+    page.locator("#rio-box button.stop-button").click()
+    _wait_done(page)
+    assert "Stopped" in page.locator("#rio-chat").inner_text()
+    assert "you (stop)" in page.locator("#rio-summary").inner_text()
+    assert _points(page) < 24
+    ctx.close()
+
+
+def test_thinking_block_and_image_answer(browser, tiny_url):
+    ctx, page = _open(browser, tiny_url)
+    page.locator("#rio-box input[type=file]").set_input_files(example_image())
+    page.wait_for_selector("#rio-box .thumbnail-item, #rio-box img", timeout=30_000)
+    _send(page, "Describe this picture.")
+    _wait_done(page)
+    chat = page.locator("#rio-chat")
+    assert chat.locator("img").count() >= 1  # the user's picture stays in the conversation
+    title = chat.locator(".thought-group").first.inner_text()
+    assert "latent" in title and "explicit" in title
+    assert "tokens" in page.locator("#rio-summary").inner_text()
+    ctx.close()
+
+
+def test_broken_video_is_refused_and_chat_goes_on(browser, tiny_url, tmp_path):
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("this is only text, not a video\n")
+    ctx, page = _open(browser, tiny_url)
+    page.locator("#rio-box input[type=file]").set_input_files(str(fake))
+    page.wait_for_selector("#rio-box .thumbnail-item, #rio-box .thumbnail-small", timeout=30_000)
+    _send(page, "What happens here?")
+    error = page.get_by_text("holiday.mp4:", exact=False)
+    error.first.wait_for(timeout=30_000)
+    assert page.locator("#rio-chat .message").count() == 0  # nothing was sent
+    page.locator("#rio-box .thumbnail-item button, #rio-box button.delete-button").first.click()
+    _send(page, "Hello")
+    _wait_done(page)
+    assert page.locator("#rio-chat .bot").count() >= 1
+    ctx.close()
+
+
+def test_race_mode_runs_both_panes(browser, tiny_url):
+    ctx, page = _open(browser, tiny_url)
+    page.get_by_role("tab", name="Race mode").click()
+    _send(page, "What is 2 + 2?", box="#rio-race-box")
+    page.wait_for_selector("#rio-race-card-b .rio-card", timeout=RUN_S)
+    assert page.locator("#rio-race-card-a .rio-card").count() == 1
+    assert _points(page, "#rio-race-chart-a") > 0 and _points(page, "#rio-race-chart-b") > 0
+    page.wait_for_function("document.querySelector('#rio-race-verdict').innerText.length > 0")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "race.png"), full_page=True)
+    ctx.close()
+
+
+def test_portuguese_page(browser, tiny_url):
+    ctx, page = _open(browser, tiny_url, locale="pt-BR")
+    tabs = page.locator("button[role=tab]").all_inner_texts()
+    assert "Conversa" in tabs and "Modo corrida" in tabs
+    assert "Modelo:" in page.locator("#rio-header").inner_text()
+    assert "Digite uma mensagem" in (page.locator("#rio-box textarea").get_attribute("placeholder") or "")
+    ctx.close()
