@@ -93,12 +93,16 @@ def write_video(
     options=None,
     frame=digits_frame,
     bframes=True,
+    pix_fmt="yuv420p",
+    sar=None,
 ):
     """Encode `n` frames; `pts` (milliseconds) makes a variable-frame-rate file."""
     out = av.open(path, "w", format=fmt, options=options or {})
     s = out.add_stream(codec, rate=fps)
     s.width, s.height = w, h
-    s.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
+    s.pix_fmt = "rgb8" if codec == "gif" else pix_fmt
+    if sar:
+        s.codec_context.sample_aspect_ratio = sar
     if gop:
         s.codec_context.gop_size = gop
     if not bframes:
@@ -108,7 +112,7 @@ def write_video(
     if rotation is not None:
         s.set_display_rotation(rotation)
     for i in range(n):
-        f = av.VideoFrame.from_ndarray(frame(i, w, h), format="rgb24")
+        f = av.VideoFrame.from_ndarray(frame(i, w, h), format="rgb24").reformat(format=s.pix_fmt)
         f.pts, f.time_base = (pts[i], Fraction(1, 1000)) if pts is not None else (i, Fraction(1, fps))
         for p in s.encode(f):
             out.mux(p)
@@ -165,6 +169,9 @@ CONTAINERS = [
     ("libvpx", "webm"),
     ("libvpx-vp9", "webm"),
     ("mpeg4", "mp4"),
+    ("libx265", "mp4"),  # HEVC, as phones record
+    ("libsvtav1", "mp4"),
+    ("libsvtav1", "webm"),
 ]
 
 
@@ -287,6 +294,15 @@ def test_frames_are_downscaled_while_decoding(tmp_path):
     path = write_video(tmp_path / "wide.mp4", n=10, fps=10, w=320, h=80)
     clip = load_video(path, MediaLimits(video_max_side=64))
     assert clip.frames.shape[1:] == (16, 64, 3)
+    assert [read_index(f) for f in clip.frames] == [0, 5]
+
+
+@needs("libx264")
+def test_ten_bit_anamorphic_video_is_read_at_display_aspect(tmp_path):
+    path = write_video(tmp_path / "deep.mp4", n=10, fps=10, pix_fmt="yuv420p10le", sar=Fraction(2, 1))
+    clip = load_video(path)
+    check_clip(clip)
+    assert clip.frames.shape[1:] == (48, 128, 3)  # 64 stored pixels shown 2:1 wide
     assert [read_index(f) for f in clip.frames] == [0, 5]
 
 
