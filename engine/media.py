@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 import av
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from engine.errors import MediaError
 
@@ -126,7 +126,7 @@ def _pillow_kind(path: str | os.PathLike) -> Literal["image", "video"] | None:
                 return "video" if animated else "image"
     except Image.DecompressionBombError:
         return "image"  # an image, refused later with the reason
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+    except Exception:  # untrusted bytes: any failure to identify means "not an image Pillow reads"
         return None
 
 
@@ -154,7 +154,7 @@ def _open_image(path: str | os.PathLike, limits: MediaLimits) -> Image.Image:
             im = Image.open(path)
     except Image.DecompressionBombError as err:
         raise MediaError(f"{name}: the image is too large to decode safely ({err}).") from err
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
+    except Exception as err:  # untrusted bytes: whatever the plugin raised, the file is unreadable
         raise MediaError(f"{name}: not an image this app can read.") from err
     w, h = im.size
     if w * h > limits.image_max_decoded_pixels:
