@@ -38,16 +38,40 @@ class Prepared:
     opens_thinking: bool  # the rendered prompt ends inside an open <think> block
 
 
-def build_messages(turns: Sequence[Turn], settings: DecodeSettings, multimodal: bool) -> list[dict]:
+WORD_JOINER = "\u2060"  # invisible; splits a control-token string typed as text
+
+
+def control_strings(tokenizer) -> tuple[str, ...]:
+    """Every added/special token string (`<|im_start|>`, `<think>`, `<|image_pad|>`...),
+    longest first."""
+    found = {t.content for t in getattr(tokenizer, "added_tokens_decoder", {}).values()}
+    found.update(getattr(tokenizer, "all_special_tokens", []))
+    return tuple(sorted((s for s in found if len(s) > 1), key=len, reverse=True))
+
+
+def neutralize(text: str, controls: Sequence[str]) -> str:
+    """Make control-token strings in user text plain text: a word joiner after the
+    first character keeps them visible but stops the tokenizer (and the processor's
+    media-pad expansion) from reading them as control tokens."""
+    for s in controls:
+        if s in text:
+            text = text.replace(s, s[0] + WORD_JOINER + s[1:])
+    return text
+
+
+def build_messages(
+    turns: Sequence[Turn], settings: DecodeSettings, multimodal: bool, controls: Sequence[str] = ()
+) -> list[dict]:
     """Chat-template messages. Earlier assistant turns carry their answer only:
-    Qwen templates drop thinking from history, and so do we for every model."""
+    Qwen templates drop thinking from history, and so do we for every model.
+    Text is passed through `neutralize`, so typed control tokens stay text."""
     if not turns or turns[-1].role != "user":
         raise RioError("The conversation must end with a user message.")
     if not turns[-1].text.strip() and not (turns[-1].images or turns[-1].videos):
         raise RioError("The message is empty: type a question or attach an image or video.")
     messages = []
     for i, turn in enumerate(turns):
-        text = turn.text
+        text = neutralize(turn.text, controls)
         if settings.step_by_step_suffix and i == len(turns) - 1:
             text = f"{text}\n{STEP_BY_STEP_SUFFIX}" if text else STEP_BY_STEP_SUFFIX
         if not multimodal:
@@ -73,7 +97,7 @@ def prepare(
     videos = [p for t in turns for p in t.videos]
     check_media(images, videos, rt.modalities)
     multimodal = rt.processor is not None
-    messages = build_messages(turns, settings, multimodal)
+    messages = build_messages(turns, settings, multimodal, control_strings(rt.tokenizer))
     template_kw = {"add_generation_prompt": True, "enable_thinking": settings.thinking}
     if multimodal:
         text = rt.processor.apply_chat_template(messages, tokenize=False, **template_kw)
