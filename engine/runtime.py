@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from engine.errors import ModelUnavailable
-from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, memory_gb, smollm2_folder
+from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, memory_gb, needed_gb, smollm2_folder
 
 log = logging.getLogger(__name__)
 
@@ -408,14 +408,19 @@ def _context_length(config: Any) -> int | None:
 
 
 def _check_fits(name: str, source: str, preset: Preset | None) -> None:
-    """Refuse before loading what cannot fit (an OOM kill would take the app down)."""
+    """Refuse before loading what cannot fit (an OOM kill would take the app
+    down), and a folder without safetensors weights (pickle is never loaded)."""
     folder = Path(source)
     if folder.is_dir():
-        need = sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 2**30 * 1.1
-        if need and not any(folder.glob("*.safetensors")):
-            return
+        weights = list(folder.glob("*.safetensors"))
+        if not weights:
+            raise ModelUnavailable(
+                f"Folder '{source}' holds no *.safetensors weights. Rio Chat loads safetensors or GGUF "
+                "only, never pickled .bin/.pt files: convert the checkpoint to safetensors first."
+            )
+        need = sum(f.stat().st_size for f in weights) / 2**30 * 1.1
     elif preset is not None:
-        need = preset.total_params_b * 2 * 1.1
+        need = needed_gb(preset, torch.cuda.is_available())
     else:
         return
     ram, gpu = memory_gb()
