@@ -1,0 +1,61 @@
+"""`python -m engine`: bad arguments end with one line and status 2; a run writes a full trace."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from engine.cli import main
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["   "], "empty"),
+        (["hi", "--model", "no-such-preset"], "Unknown model"),
+        (["hi", "--max-new-tokens", "0"], "max-new-tokens"),
+        (["hi", "--temperature", "0"], "Temperature"),
+        (["hi", "--window", "0"], "window"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+@pytest.mark.model
+def test_rejected_media_file_exits_2(tmp_path, capsys, tiny_moe_runtime):
+    fake = tmp_path / "clip.mp4"
+    fake.write_text("this is not a video")
+    assert main(["what is this?", "--model", "tiny-moe", "--video", str(fake)]) == 2
+    err = capsys.readouterr().err
+    assert "clip.mp4" in err and "Traceback" not in err
+
+
+@pytest.mark.model
+def test_run_writes_the_whole_trace(tmp_path, capsys, tiny_moe_runtime):
+    out = tmp_path / "run.json"
+    argv = ["hello there", "--model", "tiny-moe", "--max-new-tokens", "12", "--seed", "5", "--window", "3"]
+    assert main([*argv, "--trace", str(out)]) == 0
+    trace = json.loads(out.read_text())
+    assert trace["method"] == "swir" and trace["model"]["preset"] == "tiny-moe"
+    assert trace["settings"]["seed"] == 5 and trace["settings"]["window"] == 3
+    assert trace["prompt_token_ids"] and all(isinstance(i, int) for i in trace["prompt_token_ids"])
+    steps = trace["steps"]
+    assert len(steps) == trace["summary"]["tokens"] > 0
+    keys = {"t", "token_id", "text", "entropy", "ref_entropy", "mode", "switch", "forced", "injected"}
+    assert all(set(s) == keys for s in steps)
+    assert [s["t"] for s in steps] == list(range(len(steps)))
+    assert {s["mode"] for s in steps} <= {"latent", "explicit"}
+    assert "tokens" in capsys.readouterr().err
+
+
+def test_module_entry_point_prints_help():
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and "--max-switch-count" in proc.stdout
