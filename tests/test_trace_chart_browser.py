@@ -23,16 +23,6 @@ from rio_app.trace_chart import TraceChart, append_steps, chart_meta, chart_valu
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HOSTILE = {3: "<img src=x onerror=alert(1)>", 4: "<script>alert(1)</script>", 6: 'a,b\\c\n"d'}
 N_A, N_B, BATCH = 120, 40, 8
 
@@ -89,14 +79,12 @@ def app():
 
 
 @pytest.fixture(scope="module")
-def page(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        pg = browser.new_page(viewport={"width": 1200, "height": 800})
-        yield pg
-        browser.close()
+def page(app, browser):
+    # the session's one Playwright (tests/conftest.py): a second sync_playwright
+    # in the same thread is refused
+    pg = browser.new_page(viewport={"width": 1200, "height": 800})
+    yield pg
+    pg.close()
 
 
 def _points(page, chart: str) -> int:
