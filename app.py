@@ -1,9 +1,10 @@
-"""Rio Chat's entry point: `python app.py [--model PRESET|ID|FOLDER] [--host H] [--port P] [--share]`.
+"""Rio Chat's entry point: `python app.py [--model PRESET|ID|FOLDER] [--host H] [--port P] [--share]
+[--no-model-switch]`.
 
 Owns: reading the arguments (or the environment: RIO_MODEL, RIO_HOST /
-GRADIO_SERVER_NAME, RIO_PORT / GRADIO_SERVER_PORT), loading the backend
-once (falling back to the offline default, with the reason shown in the
-page header) and launching the app. On Hugging Face Spaces, `python app.py`
+GRADIO_SERVER_NAME, RIO_PORT / GRADIO_SERVER_PORT, RIO_ALLOW_MODEL_SWITCH),
+loading the backend once (falling back to the offline default, with the
+reason shown in the page header) and launching the app. On Hugging Face Spaces, `python app.py`
 with no arguments does the same. Leaves the page to `rio_app.layout` and
 models to `engine.local`.
 """
@@ -31,6 +32,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     port = env.get("RIO_PORT") or env.get("GRADIO_SERVER_PORT") or "7860"
     p.add_argument("--port", type=int, default=int(port))
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    allow = env.get("RIO_ALLOW_MODEL_SWITCH", "1").strip().lower() not in ("0", "false", "no", "off")
+    p.add_argument(
+        "--no-model-switch",
+        dest="allow_model_switch",
+        action="store_false",
+        default=allow,
+        help="keep the loaded model: visitors cannot load another one (for public servers; "
+        "also RIO_ALLOW_MODEL_SWITCH=0)",
+    )
     return p.parse_args(argv)
 
 
@@ -43,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     backend = load_backend(args.model, fallback=True)
     if backend.info.note:
         logging.getLogger("rio").warning(backend.info.note)
-    demo = build_app(backend)
+    demo = build_app(backend, allow_model_switch=args.allow_model_switch)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
 
 

@@ -328,17 +328,8 @@ def _draw_marks(ax: Any, steps: Sequence[Any], note: str | None) -> None:
             )
 
 
-def figure_png(
-    trace: dict, *, width: int = 1200, height: int = 420, dpi: int = 100, note: str | None = None
-) -> bytes:
-    """The run drawn with matplotlib (Agg) as PNG bytes, `width` x `height` pixels."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # no pyplot, no global backend state
-    from matplotlib.figure import Figure
-
+def _draw_trace(ax: Any, trace: dict, note: str | None) -> None:
     steps = trace.get("steps") or []
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
     if steps:
         _draw_spans(ax, steps)
         _draw_lines(ax, steps, trace)
@@ -352,10 +343,31 @@ def figure_png(
     ax.set_ylabel("nats")
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(trace_title(trace), fontsize=11)
+
+
+def figures_png(
+    traces: Sequence[dict], *, width: int = 1200, height: int = 420, dpi: int = 100, note: str | None = None
+) -> bytes:
+    """Runs drawn one above the other (matplotlib, Agg) as PNG bytes, `height` pixels each."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # no pyplot, no global backend state
+    from matplotlib.figure import Figure
+
+    traces = list(traces) or [{}]
+    fig = Figure(figsize=(width / dpi, height * len(traces) / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    for i, trace in enumerate(traces):
+        _draw_trace(fig.add_subplot(len(traces), 1, i + 1), trace, note)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def figure_png(
+    trace: dict, *, width: int = 1200, height: int = 420, dpi: int = 100, note: str | None = None
+) -> bytes:
+    """The run drawn with matplotlib (Agg) as PNG bytes, `width` x `height` pixels."""
+    return figures_png([trace], width=width, height=height, dpi=dpi, note=note)
 
 
 # ---------------------------------------------------------------- standalone HTML
@@ -385,6 +397,7 @@ _PAGE_CSS = """
   --block-background-fill:#111827; --border-color-primary:#374151; } }
 body { margin: 24px; font: 14px/1.4 system-ui, sans-serif; background: var(--block-background-fill);
   color: var(--body-text-color); }
+section { margin-bottom: 28px; }
 h1 { font-size: 18px; margin: 0 0 4px; } p.summary { margin: 0 0 12px; color: var(--body-text-color-subdued); }
 """
 
@@ -395,26 +408,46 @@ def _summary_line(trace: dict) -> str:
     return " · ".join(f"{k.replace('_', ' ')} {s[k]}" for k in keys if s.get(k) is not None)
 
 
-def standalone_html(trace: dict, *, lang: str = "en", note: str | None = None) -> str:
-    """One self-contained HTML page (no network) drawing the run with hover details."""
-    template, css, js = chart_assets()
+def _chart_section(trace: dict, index: int, lang: str, note: str | None) -> tuple[str, str]:
+    """(markup, data script) of one chart of a standalone page."""
     meta = meta_from_trace(trace, lang=lang, note=note)
     steps = trace.get("steps") or []
     value = {"meta": meta, "chunks": [encode_steps(steps, EXPORT_TEXT_LIMIT)] if steps else []}
-    boot = (
-        "(function(){var el=document.getElementById('rio-trace-chart');"
-        "var value=JSON.parse(document.getElementById('rio-trace-data').textContent);"
-        f"el.innerHTML={json.dumps(template)};"
-        "(function(element,trigger,props,server,upload,watch){\n" + js + "\n})"
-        "(el,function(){},{value:value},{},null,function(){});})();"
-    )
     title = html.escape(trace_title(trace))
-    return (
-        f'<!doctype html>\n<html lang="{html.escape(meta["lang"])}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>'
-        f"<style>{_PAGE_CSS}\n{css}</style></head>\n<body><h1>{title}</h1>"
-        f'<p class="summary">{html.escape(_summary_line(trace))}</p>\n'
-        '<div id="rio-trace-chart"></div>\n'
-        f'<script type="application/json" id="rio-trace-data">{json_for_script(value)}</script>\n'
-        f"<script>{boot}</script>\n</body></html>\n"
+    markup = (
+        f'<section><h1>{title}</h1><p class="summary">{html.escape(_summary_line(trace))}</p>\n'
+        f'<div class="rio-trace-chart" id="rio-trace-chart-{index}"></div></section>\n'
     )
+    data = f'<script type="application/json" id="rio-trace-data-{index}">{json_for_script(value)}</script>\n'
+    return markup, data
+
+
+def standalone_htmls(traces: Sequence[dict], *, lang: str = "en", note: str | None = None) -> str:
+    """One self-contained HTML page (no network) drawing each run with hover details."""
+    template, css, js = chart_assets()
+    traces = list(traces)
+    sections = [_chart_section(tr, i, lang, note) for i, tr in enumerate(traces)]
+    boot = (
+        "(function(){function draw(element,value){"
+        f"element.innerHTML={json.dumps(template)};"
+        "(function(element,trigger,props,server,upload,watch){\n" + js + "\n})"
+        "(element,function(){},{value:value},{},null,function(){});}"
+        f"for(var i=0;i<{len(traces)};i++){{"
+        "draw(document.getElementById('rio-trace-chart-'+i),"
+        "JSON.parse(document.getElementById('rio-trace-data-'+i).textContent));}})();"
+    )
+    title = html.escape(" | ".join(trace_title(tr) for tr in traces))
+    page_lang = html.escape(lang if lang in STRINGS else "en")
+    return (
+        f'<!doctype html>\n<html lang="{page_lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>'
+        f"<style>{_PAGE_CSS}\n{css}</style></head>\n<body>"
+        + "".join(m for m, _ in sections)
+        + "".join(d for _, d in sections)
+        + f"<script>{boot}</script>\n</body></html>\n"
+    )
+
+
+def standalone_html(trace: dict, *, lang: str = "en", note: str | None = None) -> str:
+    """One self-contained HTML page (no network) drawing the run with hover details."""
+    return standalone_htmls([trace], lang=lang, note=note)

@@ -15,6 +15,7 @@ rendering to `render.py`, and all model work to `engine/`.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -303,6 +304,27 @@ class Handlers:
         paths["md"].write_text(conversation_markdown(history), encoding="utf-8")
         return tuple(gr.update(value=str(paths[k]), visible=True) for k in ("json", "png", "html", "md"))
 
+    def race_exports(self, request: gr.Request, session: Session, chat_a: list, chat_b: list) -> tuple:
+        """Both race runs: traces (one JSON), charts (one PNG, one HTML page), answers (Markdown)."""
+        runs = session.race_runs if isinstance(session, Session) else []
+        if not runs:
+            return hide_exports()
+        lang = lang_of(request)
+        from engine.visualize import figures_png, standalone_htmls
+
+        folder = session.export_dir()
+        paths = {k: folder / f"rio-race.{k}" for k in ("json", "png", "html", "md")}
+        paths["json"].write_text(json.dumps({"runs": runs}, ensure_ascii=False, indent=1), encoding="utf-8")
+        paths["png"].write_bytes(figures_png(runs, height=360))
+        paths["html"].write_text(standalone_htmls(runs, lang=lang), encoding="utf-8")
+        names = (t("race_a", lang), t("race_b", lang))
+        parts = [
+            conversation_markdown(chat, title=f"{name} · {run['method']}")
+            for name, chat, run in zip(names, (chat_a, chat_b), runs, strict=False)
+        ]
+        paths["md"].write_text("\n".join(parts), encoding="utf-8")
+        return tuple(gr.update(value=str(paths[k]), visible=True) for k in ("json", "png", "html", "md"))
+
     # ---------------------------------------------------------------- race
 
     def take_race(self, message: Any, session: Session) -> tuple:
@@ -393,6 +415,11 @@ class Handlers:
 
             self._load_backend = load_backend
         return self._load_backend
+
+
+def hide_exports() -> tuple:
+    """The four export buttons, hidden (no run to export yet)."""
+    return (gr.update(visible=False),) * 4
 
 
 def race_verdict(runs: list[Frame], lang: str) -> str:

@@ -20,7 +20,7 @@ from engine.backend import Backend
 from engine.config import DecodeSettings
 from rio_app import trace_chart
 from rio_app.examples import examples
-from rio_app.handlers import Handlers, header_html, limits_line, model_choices
+from rio_app.handlers import Handlers, header_html, hide_exports, limits_line, model_choices
 from rio_app.i18n import I18N
 from rio_app.state import ModelHolder, close_session, new_session
 
@@ -97,10 +97,16 @@ def _chatbot(elem_id: str, label: str, height: int, ex: list | None = None) -> g
     )
 
 
-def _exports() -> list[gr.DownloadButton]:
+def _exports(prefix: str = "rio", both: bool = False) -> list[gr.DownloadButton]:
+    """Four hidden download buttons (trace JSON, chart PNG/HTML, Markdown), shown after a run."""
     keys = ("export_json", "export_png", "export_html", "export_md")
-    with gr.Accordion(I18N("export"), open=False, elem_id="rio-exports"), gr.Row():
-        return [gr.DownloadButton(I18N(k), visible=False, size="sm", elem_id=f"rio-{k}") for k in keys]
+    labels = [f"{k}_both" if both else k for k in keys]
+    title = "export_race" if both else "export"
+    with gr.Accordion(I18N(title), open=False, elem_id=f"{prefix}-exports"), gr.Row():
+        return [
+            gr.DownloadButton(I18N(label), visible=False, size="sm", elem_id=f"{prefix}-{k}")
+            for k, label in zip(keys, labels, strict=True)
+        ]
 
 
 def _chat_tab(backend: Backend) -> dict[str, Any]:
@@ -136,11 +142,12 @@ def _race_tab(backend: Backend) -> dict[str, Any]:
     with gr.Row(equal_height=False):
         c["panes"] = _race_pane("a", "race_a") + _race_pane("b", "race_b")
     c["verdict"] = gr.Markdown("", elem_id="rio-race-verdict")
+    c["downloads"] = _exports("rio-race", both=True)
     c["message"] = gr.State(None)
     return c
 
 
-def _sidebar(backend: Backend, settings: DecodeSettings) -> dict[str, Any]:
+def _sidebar(backend: Backend, settings: DecodeSettings, allow_switch: bool) -> dict[str, Any]:
     c: dict[str, Any] = {}
     with gr.Sidebar(open=False, elem_id="rio-sidebar"):
         gr.Markdown(f"### {I18N('settings')}")
@@ -149,8 +156,12 @@ def _sidebar(backend: Backend, settings: DecodeSettings) -> dict[str, Any]:
         choices = model_choices()
         if backend.info.name not in {v for _, v in choices}:
             choices.insert(0, (f"● {backend.info.name}", backend.info.name))
-        c["pick"] = gr.Dropdown(choices, value=backend.info.name, label=I18N("model_pick"))
-        c["load"] = gr.Button(I18N("model_load"), variant="secondary")
+        c["pick"] = gr.Dropdown(
+            choices, value=backend.info.name, label=I18N("model_pick"), interactive=allow_switch
+        )
+        c["load"] = gr.Button(I18N("model_load"), variant="secondary", interactive=allow_switch)
+        if not allow_switch:
+            gr.Markdown(I18N("model_switch_off"), elem_id="rio-switch-off", elem_classes="rio-limits")
         c["status"] = gr.Markdown("", elem_id="rio-model-status")
     return c
 
@@ -196,7 +207,10 @@ def _wire_race(h: Handlers, r: dict, settings: list, session: gr.State) -> None:
         show_progress="minimal",
         show_progress_on=[r["panes"][0]],
     )
-    run.then(h.release_box, None, box, queue=False)
+    sent.then(hide_exports, None, r["downloads"], queue=False)
+    exports = [session, r["panes"][0], r["panes"][3]]
+    run = run.then(h.release_box, None, box, queue=False)
+    run.then(h.race_exports, exports, r["downloads"], **LIGHT)
     box.stop(h.stop, [session], None, queue=False)
 
 
@@ -205,8 +219,10 @@ def build_app(
     *,
     settings: DecodeSettings | None = None,
     load_backend: Any = None,
+    allow_model_switch: bool = True,
 ) -> gr.Blocks:
-    """The whole app around one loaded backend. `settings` seeds the widgets."""
+    """The whole app around one loaded backend. `settings` seeds the widgets;
+    `allow_model_switch=False` (a public server) disables the model picker."""
     holder = (
         backend_or_holder if isinstance(backend_or_holder, ModelHolder) else ModelHolder(backend_or_holder)
     )
@@ -217,7 +233,7 @@ def build_app(
         with gr.Row(elem_classes="rio-top"):
             gr.Markdown(f"## {I18N('title')}", elem_classes="rio-title")
             header = gr.HTML(header_html(backend, "en"), elem_id="rio-header")
-        side = _sidebar(backend, settings)
+        side = _sidebar(backend, settings, allow_model_switch)
         with gr.Tabs():
             with gr.Tab(I18N("tab_chat"), id="chat"):
                 chat = _chat_tab(backend)

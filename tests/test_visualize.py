@@ -214,7 +214,7 @@ def test_standalone_html_embeds_the_data():
     page = viz.standalone_html(trace)
     parser = _Tags()
     parser.feed(page)
-    value = json.loads(parser.data["rio-trace-data"])
+    value = json.loads(parser.data["rio-trace-data-0"])
     rows = [r for chunk in value["chunks"] for r in viz.decode_chunk(chunk)]
     assert len(rows) == 60
     assert [r[6] for r in rows[2:6]] == HOSTILE  # hostile text survives exactly, as data
@@ -246,3 +246,16 @@ def test_json_for_script_round_trips():
     text = viz.json_for_script(value)
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == value
+
+
+def test_two_runs_on_one_page_and_one_png():
+    a, b = make_trace(30), make_trace(50, "cot")
+    page = viz.standalone_htmls([a, b], lang="pt-BR")
+    parser = _Tags()
+    parser.feed(page)
+    values = [json.loads(parser.data[f"rio-trace-data-{i}"]) for i in (0, 1)]
+    assert [v["meta"]["method"] for v in values] == ["swir", "cot"]
+    assert [sum(len(viz.decode_chunk(c)) for c in v["chunks"]) for v in values] == [30, 50]
+    assert parser.tags.count("script") == 3 and 'lang="pt-BR"' in page
+    png = Image.open(io.BytesIO(viz.figures_png([a, b], width=600, height=250)))
+    assert png.size == (600, 500)
