@@ -49,11 +49,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from engine.local import load_backend
     from rio_app.layout import build_app, launch_kwargs
+    from rio_app.state import ModelHolder
 
     backend = load_backend(args.model, fallback=True)
     if backend.info.note:
         logging.getLogger("rio").warning(backend.info.note)
-    demo = build_app(backend, allow_model_switch=args.allow_model_switch)
+    # The holder enforces the choice server-side: the load endpoint stays reachable by API.
+    holder = ModelHolder(backend, allow_switch=args.allow_model_switch)
+    demo = build_app(holder, allow_model_switch=args.allow_model_switch)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
 
 

@@ -16,6 +16,7 @@ rendering to `render.py`, and all model work to `engine/`.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -27,7 +28,7 @@ import gradio as gr
 from engine.backend import Backend
 from engine.config import DecodeSettings
 from engine.errors import RioError
-from engine.events import Done, Step
+from engine.events import Done, Started, Step
 from engine.prompt import Turn
 from engine.trace import TraceRecorder, segment_stats
 from rio_app import trace_chart
@@ -56,6 +57,7 @@ except ImportError:
 
 
 YIELD_EVERY_S = 0.1  # at most ~10 streamed updates a second
+log = logging.getLogger(__name__)
 
 
 class Throttle:
@@ -106,7 +108,9 @@ def run_frames(
     try:
         for ev in backend.chat(turns, settings, cancel):
             rec.add(ev)
-            if isinstance(ev, Step):
+            if isinstance(ev, Started):  # read while this run holds the model, not after
+                rec.prompt_token_ids = list(getattr(backend, "last_prompt_ids", []) or [])
+            elif isinstance(ev, Step):
                 view.add(ev)
                 pending.append(ev)
             elif isinstance(ev, Done):
@@ -117,11 +121,15 @@ def run_frames(
     except RioError as err:
         gr.Warning(str(err))
         view.finish(error=str(err))
+    except Exception as err:  # a fault inside the model ends this run only; the app keeps serving
+        log.exception("run failed after %d steps", view.steps)
+        message = f"the model failed after {view.steps} tokens ({type(err).__name__}: {err}). Try again."
+        gr.Warning(message)
+        view.finish(error=message)
     if pending:
         chart = trace_chart.append_steps(chart, pending)
     if not view.done:
         view.finish(error="the model stopped without finishing the run")
-    rec.prompt_token_ids = list(getattr(backend, "last_prompt_ids", []) or [])
     yield Frame(view, chart, rec, final=True, stats=segment_stats(rec.steps))
 
 
@@ -395,6 +403,10 @@ class Handlers:
         lang = lang_of(request)
         rest = (gr.skip(),) * (4 + len(SETTING_NAMES))
         old = self.holder.backend
+        if not self.holder.allow_switch:  # the page hides the picker; the API must refuse too
+            gr.Warning(t("model_switch_off", lang))
+            yield (t("model_switch_off", lang), *rest)
+            return
         if not name or name == old.info.name:
             yield (t("already_loaded", lang, name=name or old.info.name), *rest)
             return

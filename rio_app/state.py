@@ -2,7 +2,9 @@
 
 Owns: `ModelHolder` (the one loaded backend every session talks to, swapped
 atomically once a newly chosen model has finished loading, so the old one
-keeps answering meanwhile) and `Session` (per browser tab, kept in a
+keeps answering meanwhile, and whether visitors may switch it at all:
+`allow_switch`, off with RIO_ALLOW_MODEL_SWITCH=0 or `--no-model-switch`)
+and `Session` (per browser tab, kept in a
 `gr.State`: the stop flag of the running generation, the last finished run
 for exports, and a private folder for export files).
 Leaves the handling of events to `handlers.py` and model loading to
@@ -11,6 +13,7 @@ Leaves the handling of events to `handlers.py` and model loading to
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -21,15 +24,25 @@ from typing import Any
 from engine.backend import Backend
 
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "rio-chat-sessions"
+OFF_WORDS = ("0", "false", "no", "off")
+
+
+def switch_allowed_by_env() -> bool:
+    """RIO_ALLOW_MODEL_SWITCH: anything but 0/false/no/off (default on) lets visitors switch."""
+    return os.environ.get("RIO_ALLOW_MODEL_SWITCH", "1").strip().lower() not in OFF_WORDS
 
 
 class ModelHolder:
-    """The loaded backend, shared by all sessions; `swap` replaces it whole."""
+    """The loaded backend, shared by all sessions; `swap` replaces it whole.
 
-    def __init__(self, backend: Backend) -> None:
+    `allow_switch=False` (a public server): the model-load handler refuses every
+    request, whatever the page shows (the API endpoint stays reachable)."""
+
+    def __init__(self, backend: Backend, allow_switch: bool | None = None) -> None:
         self._backend = backend
         self._lock = threading.Lock()
         self.loading: str | None = None  # name of a model being loaded, if any
+        self.allow_switch = switch_allowed_by_env() if allow_switch is None else allow_switch
 
     @property
     def backend(self) -> Backend:
