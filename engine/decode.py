@@ -147,9 +147,12 @@ def decode(
         gen = torch.Generator(device=rt.device).manual_seed(settings.seed)
     tally, detok, end_think = _Tally(), Detokenizer(rt.tokenizer), rt.token_id("</think>")
     state, stop, t_first = SwirState(), "max_new_tokens", None
+    # Inference mode is entered per block, never held across a `yield`: grad mode is
+    # per thread, and a server may resume this generator on another worker thread.
     with torch.inference_mode():
         logits, cache = rt.prefill(inputs)  # [V]
-        for t in range(settings.max_new_tokens):
+    for t in range(settings.max_new_tokens):
+        with torch.inference_mode():
             # 1. Distribution, entropy, token.
             p, h = probs_and_entropy(logits)
             chosen = choose_token(logits, settings.sampling, settings.greedy, gen)
@@ -162,35 +165,36 @@ def decode(
                 )  # fmt: skip
             else:
                 d = Decision(chosen, False, "explicit", None, False, Mix(0.0, chosen), False)
-            # 8. Emit.
-            eos = d.token in rt.eos_ids
-            delta = "" if eos else detok.add(d.token)
-            phase = "thinking" if thinking else "answer"
-            if thinking and d.token == end_think:
-                thinking = False
-            step = Step(
-                t, d.token, delta, h, state.ref_h if swir else None, d.mode, d.switch,
-                d.forced, d.injected, phase,
-            )  # fmt: skip
-            tally.add(step)
-            t_first = t_first or time.perf_counter()
-            yield step
-            if eos or d.budget_done or cancel.is_set() or t + 1 == settings.max_new_tokens:
-                stop = (
-                    "eos"
-                    if eos
-                    else "answer_budget"
-                    if d.budget_done
-                    else "cancelled"
-                    if cancel.is_set()
-                    else stop
-                )
-                break
-            # Next input: token id, or a (mixed) soft embedding.
+        # 8. Emit.
+        eos = d.token in rt.eos_ids
+        delta = "" if eos else detok.add(d.token)
+        phase = "thinking" if thinking else "answer"
+        if thinking and d.token == end_think:
+            thinking = False
+        step = Step(
+            t, d.token, delta, h, state.ref_h if swir else None, d.mode, d.switch,
+            d.forced, d.injected, phase,
+        )  # fmt: skip
+        tally.add(step)
+        t_first = t_first or time.perf_counter()
+        yield step
+        if eos or d.budget_done or cancel.is_set() or t + 1 == settings.max_new_tokens:
+            stop = (
+                "eos"
+                if eos
+                else "answer_budget"
+                if d.budget_done
+                else "cancelled"
+                if cancel.is_set()
+                else stop
+            )
+            break
+        # Next input: token id, or a (mixed) soft embedding.
+        with torch.inference_mode():
             nxt = next_input(rt, d.mix, p, settings)
             pos = n_prompt + t
             logits = rt.step_ids(nxt, cache, pos) if isinstance(nxt, int) else rt.step_embeds(nxt, cache, pos)
-        del cache
+    del cache
     yield Done(_summary(tally, stop, t_start, t_first, n_prompt))
 
 
