@@ -2,7 +2,8 @@
 [--no-model-switch]`.
 
 Owns: reading the arguments (or the environment: RIO_MODEL, RIO_HOST /
-GRADIO_SERVER_NAME, RIO_PORT / GRADIO_SERVER_PORT, RIO_ALLOW_MODEL_SWITCH),
+GRADIO_SERVER_NAME, RIO_PORT / GRADIO_SERVER_PORT, RIO_ALLOW_MODEL_SWITCH,
+RIO_MAX_PROMPT_TOKENS),
 loading the backend once (falling back to the offline default, with the
 reason shown in the page header) and launching the app. On Hugging Face Spaces, `python app.py`
 with no arguments does the same. Leaves the page to `rio_app.layout` and
@@ -16,6 +17,8 @@ import logging
 import os
 
 from engine.presets import DEFAULT_PRESET
+
+DEFAULT_MAX_PROMPT_TOKENS = 32_768  # a public server should not prefill a 262k-token paste
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,6 +44,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="keep the loaded model: visitors cannot load another one (for public servers; "
         "also RIO_ALLOW_MODEL_SWITCH=0)",
     )
+    p.add_argument(
+        "--max-prompt-tokens",
+        type=int,
+        default=int(env.get("RIO_MAX_PROMPT_TOKENS") or DEFAULT_MAX_PROMPT_TOKENS),
+        help="refuse longer prompts (a clear message, no prefill); 0 = the model's whole context "
+        "(also RIO_MAX_PROMPT_TOKENS)",
+    )
     return p.parse_args(argv)
 
 
@@ -54,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     backend = load_backend(args.model, fallback=True)
     if backend.info.note:
         logging.getLogger("rio").warning(backend.info.note)
+    backend.max_prompt_tokens = args.max_prompt_tokens or None
     # The holder enforces the choice server-side: the load endpoint stays reachable by API.
     holder = ModelHolder(backend, allow_switch=args.allow_model_switch)
     demo = build_app(holder, allow_model_switch=args.allow_model_switch)

@@ -3,7 +3,8 @@
 Owns: reading a Chatbot history in either shape it arrives in (typed parts
 from the page, plain strings / file paths / tuples / [user, bot] pairs from
 the API client) into `Turn`s; telling images from videos; the new user
-messages for a `MultimodalTextbox` value; `settings_from_values` (the
+messages for a `MultimodalTextbox` value; `check_length` (the character cap
+that refuses a huge message before it is tokenized); `settings_from_values` (the
 settings widgets -> a validated `DecodeSettings`) and `preset_values` (a
 preset's recommended settings -> widget values); the conversation as
 Markdown for export.
@@ -18,9 +19,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.config import DecodeSettings, SamplingParams, SwirParams
-from engine.errors import MediaError, RioError
+from engine.errors import MediaError, PromptTooLong, RioError
 from engine.prompt import Turn
 from rio_app.render import plain_text, render_runs
+
+# A conversation longer than this is refused before tokenizing: a public server must
+# not spend a prefill (or its memory) on a pasted megabyte. ~25k tokens of English.
+MAX_PROMPT_CHARS = 100_000
 
 SETTING_NAMES: tuple[str, ...] = (
     "method",
@@ -139,6 +144,16 @@ def user_messages(message: dict | str | None) -> list[dict]:
     if text:
         out.append({"role": "user", "content": render_runs([(text, False)])})
     return out
+
+
+def check_length(texts: Sequence[str], limit: int = MAX_PROMPT_CHARS) -> None:
+    """`PromptTooLong` when the texts (a message, or every turn of a conversation) exceed `limit`."""
+    n = sum(len(x) for x in texts)
+    if n > limit:
+        raise PromptTooLong(
+            f"The message is too long: {n:,} characters; this app takes at most {limit:,} "
+            "per conversation. Shorten it or clear earlier turns."
+        )
 
 
 def split_files(message: dict | None) -> tuple[list[str], list[str]]:

@@ -27,13 +27,14 @@ import gradio as gr
 
 from engine.backend import Backend
 from engine.config import DecodeSettings
-from engine.errors import RioError
+from engine.errors import PromptTooLong, RioError
 from engine.events import Done, Started, Step
 from engine.prompt import Turn
 from engine.trace import TraceRecorder, segment_stats
 from rio_app import trace_chart
 from rio_app.convert import (
     SETTING_NAMES,
+    check_length,
     conversation_markdown,
     history_to_turns,
     preset_values,
@@ -133,6 +134,13 @@ def run_frames(
     yield Frame(view, chart, rec, final=True, stats=segment_stats(rec.steps))
 
 
+def error_message(text: str, lang: str) -> dict:
+    """An assistant message holding only the app's error note."""
+    view = RunView(lang=lang)
+    view.finish(error=text)
+    return view.messages()[-1]
+
+
 def _card(frame: Frame, lang: str, title: str = "") -> str:
     summary = frame.view.summary
     if summary is None:
@@ -148,7 +156,7 @@ def header_html(backend: Backend, lang: str) -> str:
         f"<b>{t('header_model', lang)}:</b> <code>{render_runs([(info.name, False)])}</code>",
         f"{t('header_reads', lang)}: {reads}",
         f"{t('header_device', lang)}: {render_runs([(info.device, False)])}",
-        f"{t('header_method', lang)}: SwiReasoning · CoT",
+        f"{t('header_method', lang)}: SwiReasoning, CoT",
     ]
     note = ""
     if info.note:
@@ -195,6 +203,7 @@ class Handlers:
         if not (message.get("text") or "").strip() and not message.get("files"):
             return gr.validate(False, t("empty_message", lang)), ok, ok
         try:
+            check_length([message.get("text") or ""])
             images, videos = split_files(message)
             if images or videos:
                 self.holder.backend.check_media(images, videos)
@@ -235,6 +244,11 @@ class Handlers:
         try:
             settings = settings_from_values(values)
             turns = history_to_turns(history)
+            check_length([t.text for t in turns])  # the API can send any history, past the box
+        except PromptTooLong as err:
+            gr.Warning(str(err))
+            yield history + [error_message(str(err), lang)], gr.skip(), gr.skip()
+            return
         except RioError as err:
             gr.Warning(t("bad_settings", lang, message=str(err)))
             yield gr.skip(), gr.skip(), gr.skip()
@@ -418,6 +432,8 @@ class Handlers:
             gr.Warning(str(err))
             yield (t("load_failed", lang, name=name, reason=str(err), old=old.info.name), *rest)
             return
+        if hasattr(backend, "max_prompt_tokens"):  # the server's prompt cap carries over
+            backend.max_prompt_tokens = getattr(old, "max_prompt_tokens", None)
         self.holder.swap(backend)
         yield (t("loaded", lang, name=name), *self.model_updates(backend, lang))
 
