@@ -6,8 +6,11 @@
 // fixed `props.value` and a no-op `watch`.
 // Value: {meta: {...fixed while streaming...}, chunks: ["t,H,ref,mode,switch,flags,text\n...", ...]}
 // (row format in engine/visualize.py). Chunks only grow while a run streams; they are ingested incrementally and
-// drawn once per animation frame. Long runs: a downsampled overview of the
-// whole run plus the most recent `meta.window` steps in full.
+// drawn once per animation frame. The main panel shows the most recent
+// `meta.window` steps in full; the overview below shows the whole run, as a
+// line while it has fewer steps than pixels, then downsampled. Test hooks on
+// `.rio-trace`: data-points, -switches, -draws, -overview ("line"|"bars"),
+// -overview-marks (line segments or bar columns drawn), -view-start, -view-steps.
 // No global ids or state: several charts can share a page. Token text is
 // only ever set with textContent.
 const host = element.querySelector(".rio-trace") || element;
@@ -169,19 +172,44 @@ function drawMarks(c, v, top, ymax) {
     if (S.F[i] & FLAG_FORCED) { ctx.fillStyle = c.forced; ctx.fillRect(x - 0.5, base - 11, 1.5, 5); }
   }
 }
-function drawOverview(c, w, top, v, ymax) {
-  const pw = w - PAD_L - PAD_R, cols = Math.max(1, Math.floor(pw)), n = S.n;
-  ctx.strokeStyle = c.grid; ctx.strokeRect(PAD_L + 0.5, top + 0.5, pw - 1, OVER_H - 1);
-  if (!n) return;
+// The overview strip shows the whole run. A run with fewer steps than the strip
+// has pixels is drawn as a line at full resolution (one point per step); a
+// longer one is downsampled to one min/max bar per pixel column.
+function overviewMode(n, cols) { return !n ? "none" : n <= cols ? "line" : "bars"; }
+function drawOverviewLine(c, top, pw, ymax) {
+  const n = S.n, cw = pw / n, x = (i) => PAD_L + i * cw, y = (h) => top + OVER_H - (h / ymax) * (OVER_H - 2) - 1;
+  ctx.fillStyle = c.latent;
+  for (let i = 0; i < n; i++) if (S.M[i] === 1) ctx.fillRect(x(i), top, cw + 0.5, OVER_H);
+  ctx.lineWidth = 1; ctx.strokeStyle = c.entropy; ctx.beginPath();
+  let pen = false, segs = 0;
+  for (let i = 0; i < n; i++) {
+    if (isNaN(S.H[i])) { pen = false; continue; }
+    if (pen) { ctx.lineTo(x(i) + cw / 2, y(S.H[i])); segs++; } else ctx.moveTo(x(i) + cw / 2, y(S.H[i]));
+    pen = true;
+  }
+  ctx.stroke();
+  return segs;
+}
+function drawOverviewBars(c, top, pw, cols, ymax) {
+  const n = S.n;
   for (let px = 0; px < cols; px++) {
     const i0 = Math.floor((px / cols) * n), i1 = Math.max(i0 + 1, Math.floor(((px + 1) / cols) * n));
     let lo = Infinity, hi = -Infinity, lat = 0;
     for (let i = Math.max(0, i0 - 1); i < i1 && i < n; i++) { if (S.H[i] < lo) lo = S.H[i]; if (S.H[i] > hi) hi = S.H[i]; lat += i >= i0 ? S.M[i] : 0; }
-    const x = PAD_L + px;
+    const x = PAD_L + (px / cols) * pw;
     if (lat * 2 >= i1 - i0) { ctx.fillStyle = c.latent; ctx.fillRect(x, top, 1, OVER_H); }
     if (hi >= lo) { ctx.fillStyle = c.entropy; const yh = top + OVER_H - (hi / ymax) * OVER_H, yl = top + OVER_H - (lo / ymax) * OVER_H; ctx.fillRect(x, yh, 1, Math.max(1, yl - yh)); }
   }
-  for (let i = 0; i < n; i++) if (S.W[i]) { ctx.fillStyle = S.W[i] === 1 ? c["to-explicit"] : c["to-latent"]; ctx.fillRect(PAD_L + (i / n) * pw, top, 1.5, 6); }
+  return cols;
+}
+function drawOverview(c, w, top, v, ymax) {
+  const pw = w - PAD_L - PAD_R, cols = Math.max(1, Math.floor(pw)), n = S.n, mode = overviewMode(n, cols);
+  ctx.strokeStyle = c.grid; ctx.lineWidth = 1; ctx.strokeRect(PAD_L + 0.5, top + 0.5, pw - 1, OVER_H - 1);
+  host.dataset.overview = mode;
+  host.dataset.overviewMarks = "0";
+  if (!n) return;
+  host.dataset.overviewMarks = String(mode === "line" ? drawOverviewLine(c, top, pw, ymax) : drawOverviewBars(c, top, pw, cols, ymax));
+  for (let i = 0; i < n; i++) if (S.W[i]) { ctx.fillStyle = S.W[i] === 1 ? c["to-explicit"] : c["to-latent"]; ctx.fillRect(PAD_L + ((i + 0.5) / n) * pw - 0.75, top, 1.5, 6); }
   ctx.strokeStyle = c.cursor; ctx.strokeRect(PAD_L + (v.a / n) * pw + 0.5, top + 0.5, Math.max(2, ((n - v.a) / n) * pw) - 1, OVER_H - 1);
 }
 function drawStrip(c, v, top) {
@@ -199,17 +227,25 @@ function drawCursor(c, v, top) {
   ctx.globalAlpha = 1;
 }
 
-function drawLabels(c, w, v, overTop) {
+// Step numbers under the main panel (first and last step shown) and the
+// overview's caption, placed so that they never overlap.
+function drawLabels(c, w, v) {
   ctx.fillStyle = c.muted; ctx.font = "10px system-ui, sans-serif"; ctx.textBaseline = "top"; ctx.textAlign = "left";
   if (!S.n) ctx.fillText(str("waiting"), PAD_L + 6, TOP + 6);
   else if (S.H.every(isNaN)) ctx.fillText(str("no_entropy"), PAD_L + 6, TOP + 6);
   if (!S.n) return;
-  const y = TOP + MAIN_H + 3;
-  ctx.fillText(str("step") + " " + S.t[v.a], PAD_L, y);
-  ctx.textAlign = "right";
-  ctx.fillText(String(S.t[S.n - 1]), v.x(S.n), y);
-  ctx.textAlign = "center";
-  ctx.fillText(str("overview") + " ↓", PAD_L + v.pw / 2, y);
+  const y = TOP + MAIN_H + 3, left = str("step") + " " + S.t[v.a];
+  const taken = [[PAD_L, PAD_L + ctx.measureText(left).width]];
+  ctx.fillText(left, PAD_L, y);
+  if (S.n - 1 > v.a) {
+    const right = String(S.t[S.n - 1]), wr = ctx.measureText(right).width;
+    const xr = Math.min(w - PAD_R, Math.max(v.x(S.n), taken[0][1] + 8 + wr));
+    ctx.textAlign = "right"; ctx.fillText(right, xr, y); taken.push([xr - wr, xr]);
+  }
+  const cap = str("overview") + " ↓", wc = ctx.measureText(cap).width, free = (a, b) => taken.every(([l, r]) => b + 8 < l || a > r + 8);
+  for (const xc of [PAD_L + v.pw / 2, w - PAD_R - wc / 2]) {
+    if (free(xc - wc / 2, xc + wc / 2)) { ctx.textAlign = "center"; ctx.fillText(cap, xc, y); break; }
+  }
 }
 
 function draw() {
@@ -227,12 +263,14 @@ function draw() {
   drawOverview(c, w, overTop, v, ymax);
   drawStrip(c, v, overTop + OVER_H + 6);
   drawCursor(c, v, TOP);
-  drawLabels(c, w, v, overTop);
+  drawLabels(c, w, v);
   updateCounter();
   S.draws++;
   host.dataset.points = String(S.n);
   host.dataset.switches = String(S.switches);
   host.dataset.draws = String(S.draws);
+  host.dataset.viewStart = String(v.a);
+  host.dataset.viewSteps = String(S.n - v.a);
 }
 function schedule() {
   if (pending) return;

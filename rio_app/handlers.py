@@ -44,7 +44,7 @@ from rio_app.convert import (
 )
 from rio_app.examples import examples
 from rio_app.i18n import I18N, lang_of, t
-from rio_app.render import RunView, render_runs, summary_card
+from rio_app.render import RunView, render_runs, running_card, summary_card
 from rio_app.state import LastRun, ModelHolder, Session
 
 try:  # ZeroGPU on Hugging Face Spaces: hold a GPU only while a handler runs
@@ -257,10 +257,12 @@ class Handlers:
             yield gr.skip(), gr.skip(), gr.skip()
             return
         cancel = session.cancel if isinstance(session, Session) else None
+        card: Any = running_card(lang)  # sent with the first frame only
         for frame in run_frames(backend, turns, settings, cancel, lang, title=backend.info.name):
             chat = history + frame.view.messages()
             if not frame.final:
-                yield chat, frame.chart, gr.skip()
+                yield chat, frame.chart, card
+                card = gr.skip()
                 continue
             if isinstance(session, Session):
                 session.last_run = LastRun(frame.recorder.to_dict(), frame.recorder.to_json(indent=1), lang)

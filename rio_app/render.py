@@ -126,6 +126,11 @@ class RunView:
     def stopped(self) -> bool:
         return self.summary is not None and self.summary.stop_reason == "cancelled"
 
+    @property
+    def ended_in_thinking(self) -> bool:
+        """The run finished (not stopped, no error) before the model wrote an answer."""
+        return bool(self.think) and not self.answer and self.summary is not None and not self.stopped
+
     def thinking_message(self) -> dict:
         key = "thinking_title_stopped" if self.stopped and not self.answer else "thinking_title"
         meta: dict = {"title": t(key, self.lang, **self.counts)}
@@ -147,6 +152,8 @@ class RunView:
             notes.append(note(t("stopped_note", self.lang)))
         if self.error:
             notes.append(note(t("error_note", self.lang, message=self.error)))
+        elif self.ended_in_thinking:
+            notes.append(note(t(f"unfinished_{self.summary.stop_reason}", self.lang)))  # type: ignore[union-attr]
         if body or notes or not out:
             parts = [p for p in (body, *notes) if p]
             out.append({"role": "assistant", "content": "\n\n".join(parts) or "…"})
@@ -175,11 +182,18 @@ def summary_rows(summary: Summary, stats: dict, lang: str) -> list[tuple[str, st
 
 
 def summary_card(summary: Summary, stats: dict, lang: str, title: str = "") -> str:
-    """The run's numbers as a small grid of tiles (all text escaped)."""
+    """The run's numbers as a grid of tiles, what stopped it as a line below (all text escaped)."""
+    *numbers, (stop_k, stop_v) = summary_rows(summary, stats, lang)
     tiles = "".join(
         f'<div class="rio-tile"><div class="rio-tile-v">{html.escape(v)}</div>'
         f'<div class="rio-tile-k">{html.escape(k)}</div></div>'
-        for k, v in summary_rows(summary, stats, lang)
+        for k, v in numbers
     )
     head = f'<div class="rio-card-title">{html.escape(title)}</div>' if title else ""
-    return f'<div class="rio-card">{head}<div class="rio-tiles">{tiles}</div></div>'
+    foot = f'<div class="rio-card-foot">{html.escape(stop_k)}: <b>{html.escape(stop_v)}</b></div>'
+    return f'<div class="rio-card">{head}<div class="rio-tiles">{tiles}</div>{foot}</div>'
+
+
+def running_card(lang: str) -> str:
+    """What the summary card says while a run streams."""
+    return f'<div class="rio-card rio-card-running">{html.escape(t("summary_running", lang))}</div>'

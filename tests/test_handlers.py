@@ -134,8 +134,9 @@ def test_chart_grows_by_appending_and_final_frame_skips_it():
     for prev, nxt in zip(charts, charts[1:], strict=False):
         assert nxt[: len(prev)] == prev  # only appended
     assert outs[-1] == (gr.skip(), gr.skip(), gr.skip())
-    card = next(o[2] for o in outs if isinstance(o[2], str))
-    assert ">6<" in card and "end of answer" in card
+    cards = [o[2] for o in outs if isinstance(o[2], str)]
+    assert "Running" in cards[0] and "rio-tile" not in cards[0]  # sent once, with the first frame
+    assert len(cards) == 2 and ">6<" in cards[1] and "end of answer" in cards[1]
 
 
 def test_stop_mid_run_keeps_partial_text_and_marks_it_stopped():
@@ -310,9 +311,59 @@ def test_session_survives_state_copy_and_cleans_up():
     assert isinstance(s.cancel, threading.Event)
 
 
-def test_run_that_ends_inside_thinking_leaves_the_block_open():
+def test_run_that_ends_inside_thinking_leaves_the_block_open_with_a_note():
     outs, _ = run_chat(FakeBackend(script=SCRIPT[:3]), user("hi"))
     final = [o[0] for o in outs if isinstance(o[0], list)][-1]
-    meta = final[-1]["metadata"]
-    assert "status" not in meta and meta["duration"] >= 0  # open, not spinning
-    assert plain_text(final[-1]["content"]) == "Let me see"
+    think, note = final[1], final[2]
+    assert "status" not in think["metadata"] and think["metadata"]["duration"] >= 0  # open, not spinning
+    assert plain_text(think["content"]) == "Let me see"
+    assert "stopped inside its reasoning" not in note["content"]  # it ended by EOS, not by the cap
+    assert "ended inside its reasoning" in note["content"] and "rio-note" in note["content"]
+    assert plain_text(note["content"]) == ""  # the note never goes back to the model
+    assert len(final) == 3
+
+
+def test_thinking_cut_by_max_tokens_says_so_in_the_page_language():
+    class Capped(FakeBackend):
+        def chat(self, turns, settings, cancel=None):
+            for ev in super().chat(turns, settings, cancel):
+                yield Done(Summary(3, 2, 1, 1, "max_new_tokens", 0.01, 1.0)) if isinstance(ev, Done) else ev
+
+    class Req:
+        headers = {"accept-language": "pt-BR,pt;q=0.9"}
+
+    h = H.Handlers(ModelHolder(Capped(script=SCRIPT[:3])))
+    outs = list(h.respond(Req(), user("oi"), Session(), *defaults()))
+    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    assert "máximo de tokens novos" in final[-1]["content"]
+
+
+def test_model_without_thinking_gets_no_thinking_block():
+    answer_only = [("Blue", "latent", "answer"), (", red", "explicit", "answer"), (".", "explicit", "answer")]
+    outs, _ = run_chat(FakeBackend(script=answer_only), user("colours?"))
+    for chat in (o[0] for o in outs if isinstance(o[0], list)):
+        assert not any(m.get("metadata") for m in chat)
+    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    assert len(final) == 2 and plain_text(final[1]["content"]) == "Blue, red."
+    assert '<span class="rio-latent">Blue</span>' in final[1]["content"]
+
+
+def test_race_exports_hold_both_runs(tmp_path):
+    backend = FakeBackend()
+    h = H.Handlers(ModelHolder(backend))
+    session = Session()
+    outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot", session, *defaults()))
+    chat_a = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    chat_b = [o[3] for o in outs if isinstance(o[3], list)][-1]
+    buttons = h.race_exports(None, session, chat_a, chat_b)
+    assert len(buttons) == 4 and all(b["visible"] for b in buttons)
+    paths = [Path(b["value"]) for b in buttons]
+    runs = json.loads(paths[0].read_text(encoding="utf-8"))["runs"]
+    assert [r["method"] for r in runs] == ["swir", "cot"]
+    assert all(len(r["steps"]) == len(SCRIPT) for r in runs)
+    assert paths[1].read_bytes()[:4] == b"\x89PNG"
+    page = paths[2].read_text(encoding="utf-8")
+    assert "rio-trace-data-0" in page and "rio-trace-data-1" in page
+    md = paths[3].read_text(encoding="utf-8")
+    assert md.count("The answer is 4.") == 2 and "# SwiReasoning · swir" in md and "# CoT · cot" in md
+    assert h.race_exports(None, Session(), [], []) == H.hide_exports()
