@@ -19,6 +19,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -120,6 +121,63 @@ def next_input(rt: Runtime, mix: Mix, p: torch.Tensor, settings: DecodeSettings)
     return mix.soft_weight * soft + (1.0 - mix.soft_weight) * rt.embed[mix.anchor]
 
 
+class _Run:
+    """The per-run state of the loop: policy state, tallies, detokenizer, RNG."""
+
+    def __init__(self, rt: Runtime, settings: DecodeSettings, thinking: bool) -> None:
+        self.rt, self.settings, self.thinking = rt, settings, thinking
+        self.swir = settings.method == "swir"
+        self.ids = signal_ids(rt, settings) if self.swir else None
+        self.gen = None
+        if settings.seed is not None and not settings.greedy:
+            self.gen = torch.Generator(device=rt.device).manual_seed(settings.seed)
+        self.state, self.tally = SwirState(), _Tally()
+        self.detok, self.end_think = Detokenizer(rt.tokenizer), rt.token_id("</think>")
+        self.t_first: float | None = None
+
+    def step(self, t: int, logits: torch.Tensor) -> tuple[Step, Decision, torch.Tensor]:
+        """Steps 1-8 of the rule for one token: choose it, apply the policy, emit."""
+        s = self.settings
+        # 1. Distribution, entropy, token.
+        p, h = probs_and_entropy(logits)  # [V], nats
+        chosen = choose_token(logits, s.sampling, s.greedy, self.gen)
+        # 2-7. Policy (SwiR) or plain decoding (CoT).
+        if self.swir:
+            self.state, d = policy_step(
+                self.state, t, h, chosen, is_math=bool(self.rt.math_mask[chosen]), ids=self.ids,
+                cfg=s.swir, max_new_tokens=s.max_new_tokens,
+            )  # fmt: skip
+        else:
+            d = Decision(chosen, False, "explicit", None, False, Mix(0.0, chosen), False)
+        # 8. Emit.
+        eos = d.token in self.rt.eos_ids
+        phase = "thinking" if self.thinking else "answer"
+        self.thinking = self.thinking and d.token != self.end_think
+        step = Step(
+            t, d.token, "" if eos else self.detok.add(d.token), h,
+            self.state.ref_h if self.swir else None, d.mode, d.switch, d.forced, d.injected, phase,
+        )  # fmt: skip
+        self.tally.add(step)
+        self.t_first = self.t_first or time.perf_counter()
+        return step, d, p
+
+    def stop_reason(self, t: int, d: Decision, cancel: threading.Event) -> StopReason | None:
+        if d.token in self.rt.eos_ids:
+            return "eos"
+        if d.budget_done:
+            return "answer_budget"
+        if cancel.is_set():
+            return "cancelled"
+        return "max_new_tokens" if t + 1 == self.settings.max_new_tokens else None
+
+    def forward(self, d: Decision, p: torch.Tensor, cache: Any, position: int) -> torch.Tensor:
+        """Feed the next input (a token id, or a mixed soft embedding) and return logits `[V]`."""
+        nxt = next_input(self.rt, d.mix, p, self.settings)
+        if isinstance(nxt, int):
+            return self.rt.step_ids(nxt, cache, position)
+        return self.rt.step_embeds(nxt, cache, position)
+
+
 def decode(
     rt: Runtime,
     inputs: dict[str, torch.Tensor],
@@ -128,74 +186,33 @@ def decode(
     *,
     opens_thinking: bool = False,
 ) -> Iterator[Started | Step | Done]:
-    """Generate from a prepared prefill. The caller holds `rt.lock`."""
+    """Generate from a prepared prefill. The caller holds `rt.lock`.
+
+    Only a prompt that opens `<think>` starts in thinking; a model without the
+    tokens answers directly (its injected "</think>" words are plain text).
+    Inference mode is entered per block, never held across a `yield`: grad
+    mode is per thread, and a server may resume this generator on another thread.
+    """
     settings.validate()
-    t_start = time.perf_counter()
-    cancel = cancel or threading.Event()
-    swir = settings.method == "swir"
-    ids = signal_ids(rt, settings) if swir else None
+    t_start, cancel = time.perf_counter(), cancel or threading.Event()
     n_prompt = int(inputs["input_ids"].shape[-1])
-    # Only a prompt that opens <think> starts in thinking; a model without the
-    # tokens answers directly (its injected "</think>" words are plain text).
-    thinking = opens_thinking
-    yield Started(
-        settings.method, n_prompt, settings.max_new_tokens,
-        settings.swir.max_switch_count if swir else None, thinking,
-    )  # fmt: skip
-    gen = None
-    if settings.seed is not None and not settings.greedy:
-        gen = torch.Generator(device=rt.device).manual_seed(settings.seed)
-    tally, detok, end_think = _Tally(), Detokenizer(rt.tokenizer), rt.token_id("</think>")
-    state, stop, t_first = SwirState(), "max_new_tokens", None
-    # Inference mode is entered per block, never held across a `yield`: grad mode is
-    # per thread, and a server may resume this generator on another worker thread.
+    run = _Run(rt, settings, opens_thinking)
+    cap = settings.swir.max_switch_count if run.swir else None
+    yield Started(settings.method, n_prompt, settings.max_new_tokens, cap, opens_thinking)
     with torch.inference_mode():
         logits, cache = rt.prefill(inputs)  # [V]
+    stop: StopReason = "max_new_tokens"
     for t in range(settings.max_new_tokens):
         with torch.inference_mode():
-            # 1. Distribution, entropy, token.
-            p, h = probs_and_entropy(logits)
-            chosen = choose_token(logits, settings.sampling, settings.greedy, gen)
-            # 2-7. Policy (SwiR) or plain decoding (CoT).
-            if swir:
-                is_math = bool(rt.math_mask[chosen])
-                state, d = policy_step(
-                    state, t, h, chosen, is_math=is_math, ids=ids, cfg=settings.swir,
-                    max_new_tokens=settings.max_new_tokens,
-                )  # fmt: skip
-            else:
-                d = Decision(chosen, False, "explicit", None, False, Mix(0.0, chosen), False)
-        # 8. Emit.
-        eos = d.token in rt.eos_ids
-        delta = "" if eos else detok.add(d.token)
-        phase = "thinking" if thinking else "answer"
-        if thinking and d.token == end_think:
-            thinking = False
-        step = Step(
-            t, d.token, delta, h, state.ref_h if swir else None, d.mode, d.switch,
-            d.forced, d.injected, phase,
-        )  # fmt: skip
-        tally.add(step)
-        t_first = t_first or time.perf_counter()
+            step, d, p = run.step(t, logits)
         yield step
-        if eos or d.budget_done or cancel.is_set() or t + 1 == settings.max_new_tokens:
-            stop = (
-                "eos"
-                if eos
-                else "answer_budget"
-                if d.budget_done
-                else "cancelled"
-                if cancel.is_set()
-                else stop
-            )
+        if reason := run.stop_reason(t, d, cancel):
+            stop = reason
             break
-        # Next input: token id, or a (mixed) soft embedding.
         with torch.inference_mode():
-            nxt = next_input(rt, d.mix, p, settings)
-            pos = n_prompt + t
-            logits = rt.step_ids(nxt, cache, pos) if isinstance(nxt, int) else rt.step_embeds(nxt, cache, pos)
+            logits = run.forward(d, p, cache, n_prompt + t)
     del cache
-    yield Done(_summary(tally, stop, t_start, t_first, n_prompt))
+    yield Done(_summary(run.tally, stop, t_start, run.t_first, n_prompt))
 
 
 def _summary(tally: _Tally, stop: StopReason, t0: float, t_first: float | None, n_prompt: int) -> Summary:
