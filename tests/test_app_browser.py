@@ -2,14 +2,18 @@
 
 Launches `build_app` in-process on a free loopback port (Gradio's own server
 thread) around the session's `smollm2_backend` / `tiny_moe_backend` and
-drives it with Playwright: a streamed answer with the chart growing, the
-thinking block, an image answered, a broken video refused at the box while
-the chat goes on, Stop, race mode and the pt-BR page. Screenshots go to
-docs/screenshots/. Answers are kept to a few tokens so the file stays short.
+drives it with Playwright: a streamed answer with the chart growing (and no
+thinking block for a model without `<think>`), the thinking block, an image
+answered, a broken video refused at the box while the chat goes on, Stop,
+race mode with its exports, the pt-BR page and a phone-width page. With
+RIO_SCREENSHOTS=1 the README screenshots are written to docs/screenshots/.
+Answers are kept to a few tokens so the file stays short.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 from pathlib import Path
 
@@ -17,7 +21,7 @@ import pytest
 
 pytest.importorskip("playwright")
 
-from engine.config import DecodeSettings  # noqa: E402
+from engine.config import DecodeSettings, SwirParams  # noqa: E402
 from rio_app.examples import example_image  # noqa: E402
 from rio_app.layout import build_app, launch_kwargs  # noqa: E402
 
@@ -25,6 +29,14 @@ pytestmark = pytest.mark.browser
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 RUN_S = 120_000  # ms a short run may take on a busy 2-core machine
+SMOL_TOKENS = 24
+
+
+def _shot(page, name: str, full_page: bool = False) -> None:
+    """Write a README screenshot when asked to (RIO_SCREENSHOTS=1)."""
+    if os.environ.get("RIO_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
 def _free_port() -> int:
@@ -33,8 +45,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(backend, max_new_tokens: int):
-    demo = build_app(backend, settings=DecodeSettings(max_new_tokens=max_new_tokens))
+def _serve(backend, max_new_tokens: int, window: int = 512, allow_model_switch: bool = True):
+    # a small switch window makes SwiReasoning switch within a few steps
+    settings = DecodeSettings(max_new_tokens=max_new_tokens, swir=SwirParams(window=window))
+    demo = build_app(backend, settings=settings, allow_model_switch=allow_model_switch)
     port = _free_port()
     demo.launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs()
@@ -44,7 +58,7 @@ def _serve(backend, max_new_tokens: int):
 
 @pytest.fixture(scope="module")
 def smol_url(smollm2_backend):
-    demo, url = _serve(smollm2_backend, 24)
+    demo, url = _serve(smollm2_backend, SMOL_TOKENS, window=2, allow_model_switch=False)
     yield url
     demo.close()
 
@@ -56,8 +70,8 @@ def tiny_url(tiny_moe_backend):
     demo.close()
 
 
-def _open(browser, url: str, locale: str = "en-US"):
-    ctx = browser.new_context(locale=locale, viewport={"width": 1400, "height": 950})
+def _open(browser, url: str, locale: str = "en-US", size: tuple[int, int] = (1400, 900)):
+    ctx = browser.new_context(locale=locale, viewport={"width": size[0], "height": size[1]})
     page = ctx.new_page()
     page.goto(url)
     page.wait_for_selector("#rio-box textarea", timeout=60_000)
@@ -74,6 +88,10 @@ def _points(page, chart: str = "#rio-chart") -> int:
     return int(page.locator(f"{chart} .rio-trace").get_attribute("data-points") or 0)
 
 
+def _chart(page, chart: str = "#rio-chart") -> dict:
+    return page.locator(f"{chart} .rio-trace").evaluate("e => ({...e.dataset})")
+
+
 def _wait_done(page) -> None:
     page.wait_for_selector("#rio-summary .rio-card", timeout=RUN_S)
     page.wait_for_function("!document.querySelector('#rio-box textarea').disabled", timeout=30_000)
@@ -86,16 +104,22 @@ def test_streamed_answer_with_growing_chart(browser, smol_url):
         "+document.querySelector('#rio-chart .rio-trace').dataset.points >= 2", timeout=RUN_S
     )
     first = _points(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "chat-live.png"))
     page.wait_for_function(
         f"+document.querySelector('#rio-chart .rio-trace').dataset.points > {first}", timeout=RUN_S
     )
     _wait_done(page)
-    assert _points(page) == 24 or "end of answer" in page.locator("#rio-summary").inner_text()
+    n = _points(page)
+    assert n == SMOL_TOKENS or "end of answer" in page.locator("#rio-summary").inner_text()
+    # SmolLM2 has no <think>: it answers directly, with no thinking block
+    assert page.locator("#rio-chat .thought-group").count() == 0
     answer = page.locator("#rio-chat .bot").last.inner_text()
     assert len(answer.strip()) > 3
     assert "tokens" in page.locator("#rio-summary").inner_text()
+    # a short run: the overview is the same line, one segment per step, not blocks
+    chart = _chart(page)
+    assert chart["overview"] == "line" and int(chart["overviewMarks"]) == n - 1
+    assert chart["viewStart"] == "0" and int(chart["viewSteps"]) == n
+    _shot(page, "chat.png")
     ctx.close()
 
 
@@ -144,7 +168,7 @@ def test_broken_video_is_refused_and_chat_goes_on(browser, tiny_url, tmp_path):
     ctx.close()
 
 
-def test_race_mode_runs_both_panes(browser, tiny_url):
+def test_race_mode_runs_both_panes_and_exports_both(browser, tiny_url):
     ctx, page = _open(browser, tiny_url)
     page.get_by_role("tab", name="Race mode").click()
     _send(page, "What is 2 + 2?", box="#rio-race-box")
@@ -152,8 +176,25 @@ def test_race_mode_runs_both_panes(browser, tiny_url):
     assert page.locator("#rio-race-card-a .rio-card").count() == 1
     assert _points(page, "#rio-race-chart-a") > 0 and _points(page, "#rio-race-chart-b") > 0
     page.wait_for_function("document.querySelector('#rio-race-verdict').innerText.length > 0")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "race.png"), full_page=True)
+    # both panes line up: charts and cards start at the same height
+    tops = [
+        page.locator(f"#rio-race-{k}").bounding_box()["y"] for k in ("chart-a", "chart-b", "card-a", "card-b")
+    ]
+    assert abs(tops[0] - tops[1]) < 2 and abs(tops[2] - tops[3]) < 2
+    page.locator("#rio-race-exports").click()
+    button = page.locator("#rio-race-export_json")
+    button.wait_for(timeout=30_000)
+    with page.expect_download() as download:
+        button.click()
+    runs = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))["runs"]
+    assert [r["method"] for r in runs] == ["swir", "cot"]
+    assert [len(r["steps"]) for r in runs] == [
+        _points(page, "#rio-race-chart-a"),
+        _points(page, "#rio-race-chart-b"),
+    ]
+    for key in ("png", "html", "md"):
+        assert page.locator(f"#rio-race-export_{key}").is_visible()
+    _shot(page, "race.png", full_page=True)
     ctx.close()
 
 
@@ -163,4 +204,29 @@ def test_portuguese_page(browser, tiny_url):
     assert "Conversa" in tabs and "Modo corrida" in tabs
     assert "Modelo:" in page.locator("#rio-header").inner_text()
     assert "Digite uma mensagem" in (page.locator("#rio-box textarea").get_attribute("placeholder") or "")
+    _send(page, "Quanto é 2 + 2?")
+    _wait_done(page)
+    card = page.locator("#rio-summary").inner_text()
+    assert "parado por" in card and "fração latente" in card  # built on the server, in Portuguese
+    assert "Pensamento" in page.locator("#rio-chat .thought-group").first.inner_text()
+    # the thinking text itself is shown (the block stays open when the run ends inside it)
+    page.wait_for_function(
+        "document.querySelector('#rio-chat .thought-group .content')?.innerText.trim().length > 0",
+        timeout=10_000,
+    )
+    _shot(page, "chat-pt-BR.png")
+    ctx.close()
+
+
+def test_phone_width_page(browser, smol_url):
+    ctx, page = _open(browser, smol_url, size=(390, 844))
+    _send(page, "Hi!")
+    _wait_done(page)
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1]  # nothing overflows sideways
+    chat, chart = page.locator("#rio-chat").bounding_box(), page.locator("#rio-chart canvas").bounding_box()
+    assert chat["y"] < chart["y"] and chart["width"] >= 300  # chat first, chart full width below
+    # this server was started with model switching off: the picker says so
+    assert page.locator("#rio-switch-off").count() == 1
+    _shot(page, "chat-phone.png", full_page=True)
     ctx.close()

@@ -24,7 +24,7 @@ from rio_app.trace_chart import TraceChart, append_steps, chart_meta, chart_valu
 pytestmark = pytest.mark.browser
 
 HOSTILE = {3: "<img src=x onerror=alert(1)>", 4: "<script>alert(1)</script>", 6: 'a,b\\c\n"d'}
-N_A, N_B, BATCH = 120, 40, 8
+N_A, N_B, N_C, BATCH = 120, 40, 4000, 8
 
 
 def _steps(n: int, method: str) -> list[Step]:
@@ -57,21 +57,23 @@ def app():
     def run():
         a = chart_value(chart_meta("swir", 2))
         b = chart_value(chart_meta("cot", None))
+        c = chart_value(chart_meta("swir", None), _steps(N_C, "swir"))  # a long run, whole
         steps_a, steps_b = _steps(N_A, "swir"), _steps(N_B, "cot")
         for i in range(0, N_A, BATCH):
             a = append_steps(a, steps_a[i : i + BATCH])
             b = append_steps(b, steps_b[i : i + BATCH]) if i < N_B else b
-            yield a, b
+            yield a, b, c
             if i == 0:
                 gate.wait(timeout=15)
-        yield gr.skip(), gr.skip()
+        yield gr.skip(), gr.skip(), gr.skip()
 
     with gr.Blocks() as demo:
         with gr.Row():
             chart_a = TraceChart(elem_id="chart-a")
             chart_b = TraceChart(elem_id="chart-b")
+        chart_c = TraceChart(elem_id="chart-c")
         go = gr.Button("go", elem_id="go")
-        go.click(run, outputs=[chart_a, chart_b])
+        go.click(run, outputs=[chart_a, chart_b, chart_c])
     port = _free_port()
     demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/", gate
@@ -85,6 +87,10 @@ def page(app, browser):
     pg = browser.new_page(viewport={"width": 1200, "height": 800})
     yield pg
     pg.close()
+
+
+def _data(page, chart: str) -> dict:
+    return page.locator(f"#{chart} .rio-trace").evaluate("e => ({...e.dataset})")
 
 
 def _points(page, chart: str) -> int:
@@ -101,6 +107,8 @@ def test_streams_hovers_and_keeps_charts_apart(app, page):
         "document.querySelector('#chart-a .rio-trace')?.dataset.points === '8'", timeout=10_000
     )
     mid = _points(page, "chart-a")
+    assert _data(page, "chart-a")["overview"] == "line"  # 8 steps: one segment per step, no blocks
+    assert _data(page, "chart-a")["overviewMarks"] == "7"
     gate.set()
     page.wait_for_function(
         f"document.querySelector('#chart-a .rio-trace')?.dataset.points === '{N_A}'", timeout=10_000
@@ -109,6 +117,18 @@ def test_streams_hovers_and_keeps_charts_apart(app, page):
         f"document.querySelector('#chart-b .rio-trace')?.dataset.points === '{N_B}'", timeout=10_000
     )
     assert mid < _points(page, "chart-a")
+
+    # short runs fit the main panel whole; a long one shows its last window and a downsampled overview
+    a, c = _data(page, "chart-a"), _data(page, "chart-c")
+    assert (a["overview"], a["overviewMarks"], a["viewStart"], a["viewSteps"]) == (
+        "line",
+        str(N_A - 1),
+        "0",
+        str(N_A),
+    )
+    assert c["points"] == str(N_C) and c["overview"] == "bars"
+    assert (c["viewStart"], c["viewSteps"]) == (str(N_C - 400), "400")
+    assert 100 < int(c["overviewMarks"]) < N_C  # one bar per pixel column
 
     # the two charts hold their own data and counters
     assert page.inner_text("#chart-a .rio-trace-counter").endswith("/ 2")
