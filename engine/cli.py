@@ -2,7 +2,9 @@
 
 Owns: parsing options into `DecodeSettings`, streaming a run to the terminal
 (thinking and answer separated, tokens of latent steps dimmed when the output
-is a terminal), the summary line, and `--trace out.json`. A user error prints
+is a terminal), the summary line, and `--trace out.json`. `--backend openai`
+talks to a vLLM/SGLang/llama.cpp server (`engine/remote.py`) instead of
+loading a model; `--model` then names the served model. A user error prints
 one line and exits with status 2; no traceback.
 """
 
@@ -36,8 +38,17 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m engine", description="Ask a model; decode with SwiReasoning or CoT."
     )
     ap.add_argument("question")
-    ap.add_argument("--model", default=os.environ.get("RIO_MODEL", DEFAULT_PRESET),
-                    help=f"preset ({', '.join(PRESETS)}), hub id or local folder")  # fmt: skip
+    ap.add_argument("--model", default=os.environ.get("RIO_MODEL"),
+                    help=f"preset ({', '.join(PRESETS)}), hub id or local folder; with --backend openai, "
+                    "the served model name (default: the only one served)")  # fmt: skip
+    ap.add_argument("--backend", choices=("local", "openai"), default=os.environ.get("RIO_BACKEND", "local"),
+                    help="local: load the model here; openai: an OpenAI-compatible server")  # fmt: skip
+    ap.add_argument("--base-url", default=os.environ.get("RIO_BASE_URL"), help="e.g. http://host:8000/v1")
+    ap.add_argument("--api-key", default=os.environ.get("RIO_API_KEY"))
+    ap.add_argument("--swir-extension", action="store_true",
+                    help="the server runs SwiReasoning (vLLM fork's vllm_xargs extension); needs --tokenizer")  # fmt: skip
+    ap.add_argument("--tokenizer", default=os.environ.get("RIO_TOKENIZER"),
+                    help="local folder or cached hub id of the served model's tokenizer")  # fmt: skip
     ap.add_argument("--method", choices=METHODS, default="swir")
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--seed", type=int, default=None)
@@ -84,8 +95,9 @@ def settings_from(args: argparse.Namespace, sampling: SamplingParams, swir: Swir
     ).validate()  # fmt: skip
 
 
-def stream(events, out: TextIO, color: bool, recorder: TraceRecorder) -> Done | None:
-    """Print a run as it streams; return its `Done`."""
+def stream(events, out: TextIO, color: bool, recorder: TraceRecorder, dim_latent: bool = True) -> Done | None:
+    """Print a run as it streams; return its `Done`. `dim_latent=False` for replayed
+    (not applied) latent marks."""
     phase, done = None, None
     for ev in events:
         recorder.add(ev)
@@ -96,7 +108,7 @@ def stream(events, out: TextIO, color: bool, recorder: TraceRecorder) -> Done | 
             if phase == "thinking" and ev.phase == "answer":
                 out.write(f"\n{BOLD}[answer]{RESET}\n" if color else "\n[answer]\n")
             phase = ev.phase
-            dim = color and ev.mode == "latent"
+            dim = color and dim_latent and ev.mode == "latent"
             out.write(f"{DIM}{ev.text}{RESET}" if dim else ev.text)
             out.flush()
         elif isinstance(ev, Done):
@@ -122,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
             raise RioError("The question is empty.")
         if args.max_new_tokens < 1:
             raise RioError("--max-new-tokens must be at least 1.")
+        if args.backend == "openai":
+            if not args.base_url:
+                raise RioError(
+                    "--backend openai needs --base-url (or RIO_BASE_URL), e.g. http://host:8000/v1."
+                )
+            return run(args)
+        args.model = args.model or DEFAULT_PRESET
         if args.model not in PRESETS and not Path(args.model).exists() and "/" not in args.model:
             raise RioError(
                 f"Unknown model {args.model!r}: use a preset ({', '.join(PRESETS)}), a hub id or a folder."
@@ -134,26 +153,44 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def run(args: argparse.Namespace) -> int:
+def load(args: argparse.Namespace):
+    """The backend the options name: a local model, or a connection to a server."""
+    if args.backend == "openai":
+        from engine.remote import RemoteOptions, connect
+
+        opts = RemoteOptions(swir_extension=args.swir_extension, tokenizer=args.tokenizer)
+        return connect(args.base_url, args.model, args.api_key, options=opts)
     from engine.local import LocalBackend
     from engine.runtime import load_runtime
 
-    preset = PRESETS.get(args.model)
+    return LocalBackend(load_runtime(args.model, device=args.device))
+
+
+def run(args: argparse.Namespace) -> int:
+    preset = PRESETS.get(args.model or "")
     settings = settings_from(
         args, preset.sampling if preset else SamplingParams(), preset.swir if preset else SwirParams()
     )
-    backend = LocalBackend(load_runtime(args.model, device=args.device))
+    backend = load(args)
+    if settings.method not in backend.info.methods:
+        print(f"note: {backend.info.name} does not run {settings.method}; running cot. "
+              f"{backend.info.note}", file=sys.stderr)  # fmt: skip
+        settings = settings.with_method("cot")
     backend.check_media(args.image, args.video)
     turn = Turn("user", args.question, tuple(args.image), tuple(args.video))
-    recorder = TraceRecorder({"preset": args.model, "source": backend.info.source}, settings)
+    model = {"preset": args.model or backend.info.name, "source": backend.info.source}
+    recorder = TraceRecorder(model, settings, entropy=backend.info.entropy)
     cancel = threading.Event()
     events = backend.chat([turn], settings, cancel)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    done = stream(events, sys.stdout, color, recorder)
-    recorder.prompt_token_ids = backend.last_prompt_ids
+    replayed = getattr(backend, "switch_marks", None) == "replay"
+    try:
+        done = stream(events, sys.stdout, color, recorder, dim_latent=not replayed)
+    finally:  # a stream cut mid-answer still writes what arrived
+        recorder.prompt_token_ids = backend.last_prompt_ids
+        if args.trace:
+            args.trace.write_text(recorder.to_json(indent=1), encoding="utf-8")
+            print(f"trace written to {args.trace}", file=sys.stderr)
     if done:
         print(summary_line(done), file=sys.stderr)
-    if args.trace:
-        args.trace.write_text(recorder.to_json(indent=1), encoding="utf-8")
-        print(f"trace written to {args.trace}", file=sys.stderr)
     return 0

@@ -407,3 +407,25 @@ def test_server_that_dies_mid_stream_keeps_the_partial_text(llama_url):
     assert 1 <= len(steps) <= 4 and "".join(s.text for s in steps)
     assert isinstance(events[-1], Done) and events[-1].summary.stop_reason == "error"
     assert f"{len(steps)} tokens received are kept" in str(err.value)
+
+
+@pytest.mark.slow
+def test_cli_runs_against_the_server_and_marks_the_trace(llama_url, tmp_path, capsys):
+    from engine.cli import main
+
+    out = tmp_path / "remote.json"
+    argv = ["Say hi.", "--backend", "openai", "--base-url", llama_url, "--max-new-tokens", "8"]
+    assert main([*argv, "--trace", str(out)]) == 0  # swir is asked by default: it runs cot instead
+    trace = json.loads(out.read_text())
+    err = capsys.readouterr().err
+    assert "does not run swir; running cot" in err
+    assert trace["settings"]["entropy"] == "estimate" and trace["method"] == "cot"
+    assert len(trace["steps"]) == trace["summary"]["tokens"] > 0
+
+
+def test_cli_openai_backend_needs_a_base_url(capsys, monkeypatch):
+    from engine.cli import main
+
+    monkeypatch.delenv("RIO_BASE_URL", raising=False)
+    assert main(["hi", "--backend", "openai"]) == 2
+    assert "--base-url" in capsys.readouterr().err
