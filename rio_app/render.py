@@ -49,7 +49,8 @@ def _plain_html(text: str, mask: list[bool]) -> str:
         j = i
         while j < len(text) and mask[j] == mask[i]:
             j += 1
-        chunk = html.escape(text[i:j], quote=False)
+        # a backtick left outside a code span would open one that swallows the rest
+        chunk = html.escape(text[i:j], quote=False).replace("`", "&#96;")
         if mask[i]:
             lines = chunk.split("\n")
             chunk = "\n".join(f"{LATENT_OPEN}{ln}{CLOSE}" if ln.strip() else ln for ln in lines)
