@@ -1,0 +1,124 @@
+"""HTML and JavaScript typed by a visitor or written by a model stay text, in a real Chromium.
+
+The app runs around a scripted backend whose name and tokens are hostile
+markup; the visitor sends hostile markup too. A `dialog` handler fails the
+test if any `alert` runs; the markup must be visible literally in the chat,
+the header, the chart's hover labels and the exported standalone HTML chart.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytest.importorskip("playwright")
+
+from bench.load_test import file_value, serve, settings_values  # noqa: E402
+from engine.backend import BackendInfo  # noqa: E402
+from engine.config import METHODS  # noqa: E402
+from engine.events import Done, Started, Step, Summary  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+SCRIPT_TAG = "<script>alert(1)</script>"
+IMG_TAG = "<img src=x onerror=alert(1)>"
+TOKENS = [  # (text, mode, phase)
+    ("Thinking ", "latent", "thinking"),
+    (IMG_TAG, "explicit", "thinking"),
+    ("</think>", "explicit", "thinking"),
+    ("Answer: ", "explicit", "answer"),
+    (SCRIPT_TAG, "explicit", "answer"),
+    (" " + IMG_TAG, "explicit", "answer"),
+]
+WAIT_MS = 60_000
+
+
+class HostileBackend:
+    """Plays TOKENS under a hostile model name."""
+
+    info = BackendInfo(IMG_TAG, "test:", frozenset({"text"}), "cpu", METHODS)
+
+    def check_media(self, images, videos):
+        return None
+
+    def chat(self, turns, settings, cancel=None):
+        yield Started(settings.method, 4, settings.max_new_tokens, 2, True)
+        for i, (text, mode, phase) in enumerate(TOKENS):
+            yield Step(i, 100 + i, text, 1.0 + i / 5, 1.1, mode, None, False, False, phase)
+        n = len(TOKENS)
+        yield Done(Summary(n, 1, n - 1, 0, "eos", 0.01, 50.0))
+
+
+@pytest.fixture(scope="module")
+def hostile_url():
+    demo, url = serve(HostileBackend(), 8)
+    yield url
+    demo.close()
+
+
+def _no_dialogs(page, fired: list) -> None:
+    def on_dialog(dialog):
+        fired.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+
+
+def _hover_labels(page) -> list[str]:
+    """Move across the chart's canvas and collect every hover label shown."""
+    canvas = page.locator("#rio-chart canvas")
+    box = canvas.bounding_box()
+    labels = []
+    for k in range(0, 200):
+        x = box["x"] + box["width"] * k / 200
+        page.mouse.move(x, box["y"] + box["height"] * 0.4)
+        tip = page.locator("#rio-chart .rio-trace-tip")
+        if tip.is_visible():
+            labels.append(tip.inner_text())
+    return labels
+
+
+def test_markup_from_visitor_and_model_is_shown_as_text(browser, hostile_url):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 950})
+    page = ctx.new_page()
+    fired: list = []
+    _no_dialogs(page, fired)
+    page.goto(hostile_url)
+    page.wait_for_selector("#rio-box textarea", timeout=WAIT_MS)
+    page.locator("#rio-box textarea").fill(f"Hi {SCRIPT_TAG} and {IMG_TAG}")
+    page.locator("#rio-box textarea").press("Enter")
+    page.wait_for_selector("#rio-summary .rio-card", timeout=WAIT_MS)
+    chat = page.locator("#rio-chat")
+    text = chat.inner_text()
+    assert f"Hi {SCRIPT_TAG} and {IMG_TAG}" in text  # the visitor's message, literally
+    assert "Answer: " + SCRIPT_TAG in text
+    assert IMG_TAG in page.locator("#rio-header").inner_text()
+    assert page.locator("#rio-chat img[src='x'], #rio-header img[src='x'], #rio-chat script").count() == 0
+    labels = "\n".join(_hover_labels(page))
+    assert '"<img src=x onerror' in labels and '"<script>alert' in labels  # long labels are cut
+    assert fired == []
+    ctx.close()
+
+
+def test_exported_html_chart_keeps_markup_as_text(browser, hostile_url):
+    from gradio_client import Client
+
+    client = Client(hostile_url, verbose=False, download_files=False)
+    _box, history = client.predict({"text": "go", "files": []}, [], api_name="/take_message")
+    job = client.submit(history, *settings_values(8, seed=1), api_name="/respond")
+    job.result(timeout=WAIT_MS / 1000)
+    chat = [o[0] for o in job.outputs() if isinstance(o[0], list)][-1]
+    paths = [file_value(p) for p in client.predict(chat, api_name="/exports")]
+    client.close()
+    html_path = next(p for p in paths if p.endswith(".html"))
+    html = httpx.get(f"{hostile_url}gradio_api/file={html_path}", timeout=60).text
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    fired: list = []
+    _no_dialogs(page, fired)
+    assert SCRIPT_TAG not in html and IMG_TAG not in html  # escaped wherever it is embedded
+    assert "onerror=alert(1)" in html.replace("\\u003c", "<") or "&lt;img" in html  # but present
+    page.set_content(html)
+    assert page.locator("img[src='x']").count() == 0
+    assert fired == []
+    ctx.close()
