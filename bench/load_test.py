@@ -43,6 +43,7 @@ DOC = ROOT / "docs" / "RELIABILITY.md"
 START, END = "<!-- load-test:start -->", "<!-- load-test:end -->"
 POLL_S = 0.02  # how often a session looks at its job's outputs
 TURN_LIMIT_S = 600.0  # a turn still running after this counts as lost
+LEAK_MIB = 50.0  # a second identical round may not grow RSS by more than this
 MARK_RE = re.compile(r"session-(\d+)-turn-(\d+)")
 
 
@@ -229,7 +230,10 @@ def run_load(url: str, cfg: LoadConfig, tokenizer: Any = None) -> list[SessionRe
     start.set()
     for th in threads:
         th.join(timeout=cfg.turns * TURN_LIMIT_S)
-    return [r if r is not None else SessionResult(i, failure="thread did not finish") for i, r in enumerate(results)]
+    return [
+        r if r is not None else SessionResult(i, failure="thread did not finish")
+        for i, r in enumerate(results)
+    ]
 
 
 def marks(text: str) -> set[tuple[int, int]]:
@@ -244,7 +248,9 @@ def check_results(results: list[SessionResult], cfg: LoadConfig) -> list[str]:
             problems.append(f"session {r.session}: {r.failure}")
         if len(r.turns) != cfg.turns:
             problems.append(f"session {r.session}: {len(r.turns)} of {cfg.turns} turns ran")
-        problems += [f"session {r.session} turn {t.turn}: lost ({t.note})" for t in r.turns if t.outcome == "lost"]
+        problems += [
+            f"session {r.session} turn {t.turn}: lost ({t.note})" for t in r.turns if t.outcome == "lost"
+        ]
         user = "".join(message_text(m) for m in r.chat if m.get("role") == "user")
         seen = marks(user) | marks(r.prompt_text)
         foreign = {m for m in seen if m[0] != r.session}
@@ -252,7 +258,9 @@ def check_results(results: list[SessionResult], cfg: LoadConfig) -> list[str]:
             problems.append(f"session {r.session} saw other sessions' messages: {sorted(foreign)}")
         own = {(r.session, t) for t in range(len(r.turns))}
         if r.chat and marks(user) != own:
-            problems.append(f"session {r.session}: its chat holds {sorted(marks(user))}, expected {sorted(own)}")
+            problems.append(
+                f"session {r.session}: its chat holds {sorted(marks(user))}, expected {sorted(own)}"
+            )
         if r.prompt_text and marks(r.prompt_text) != own:
             problems.append(f"session {r.session}: its trace's prompt holds {sorted(marks(r.prompt_text))}")
     return problems
@@ -297,11 +305,12 @@ def machine_line() -> str:
     )
 
 
-def table(model: str, cfg: LoadConfig, s: dict, rss: tuple[float, float, float], wall_s: float) -> str:
+def table(model: str, cfg: LoadConfig, s: dict, rss: tuple, wall_s: float) -> str:
     def f(x: float | None) -> str:
         return "–" if x is None else f"{x:.2f} s"
 
-    before, after, peak = rss
+    before, after, peak, second = rss
+    again = "–" if second is None else f"{second:.0f} MiB ({second - after:+.0f} MiB)"
     rows = [
         ("model", f"`{model}`, method `{cfg.method}`, max_new_tokens {cfg.max_new_tokens}"),
         ("sessions × turns", f"{cfg.sessions} × {cfg.turns} = {s['submitted']} turns submitted at once"),
@@ -311,7 +320,11 @@ def table(model: str, cfg: LoadConfig, s: dict, rss: tuple[float, float, float],
         ("time to first token p50 / p95", f"{f(s['ttft_p50'])} / {f(s['ttft_p95'])}"),
         ("turn time p50 (queue included)", f(s["turn_p50"])),
         ("wall time of the whole run", f"{wall_s:.1f} s"),
-        ("RSS before / peak / after (gc)", f"{before:.0f} / {peak:.0f} / {after:.0f} MiB ({after - before:+.0f} MiB)"),
+        (
+            "RSS before / peak / after (gc, malloc_trim)",
+            f"{before:.0f} / {peak:.0f} / {after:.0f} MiB ({after - before:+.0f} MiB)",
+        ),
+        ("RSS after a second identical round", again),
     ]
     lines = ["| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
     return "\n".join(lines)
@@ -349,7 +362,14 @@ class PeakRss:
 
 
 def rss_mib() -> float:
+    """RSS after a gc and, on glibc, `malloc_trim` (so freed arenas do not read as a leak)."""
     gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     return psutil.Process().memory_info().rss / 2**20
 
 
@@ -360,6 +380,9 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> i
     p.add_argument("--turns", type=int, default=3)
     p.add_argument("--max-new-tokens", type=int, default=8)
     p.add_argument("--method", default="swir", choices=["swir", "cot", "cot-greedy"])
+    p.add_argument(
+        "--rounds", type=int, default=2, choices=[1, 2], help="2: run again to tell a leak from a plateau"
+    )
     p.add_argument("--no-doc", action="store_true", help="print only; leave docs/RELIABILITY.md alone")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -377,10 +400,17 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> i
         results = run_load(url, cfg, backend.runtime.tokenizer)
     wall = time.perf_counter() - t0
     after = rss_mib()
-    demo.close()
     problems = check_results(warm, LoadConfig(1, 1)) + check_results(results, cfg)
+    if args.rounds > 1:  # a second round: memory that keeps growing is a leak, a plateau is not
+        again = run_load(url, cfg, backend.runtime.tokenizer)
+        problems += check_results(again, cfg)
+        second = rss_mib()
+        if second - after > LEAK_MIB:
+            problems.append(f"RSS grew {second - after:.0f} MiB more in a second identical round")
+    demo.close()
     s = summarize(results, cfg)
-    block = table(args.model, cfg, s, (before, after, max(peak.peak, after)), wall)
+    rss = (before, after, max(peak.peak, after), second if args.rounds > 1 else None)
+    block = table(args.model, cfg, s, rss, wall)
     verdict = "nothing lost, no session saw another's" if not problems else f"{len(problems)} problems"
     block += f"\n\nChecks: {verdict}. Machine: {machine}.\n"
     log(block)
