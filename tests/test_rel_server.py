@@ -13,6 +13,7 @@ as text stay text; a 1 MB message gets a clear refusal. Instrumentation
 from __future__ import annotations
 
 import json
+import os
 import queue
 import socket
 import threading
@@ -42,9 +43,7 @@ gradio_client = pytest.importorskip("gradio_client")
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-WAIT_S = float(
-    __import__("os").environ.get("RIO_TEST_WAIT_S", "120")
-)  # bound on any wait for the server (a busy 2-core machine)
+WAIT_S = float(os.environ.get("RIO_TEST_WAIT_S", "120"))  # bound on any wait (a busy 2-core machine)
 
 
 @pytest.fixture(scope="module")
