@@ -51,6 +51,7 @@ class MediaLimits:
     video_fps: float = 2.0  # sampled frames per second of video
     video_max_frames: int = 32  # more would be spread uniformly over the duration
     video_max_side: int = 640  # frames are downscaled to this while decoding
+    video_max_source_pixels: int = 8192 * 4320  # bigger frames are refused (each decodes at full size)
 
 
 @dataclass(frozen=True)
@@ -336,6 +337,14 @@ def _tag_rotation(stream: av.video.stream.VideoStream) -> int:
         return 0
 
 
+def _check_frame_size(name: str, p: _Probe, limits: MediaLimits) -> None:
+    if p.width * p.height > limits.video_max_source_pixels:
+        raise MediaError(
+            f"{name}: the video frames are {p.width}x{p.height}; the limit is "
+            f"{limits.video_max_source_pixels / 1e6:.0f} megapixels (8K). Downscale it first."
+        )
+
+
 def _check_duration(name: str, duration_s: float | None, limits: MediaLimits) -> None:
     if duration_s is not None and duration_s > limits.video_max_duration_s:
         raise MediaError(
@@ -489,6 +498,7 @@ def load_video(path: str | os.PathLike, limits: MediaLimits | None = None) -> Vi
     with _container(path) as container:
         stream = _video_stream(container, name)
         p = _probe(container, stream)
+        _check_frame_size(name, p, limits)
         _check_duration(name, p.duration_s, limits)
         stream.thread_type = "AUTO"
         sink, duration = _read_frames(container, stream, p, limits, name)
@@ -514,7 +524,9 @@ def _check_video_header(path: str | os.PathLike, limits: MediaLimits) -> None:
         raise MediaError(f"{name}: this is an image, not a video; attach it as an image.")
     with _container(path) as container:
         stream = _video_stream(container, name)
-        _check_duration(name, _probe(container, stream).duration_s, limits)
+        probe = _probe(container, stream)
+        _check_frame_size(name, probe, limits)
+        _check_duration(name, probe.duration_s, limits)
 
 
 def check_media(

@@ -224,8 +224,11 @@ def build_app(
     """The whole app around one loaded backend. `settings` seeds the widgets;
     `allow_model_switch=False` (a public server) disables the model picker."""
     holder = (
-        backend_or_holder if isinstance(backend_or_holder, ModelHolder) else ModelHolder(backend_or_holder)
+        backend_or_holder
+        if isinstance(backend_or_holder, ModelHolder)
+        else ModelHolder(backend_or_holder, allow_switch=allow_model_switch)
     )
+    holder.allow_switch = holder.allow_switch and allow_model_switch  # the server refuses too
     backend, h = holder.backend, Handlers(holder, load_backend)
     settings = settings or DecodeSettings()
     with gr.Blocks(title="Rio Chat", fill_width=True) as demo:

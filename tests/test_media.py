@@ -403,6 +403,11 @@ def test_too_long_and_too_large_are_refused_before_decoding(tmp_path):
         load_video(path, MediaLimits(video_max_duration_s=2))
     with raises_naming(path, "too large"):
         load_video(path, MediaLimits(video_max_bytes=100))
+    small_frames = MediaLimits(video_max_source_pixels=64 * 48 - 1)
+    with raises_naming(path, "64x48", "megapixels"):
+        load_video(path, small_frames)
+    with raises_naming(path, "64x48"):
+        check_media([], [path], frozenset({"text", "video"}), small_frames)
 
 
 @needs("libx264")
