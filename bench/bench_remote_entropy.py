@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import statistics
 import sys
@@ -63,9 +64,36 @@ def switch_steps(steps: list[Step], entropies: list[float], window: int, max_new
     return [i for i, d in enumerate(ds) if d.switch == "to_explicit"]
 
 
+def same_runtime(rt, tokens: int) -> list[tuple]:
+    """The estimator alone: top-20 of the local exact distribution -> estimate, vs exact."""
+    import torch
+
+    from engine.entropy_estimate import estimate_entropy
+    from engine.prompt import prepare
+
+    rows = []
+    settings = DecodeSettings(method="cot-greedy", max_new_tokens=tokens)
+    for q in PROMPTS:
+        inputs = prepare(rt, [Turn("user", q)], settings).inputs
+        with torch.inference_mode():
+            logits, cache = rt.prefill(inputs)  # [V]
+            pos = int(inputs["input_ids"].shape[-1])
+            for t in range(tokens):
+                logp = torch.log_softmax(logits.double(), -1)  # [V]
+                exact = float(-(logp.exp() * logp).sum())
+                e = estimate_entropy(torch.topk(logp, 20).values.tolist(), rt.vocab_size)
+                rows.append((exact, e.point, e.lower, e.upper, e.top_only))
+                tok = int(logits.argmax())
+                if tok in rt.eos_ids:
+                    break
+                logits = rt.step_ids(tok, cache, pos + t)
+    return rows
+
+
 def run(tokens: int) -> dict:
     gguf = smollm2_folder() / SMOLLM2_GGUF
-    local = LocalBackend(load_runtime("smollm2-offline", device="cpu"))
+    rt = load_runtime("smollm2-offline", device="cpu")
+    local = LocalBackend(rt)
     settings = DecodeSettings(method="cot-greedy", max_new_tokens=tokens, swir=SwirParams(window=32))
     rows = []  # (exact, point, lower, upper, top-only)
     agree, total, sw = 0, 0, []
@@ -86,7 +114,7 @@ def run(tokens: int) -> dict:
                 hp = [b.point for b in bounds[:n]]
                 sw.append((switch_steps(exact, he, 32, tokens), switch_steps(est, hp, 32, tokens)))
         remote.close()
-    return {"rows": rows, "agree": agree, "total": total, "switches": sw}
+    return {"rows": rows, "agree": agree, "total": total, "switches": sw, "same": same_runtime(rt, tokens)}
 
 
 def gap(rows: list[tuple], col: int) -> tuple[float, float, float]:
@@ -95,14 +123,26 @@ def gap(rows: list[tuple], col: int) -> tuple[float, float, float]:
 
 
 def report(res: dict) -> str:
-    rows = res["rows"]
+    lines = ["## Remote (llama.cpp top-20) vs local exact", *table(res["rows"])]
+    lines += [f"(greedy tokens agreeing: {res['agree']} of {res['total']})", ""]
+    lines += ["## The estimator alone (top-20 of the local distribution) vs local exact", *table(res["same"])]
+    same = sum(x == y for x, y in res["switches"])
+    lines += [
+        "",
+        f"replayed SwiR switch steps (window 32) identical on estimate vs exact: {same}/{len(res['switches'])} prompts",
+    ]
+    lines += [f"  exact {x}  estimate {y}" for x, y in res["switches"]]
+    return "\n".join(lines)
+
+
+def table(rows: list[tuple]) -> list[str]:
     inside = sum(r[2] - 1e-6 <= r[0] <= r[3] + 1e-6 for r in rows)
     width = statistics.fmean(r[3] - r[2] for r in rows)
     outside = max(max(r[2] - r[0], r[0] - r[3], 0.0) for r in rows)
     near = sum(r[2] - 0.1 <= r[0] <= r[3] + 0.1 for r in rows)
     corr = _corr([r[0] for r in rows], [r[1] for r in rows])
     lines = [
-        f"steps compared: {len(rows)} (greedy tokens agreeing: {res['agree']} of {res['total']})",
+        f"steps compared: {len(rows)}",
         f"exact entropy: mean {statistics.fmean(r[0] for r in rows):.3f} nats",
         f"exact inside [lower, upper]: {inside}/{len(rows)} ({inside / len(rows):.1%}); mean width {width:.3f}",
         f"exact within 0.1 nats of [lower, upper]: {near}/{len(rows)} ({near / len(rows):.1%}); "
@@ -123,14 +163,7 @@ def report(res: dict) -> str:
     mids = [((r[2] + r[3]) / 2,) for r in rows]
     a = statistics.fmean(abs(m[0] - r[0]) for m, r in zip(mids, rows, strict=True))
     lines.append(f"| midpoint of bounds | {a:.4f} | - | - |")
-    lines.append("")
-    same = sum(x == y for x, y in res["switches"])
-    lines.append(
-        f"replayed SwiR switch steps (window 32) identical on estimate vs exact: {same}/{len(res['switches'])} prompts"
-    )
-    for x, y in res["switches"]:
-        lines.append(f"  exact {x}  estimate {y}")
-    return "\n".join(lines)
+    return lines
 
 
 def _corr(a: list[float], b: list[float]) -> float:
@@ -149,10 +182,28 @@ def main() -> None:
     text = report(run(args.tokens))
     print(text)
     if args.write:
-        machine = f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}"
+        machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         out = ROOT / "docs" / "benchmarks" / "remote.md"
         out.write_text(_doc(text, machine, args.tokens), encoding="utf-8")
         print(f"written to {out}")
+
+
+READING = """
+Reading it:
+
+- The bounds always held for the estimator alone (same runtime, true top-20);
+  against llama.cpp they miss by at most a few hundredths of a nat, the size of
+  the two runtimes' logit differences (quantized activations in llama.cpp).
+- The point estimate (geometric continuation of the top-20 decay) runs about
+  0.1 nats low: a language model's tail is heavier than geometric. It tracks
+  the exact entropy closely (correlation above 0.99), which is what the
+  SwiReasoning rule uses: it compares entropies with each other, and the
+  replayed switch steps came out identical on the estimate and the exact trace.
+- The remote upper bound uses V = 262,144 when no tokenizer is given (the
+  same-runtime rows use SmolLM2's 49,152), so it is looser there.
+- Greedy decoding on the two runtimes agrees only on a prefix of each answer;
+  steps after the first differing token are not compared.
+"""
 
 
 def _doc(text: str, machine: str, tokens: int) -> str:
@@ -171,7 +222,7 @@ the gap is the two runtimes, not the estimate.
 ```
 {text}
 ```
-"""
+{READING}"""
 
 
 if __name__ == "__main__":

@@ -16,7 +16,10 @@ soft embeddings back, which stock servers do not take), so `Step.mode`,
 estimated entropies as they stream: where SwiR *would* switch, not applied
 (`switch_marks == "replay"`). With the vLLM-fork extension the server runs
 SwiR itself and reports no per-step mode: steps are marked explicit
-(`switch_marks == "server"`). `Summary` always counts what really ran.
+(`switch_marks == "server"`). `Summary` always counts what really ran (all
+steps explicit, no switches); `last_estimates` holds each step's bounds.
+`Started.prompt_tokens` is 0: the count comes with the server's usage at the
+end, in `Summary.prompt_tokens` (llama.cpp servers send none).
 
 Errors. Anything before the first event (unreachable, HTTP 4xx/5xx, timeout,
 model not served, prompt too long) raises `BackendError` at once. A stream
@@ -337,16 +340,15 @@ class OpenAIBackend:
     @contextmanager
     def _post(self, body: dict) -> Iterator[httpx.Response]:
         url = f"{self.base_url}/chat/completions"
-        with _http_errors(url, self.options.read_timeout_s):
-            stream = self.client.stream("POST", url, json=body, headers=_headers(self.api_key))
-            resp = stream.__enter__()
-        try:
+        headers = _headers(self.api_key)
+        with (
+            _http_errors(url, self.options.read_timeout_s),
+            self.client.stream("POST", url, json=body, headers=headers) as resp,
+        ):
             if resp.status_code >= 400:
                 resp.read()
                 raise _http_error(resp, url)
-            yield resp
-        finally:
-            stream.__exit__(None, None, None)
+            yield resp  # the caller handles failures while reading the stream
 
     def step_is_math(self, token_id: int, text: str) -> bool:
         if token_id >= 0 and self._math_ids is not None:
