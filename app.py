@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from dataclasses import replace
 
 from engine.presets import DEFAULT_PRESET
 
@@ -51,20 +52,57 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="refuse longer prompts (a clear message, no prefill); 0 = the model's whole context "
         "(also RIO_MAX_PROMPT_TOKENS)",
     )
+    p.add_argument(
+        "--backend",
+        choices=("local", "openai"),
+        default=env.get("RIO_BACKEND", "local"),
+        help="local: run the model here; openai: an OpenAI-compatible server (vLLM, SGLang)",
+    )
+    p.add_argument("--base-url", default=env.get("RIO_BASE_URL"), help="the server, e.g. http://host:8000/v1")
+    p.add_argument("--api-key", default=env.get("RIO_API_KEY"))
+    p.add_argument(
+        "--swir-extension",
+        action="store_true",
+        default=env.get("RIO_SWIR_EXTENSION", "0") not in ("0", "", "false", "no", "off"),
+        help="speak the SwiReasoning request extension of the vLLM fork (needs --tokenizer)",
+    )
+    p.add_argument(
+        "--tokenizer", default=env.get("RIO_TOKENIZER"), help="folder or cached id for signal-token ids"
+    )
     return p.parse_args(argv)
+
+
+def make_backend(args: argparse.Namespace):
+    """The backend to serve: local (with the offline fallback), or a remote server.
+    A remote server that cannot be reached falls back to the offline default too."""
+    from engine.errors import RioError
+    from engine.local import load_backend
+
+    if args.backend == "openai":
+        from engine.remote import RemoteOptions, connect
+
+        try:
+            options = RemoteOptions(swir_extension=args.swir_extension, tokenizer=args.tokenizer)
+            model = None if args.model == DEFAULT_PRESET else args.model
+            return connect(args.base_url or "", model, args.api_key, options=options)
+        except RioError as err:
+            backend = load_backend(DEFAULT_PRESET)
+            backend.info = replace(backend.info, note=f"{err} Running the offline default instead.")
+            return backend
+    return load_backend(args.model, fallback=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from engine.local import load_backend
     from rio_app.layout import build_app, launch_kwargs
     from rio_app.state import ModelHolder
 
-    backend = load_backend(args.model, fallback=True)
+    backend = make_backend(args)
     if backend.info.note:
         logging.getLogger("rio").warning(backend.info.note)
-    backend.max_prompt_tokens = args.max_prompt_tokens or None
+    if hasattr(backend, "max_prompt_tokens"):
+        backend.max_prompt_tokens = args.max_prompt_tokens or None
     # The holder enforces the choice server-side: the load endpoint stays reachable by API.
     holder = ModelHolder(backend, allow_switch=args.allow_model_switch)
     demo = build_app(holder, allow_model_switch=args.allow_model_switch)

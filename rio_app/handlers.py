@@ -87,9 +87,11 @@ class Frame:
 
 def _meta(backend: Backend, settings: DecodeSettings, lang: str, title: str | None) -> dict:
     max_switch = settings.swir.max_switch_count if settings.method == "swir" else None
+    replay = getattr(backend, "switch_marks", None) == "replay"  # engine.remote: would-switch marks
     return trace_chart.chart_meta(
-        settings.method, max_switch, entropy=backend.info.entropy, lang=lang, title=title
-    )
+        settings.method, max_switch, entropy=backend.info.entropy, lang=lang, title=title,
+        note="not applied" if replay else None,
+    )  # fmt: skip
 
 
 def run_frames(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import socket
 import threading
 
 import httpx
@@ -23,6 +24,7 @@ from engine.presets import SMOLLM2_GGUF, smollm2_folder
 from engine.prompt import Turn
 from engine.remote import (
     _REPLAY_IDS,
+    OpenAIBackend,
     RemoteOptions,
     connect,
     load_tokenizer,
@@ -429,3 +431,18 @@ def test_cli_openai_backend_needs_a_base_url(capsys, monkeypatch):
     monkeypatch.delenv("RIO_BASE_URL", raising=False)
     assert main(["hi", "--backend", "openai"]) == 2
     assert "--base-url" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_app_serves_a_remote_backend_and_falls_back_when_it_is_down(llama_url, smollm2_runtime, monkeypatch):
+    import app
+    from engine.local import LocalBackend
+
+    monkeypatch.setattr("engine.local.load_runtime", lambda spec, device=None: smollm2_runtime)
+    remote = app.make_backend(app.parse_args(["--backend", "openai", "--base-url", llama_url]))
+    assert isinstance(remote, OpenAIBackend) and remote.info.entropy == "estimate"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    local = app.make_backend(app.parse_args(["--backend", "openai", "--base-url", closed]))
+    assert isinstance(local, LocalBackend) and closed.split("/v1")[0] in local.info.note
