@@ -52,6 +52,9 @@ def signal_ids(rt: Runtime, settings: DecodeSettings) -> SignalIds:
     )
 
 
+TRUNCATED_MIX_START = 128  # first rung of the truncated-mix ladder
+
+
 class Detokenizer:
     """Incremental decode: the text each new token adds, never a broken character."""
 
@@ -95,19 +98,28 @@ def soft_embedding(
 ) -> torch.Tensor:
     """`p @ E` (`[V] x [V, H] -> [H]`), or the truncated mix when asked.
 
-    Truncated: the smallest set of tokens holding at least `mass` of the
-    probability (all tokens if `mass` is None), capped at `top_k`, renormalised.
+    Truncated: the smallest set of most likely tokens holding at least `mass`
+    of the probability, renormalised; `top_k` caps the set. The set is found
+    by a top-k ladder (128, 512, 2048, ... tokens); a distribution so flat
+    that the set would be an eighth of the vocabulary gets the exact mix,
+    which is then the cheaper one.
     """
     p = p.to(embed.device)
+    vocab = p.shape[0]
     if mass is None and top_k is None:
         return p.to(embed.dtype) @ embed  # [H]
-    k = min(top_k or 1024, p.shape[0])
-    vals, ids = torch.topk(p, k)  # [k]
+    k = min(top_k or TRUNCATED_MIX_START, vocab)
+    while True:
+        vals, ids = torch.topk(p, k)  # [k], sorted
+        if mass is None or k in (top_k, vocab) or float(vals.sum()) >= mass:
+            break
+        if 4 * k > vocab // 8:
+            return p.to(embed.dtype) @ embed  # [H]
+        k = min(4 * k, top_k or vocab)
     if mass is not None:
         keep = int((torch.cumsum(vals, 0) - vals < mass).sum())
         vals, ids = vals[:keep], ids[:keep]
-    vals = vals / vals.sum()
-    return vals.to(embed.dtype) @ embed[ids]  # [H]
+    return (vals / vals.sum()).to(embed.dtype) @ embed[ids]  # [H]
 
 
 def next_input(rt: Runtime, mix: Mix, p: torch.Tensor, settings: DecodeSettings) -> torch.Tensor | int:

@@ -217,3 +217,16 @@ def test_eos_ends_the_run_with_reason(smollm2_backend):
     )
     assert events[-1].summary.stop_reason == "eos"
     assert events[-2].token_id in smollm2_backend.runtime.eos_ids and events[-2].text == ""
+
+
+def test_truncated_mix_keeps_the_smallest_set_and_falls_back_to_exact_when_flat():
+    gen = torch.Generator().manual_seed(1)
+    embed = torch.randn(4000, 8, generator=gen)
+    peaked = torch.softmax(torch.randn(4000, generator=gen) * 6, -1)
+    vals, ids = torch.sort(peaked, descending=True)
+    k = int((torch.cumsum(vals, 0) < 0.99).sum()) + 1  # smallest prefix holding 0.99
+    assert k < 500
+    expected = (vals[:k] / vals[:k].sum()) @ embed[ids[:k]]
+    torch.testing.assert_close(soft_embedding(peaked, embed, 0.99, None), expected)
+    flat = torch.softmax(torch.zeros(4000), -1)  # the set would be most of the vocabulary
+    torch.testing.assert_close(soft_embedding(flat, embed, 0.99, None), flat @ embed)
