@@ -13,6 +13,7 @@ transformers at import time (`VideoClip.metadata` imports `VideoMetadata`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
@@ -493,13 +494,7 @@ def load_video(path: str | os.PathLike, limits: MediaLimits | None = None) -> Vi
     limits = limits or MediaLimits()
     name = _name(path)
     _check_file(path, limits.video_max_bytes, "a video")
-    if _pillow_kind(path) == "image":
-        raise MediaError(f"{name}: this is an image, not a video; attach it as an image.")
-    with _container(path) as container:
-        stream = _video_stream(container, name)
-        p = _probe(container, stream)
-        _check_frame_size(name, p, limits)
-        _check_duration(name, p.duration_s, limits)
+    with _checked_video(path, limits) as (container, stream, p):
         stream.thread_type = "AUTO"
         sink, duration = _read_frames(container, stream, p, limits, name)
     return _clip(sink, p, duration, name)
@@ -517,8 +512,10 @@ def _refuse_modality(name: str, kind: str, modalities: frozenset[str]) -> None:
     raise MediaError(f"{name}: this model does not read {noun}; remove the file or pick another model.")
 
 
-def _check_video_header(path: str | os.PathLike, limits: MediaLimits) -> None:
-    """Open the container (no decoding): a video track, a duration within the limit."""
+@contextlib.contextmanager
+def _checked_video(path: str | os.PathLike, limits: MediaLimits):
+    """The open container, its video stream and probe, once the header passed
+    the checks (not an image, a video track, frame size and duration in bounds)."""
     name = _name(path)
     if _pillow_kind(path) == "image":
         raise MediaError(f"{name}: this is an image, not a video; attach it as an image.")
@@ -527,6 +524,13 @@ def _check_video_header(path: str | os.PathLike, limits: MediaLimits) -> None:
         probe = _probe(container, stream)
         _check_frame_size(name, probe, limits)
         _check_duration(name, probe.duration_s, limits)
+        yield container, stream, probe
+
+
+def _check_video_header(path: str | os.PathLike, limits: MediaLimits) -> None:
+    """Open the container (no decoding) and check its header."""
+    with _checked_video(path, limits):
+        pass
 
 
 def check_media(
