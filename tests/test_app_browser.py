@@ -211,7 +211,8 @@ def test_portuguese_page(browser, tiny_url):
     assert "Pensamento" in page.locator("#rio-chat .thought-group").first.inner_text()
     # the thinking text itself is shown (the block stays open when the run ends inside it)
     page.wait_for_function(
-        "document.querySelector('#rio-chat .thought-group .content')?.innerText.trim().length > 0",
+        "(() => { const c = document.querySelector('#rio-chat .thought-group .content');"
+        " return c && c.innerText.trim().length > 0 && c.getBoundingClientRect().height > 8; })()",
         timeout=10_000,
     )
     _shot(page, "chat-pt-BR.png")
