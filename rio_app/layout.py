@@ -36,9 +36,16 @@ def launch_kwargs() -> dict[str, Any]:
     return {"css_paths": [ASSETS / "style.css"], "i18n": I18N, "max_file_size": MAX_FILE_SIZE}
 
 
-def _settings_widgets(s: DecodeSettings) -> list[gr.components.Component]:
+def _method_choices(methods: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The decode methods this backend runs for real (a stock remote server: no SwiR)."""
+    return [(label, m) for label, m in METHOD_CHOICES if m in methods] or METHOD_CHOICES
+
+
+def _settings_widgets(s: DecodeSettings, methods: tuple[str, ...]) -> list[gr.components.Component]:
     """The settings sidebar, in `convert.SETTING_NAMES` order."""
-    method = gr.Radio(METHOD_CHOICES, value=s.method, label=I18N("method"), info=I18N("method_info"))
+    choices = _method_choices(methods)
+    value = s.method if s.method in {m for _, m in choices} else choices[0][1]
+    method = gr.Radio(choices, value=value, label=I18N("method"), info=I18N("method_info"))
     max_new = gr.Slider(1, 8192, value=s.max_new_tokens, step=1, label=I18N("max_new_tokens"))
     with gr.Accordion(I18N("sampling_group"), open=False):
         temp = gr.Slider(0.05, 2.0, value=s.sampling.temperature, step=0.05, label=I18N("temperature"))
@@ -151,7 +158,7 @@ def _sidebar(backend: Backend, settings: DecodeSettings, allow_switch: bool) -> 
     c: dict[str, Any] = {}
     with gr.Sidebar(open=False, elem_id="rio-sidebar"):
         gr.Markdown(f"### {I18N('settings')}")
-        c["settings"] = _settings_widgets(settings)
+        c["settings"] = _settings_widgets(settings, backend.info.methods)
         gr.Markdown(f"### {I18N('model_group')}")
         choices = model_choices()
         if backend.info.name not in {v for _, v in choices}:

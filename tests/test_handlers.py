@@ -367,3 +367,17 @@ def test_race_exports_hold_both_runs(tmp_path):
     md = paths[3].read_text(encoding="utf-8")
     assert md.count("The answer is 4.") == 2 and "# SwiReasoning · swir" in md and "# CoT · cot" in md
     assert h.race_exports(None, Session(), [], []) == H.hide_exports()
+
+
+def test_method_menu_offers_only_what_the_backend_runs():
+    from rio_app.layout import build_app
+
+    def offered(backend) -> set[str]:
+        demo = build_app(backend)
+        radios = [b for b in demo.blocks.values() if isinstance(b, gr.Radio)]
+        return {v for r in radios for _, v in r.choices}
+
+    assert "swir" in offered(FakeBackend())
+    remote = FakeBackend()
+    remote.info = BackendInfo("served", "http://x/v1", frozenset({"text"}), "remote", ("cot", "cot-greedy"))
+    assert {"cot", "cot-greedy"} <= offered(remote) and "swir" not in offered(remote)
