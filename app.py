@@ -87,7 +87,8 @@ def make_backend(args: argparse.Namespace):
             return connect(args.base_url or "", model, args.api_key, options=options)
         except RioError as err:
             backend = load_backend(DEFAULT_PRESET)
-            backend.info = replace(backend.info, note=f"{err} Running the offline default instead.")
+            note = f"{err} {backend.info.note or f'Running the offline model {backend.info.name} instead.'}"
+            backend.info = replace(backend.info, note=note)
             return backend
     return load_backend(args.model, fallback=True)
 

