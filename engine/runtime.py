@@ -329,11 +329,15 @@ def _load_smollm2(preset: Preset, device: str | None) -> Runtime:
 
 def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:
     """Write a converted copy beside `folder`, then rename it into place."""
+    from safetensors.torch import save_model
+
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-        from safetensors.torch import save_model
-
+    except OSError as err:  # a read-only cache: run without it
+        log.info("not caching the converted model in %s: %s", folder, err)
+        return
+    try:
         # save_pretrained refuses models that came from GGUF; the dequantised
         # float32 weights are ordinary tensors, so write them directly.
         save_model(model, str(tmp / "model.safetensors"))
@@ -344,9 +348,9 @@ def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:
         model.generation_config.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         tmp.rename(folder)
-    except OSError as err:  # read-only cache, or another process won the race
+    except OSError as err:  # a full disk, or another process won the race
         log.info("not caching the converted model in %s: %s", folder, err)
-        shutil.rmtree(tmp, ignore_errors=True) if "tmp" in locals() else None
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _load_pretrained(name: str, source: str, preset: Preset | None, device: str | None) -> Runtime:
