@@ -23,7 +23,8 @@ from typing import Any
 
 import torch
 
-from engine.config import PLAIN_CONVERGENCE_WORDS, QWEN_CONVERGENCE_WORDS, DecodeSettings
+from engine import tokens
+from engine.config import DecodeSettings
 from engine.events import Done, Started, Step, StopReason, Summary
 from engine.runtime import Runtime
 from engine.sampling import choose_token, probs_and_entropy
@@ -31,25 +32,15 @@ from engine.swir import Decision, Mix, SignalIds, SwirState, policy_step
 
 
 def signal_ids(rt: Runtime, settings: DecodeSettings) -> SignalIds:
-    """Resolve the policy's signal tokens the way the reference does."""
-    s = settings.swir
+    """The policy's signal tokens (`tokens.signal_ids`), with a warning where the
+    tokenizer has no thinking tokens."""
     if not rt.has_think_tokens:
         warnings.warn(
             f"{rt.name}: the tokenizer has no <think>/</think> tokens; as in the reference, the "
             "unknown-token embedding stands in for them in the soft-embedding mixes.",
             stacklevel=3,
         )
-    newline = rt.token_id("\\n") if s.newline == "reference" else rt.encode("\n")[-1]
-    words = s.convergence_words
-    if words is None:
-        words = QWEN_CONVERGENCE_WORDS if rt.has_think_tokens else PLAIN_CONVERGENCE_WORDS
-    return SignalIds(
-        think=rt.token_id("<think>"),
-        end_think=rt.token_id("</think>"),
-        newline=newline,
-        convergence=rt.encode(words),
-        termination=rt.encode(s.termination_words),
-    )
+    return tokens.signal_ids(rt.tokenizer, settings.swir)
 
 
 TRUNCATED_MIX_START = 128  # first rung of the truncated-mix ladder

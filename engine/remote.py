@@ -48,21 +48,21 @@ from typing import Any, Literal
 
 import httpx
 
+from engine import tokens
 from engine.backend import BackendInfo
-from engine.config import PLAIN_CONVERGENCE_WORDS, QWEN_CONVERGENCE_WORDS, DecodeSettings
+from engine.config import DecodeSettings
 from engine.entropy_estimate import EntropyEstimate, estimate_entropy
 from engine.errors import BackendError, ModelUnavailable, RioError
 from engine.events import Done, Event, Phase, Started, Step, StopReason, Summary
 from engine.media import MB, MediaLimits, check_media, load_image, load_video
 from engine.prompt import Turn, build_messages
-from engine.runtime import MATH_SYMBOLS
 from engine.swir import SignalIds, SwirState, policy_step
 
 log = logging.getLogger(__name__)
 
 VideoMode = Literal["auto", "video_url", "frames"]
 SWIR_KEY = "swireasoning"  # the fork's key inside `vllm_xargs`
-MATH_TEXTS = frozenset(MATH_SYMBOLS)
+MATH_TEXTS = frozenset(tokens.MATH_SYMBOLS)
 VL = frozenset({"text", "image", "video"})
 TEXT = frozenset({"text"})
 _VL_NAME = re.compile(r"qwen3[._-]?5|qwen3[._-]?vl|rio[._-]?3[._-]?5|[-_]vl\b", re.IGNORECASE)
@@ -211,7 +211,7 @@ class OpenAIBackend:
         self.last_estimates: list[EntropyEstimate | None] = []  # the last run's bounds, one per step
         self.video_mode = self._video_mode()
         self.switch_marks: Literal["replay", "server"] = "server" if self.options.swir_extension else "replay"
-        self._math_ids = _math_ids(tokenizer) if tokenizer is not None else None
+        self._math_ids = tokens.math_token_ids(tokenizer) if tokenizer is not None else None
         self._vocab = self.options.vocab_size or (len(tokenizer) if tokenizer is not None else None)
         ext = self.options.swir_extension
         self.info = BackendInfo(
@@ -636,46 +636,22 @@ def swir_xargs(tokenizer: Any, settings: DecodeSettings) -> dict:
     signal-token ids computed here from the model's tokenizer, and the policy's knobs."""
     if tokenizer is None:
         raise ModelUnavailable("The SwiReasoning server extension needs the model's tokenizer (--tokenizer).")
-    s = settings.swir
-    think = _has_token(tokenizer, "<think>") and _has_token(tokenizer, "</think>")
-    words = s.convergence_words or (QWEN_CONVERGENCE_WORDS if think else PLAIN_CONVERGENCE_WORDS)
-    newline = _token(tokenizer, "\\n") if s.newline == "reference" else _encode(tokenizer, "\n")[-1]
+    s, ids = settings.swir, tokens.signal_ids(tokenizer, settings.swir)
     return {
-        "think_id": _token(tokenizer, "<think>"),
-        "end_think_id": _token(tokenizer, "</think>"),
-        "line_break_id": newline,
+        "think_id": ids.think,
+        "end_think_id": ids.end_think,
+        "line_break_id": ids.newline,
         "eos_token_id": tokenizer.eos_token_id,
-        "convergence_ids": _encode(tokenizer, words),
-        "termination_ids": _encode(tokenizer, s.termination_words),
+        "convergence_ids": list(ids.convergence),
+        "termination_ids": list(ids.termination),
         "alpha_0": s.alpha0,
         "beta_0": s.beta0,
         "window_size": s.window,
         "max_switch_count": s.max_switch_count,
         "termination_max_tokens": s.answer_budget,
         "max_new_tokens": settings.max_new_tokens,
-        "math_ids": sorted(_math_ids(tokenizer)),
+        "math_ids": sorted(tokens.math_token_ids(tokenizer)),
     }
-
-
-def _token(tokenizer: Any, token: str) -> int:
-    """`convert_tokens_to_ids`, falling back to the unknown-token id (or 0), as the local runtime does."""
-    tid = tokenizer.convert_tokens_to_ids(token)
-    if tid is None:
-        tid = tokenizer.unk_token_id
-    return int(tid) if tid is not None else 0
-
-
-def _has_token(tokenizer: Any, token: str) -> bool:
-    tid = tokenizer.convert_tokens_to_ids(token)
-    return tid is not None and tid != tokenizer.unk_token_id
-
-
-def _encode(tokenizer: Any, text: str) -> list[int]:
-    return [int(i) for i in tokenizer.encode(text, add_special_tokens=False)]
-
-
-def _math_ids(tokenizer: Any) -> frozenset[int]:
-    return frozenset(i for symbol in MATH_SYMBOLS for i in _encode(tokenizer, symbol))
 
 
 # ---------------------------------------------------------------- errors

@@ -29,139 +29,11 @@ from typing import Any
 
 import torch
 
+from engine import tokens
 from engine.errors import ModelUnavailable
 from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, cache_root, memory_gb, needed_gb, smollm2_folder
 
 log = logging.getLogger(__name__)
-
-# Symbols whose tokens SwiReasoning always decodes explicitly (the reference's
-# list), plus digits and single ASCII letters.
-MATH_SYMBOLS = [
-    "+",
-    "-",
-    "*",
-    "/",
-    "^",
-    "=",
-    "<",
-    ">",
-    "\\leq",
-    "\\geq",
-    "\\neq",
-    "\\approx",
-    "\\sim",
-    "\\equiv",
-    "\\to",
-    "\\implies",
-    "\\iff",
-    "(",
-    ")",
-    "[",
-    "]",
-    "{",
-    "}",
-    "\\left(",
-    "\\right)",
-    "\\left[",
-    "\\right]",
-    "\\left\\{",
-    "\\right\\}",
-    "\\begin{pmatrix}",
-    "\\end{pmatrix}",
-    "\\frac",
-    "\\dfrac",
-    "\\sqrt",
-    "\\sqrt[]",
-    "\\in",
-    "\\notin",
-    "\\subset",
-    "\\supset",
-    "\\subseteq",
-    "\\supseteq",
-    "\\cup",
-    "\\cap",
-    "\\emptyset",
-    "\\varnothing",
-    "\\pi",
-    "\\theta",
-    "\\alpha",
-    "\\beta",
-    "\\gamma",
-    "\\delta",
-    "\\epsilon",
-    "\\zeta",
-    "\\lambda",
-    "\\mu",
-    "\\nu",
-    "\\sin",
-    "\\cos",
-    "\\tan",
-    "\\arcsin",
-    "\\arccos",
-    "\\arctan",
-    "\\log",
-    "\\ln",
-    "\\exp",
-    "_",
-    "\\binom",
-    "\\choose",
-    "\\cdot",
-    "\\dots",
-    "\\ldots",
-    "\\cdots",
-    "\\vdots",
-    "\\ddots",
-    "\\mathbb",
-    "\\mathbf",
-    "\\mathrm",
-    "\\text",
-    "\\mbox",
-    "\\infty",
-    "\\circ",
-    "\\prime",
-    "\\ast",
-    "\\star",
-    "\\triangle",
-    "\\triangleleft",
-    "\\triangleright",
-    "\\perp",
-    "\\parallel",
-    "\\angle",
-    "\\boxed",
-    "\\overline",
-    "\\underline",
-    "\\lceil",
-    "\\rceil",
-    "\\lfloor",
-    "\\rfloor",
-    "\\left",
-    "\\right",
-    "\\mid",
-    "|",
-    "\\vert",
-    "\\Vert",
-    "\\because",
-    "\\therefore",
-    "\\forall",
-    "\\exists",
-    "\\wedge",
-    "\\vee",
-    "\\neg",
-    "\\sum",
-    "\\prod",
-    "\\int",
-    "\\lim",
-    "\\min",
-    "\\max",
-    "\\arg",
-    "\\deg",
-    "\\gcd",
-    "\\operatorname",
-    "\\cot",
-    "\\cotg",
-    "\\sec",
-    "\\csc",
-] + [chr(c) for c in (*range(48, 58), *range(97, 123), *range(65, 91))]
 
 
 @dataclass
@@ -187,23 +59,11 @@ class Runtime:
 
     # ---- token ids -------------------------------------------------------
     def token_id(self, token: str) -> int:
-        """`convert_tokens_to_ids`, falling back to the unknown-token id (or 0)
-        where the vocabulary lacks the token, as the reference does."""
-        tid = self.tokenizer.convert_tokens_to_ids(token)
-        if tid is None:
-            tid = self.tokenizer.unk_token_id
-        return int(tid) if tid is not None else 0
-
-    def has_token(self, token: str) -> bool:
-        tid = self.tokenizer.convert_tokens_to_ids(token)
-        return tid is not None and tid != self.tokenizer.unk_token_id
+        return tokens.token_id(self.tokenizer, token)
 
     @property
     def has_think_tokens(self) -> bool:
-        return self.has_token("<think>") and self.has_token("</think>")
-
-    def encode(self, text: str) -> tuple[int, ...]:
-        return tuple(self.tokenizer.encode(text, add_special_tokens=False))
+        return tokens.has_think_tokens(self.tokenizer)
 
     # ---- forward steps ---------------------------------------------------
     def prefill(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
@@ -248,10 +108,8 @@ def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
 
 def _math_mask(tokenizer: Any, vocab_size: int, device: torch.device) -> torch.Tensor:
     mask = torch.zeros(vocab_size, dtype=torch.bool)
-    for symbol in MATH_SYMBOLS:
-        for tid in tokenizer.encode(symbol, add_special_tokens=False):
-            if 0 <= tid < vocab_size:
-                mask[tid] = True
+    ids = [i for i in tokens.math_token_ids(tokenizer) if 0 <= i < vocab_size]
+    mask[ids] = True
     return mask.to(device)
 
 
