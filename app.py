@@ -18,6 +18,7 @@ import os
 from dataclasses import replace
 
 from engine.presets import DEFAULT_PRESET
+from rio_app.state import OFF_WORDS, switch_allowed_by_env
 
 DEFAULT_MAX_PROMPT_TOKENS = 32_768  # a public server should not prefill a 262k-token paste
 
@@ -36,12 +37,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     port = env.get("RIO_PORT") or env.get("GRADIO_SERVER_PORT") or "7860"
     p.add_argument("--port", type=int, default=int(port))
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
-    allow = env.get("RIO_ALLOW_MODEL_SWITCH", "1").strip().lower() not in ("0", "false", "no", "off")
     p.add_argument(
         "--no-model-switch",
         dest="allow_model_switch",
         action="store_false",
-        default=allow,
+        default=switch_allowed_by_env(),
         help="keep the loaded model: visitors cannot load another one (for public servers; "
         "also RIO_ALLOW_MODEL_SWITCH=0)",
     )
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--swir-extension",
         action="store_true",
-        default=env.get("RIO_SWIR_EXTENSION", "0") not in ("0", "", "false", "no", "off"),
+        default=env.get("RIO_SWIR_EXTENSION", "0").strip().lower() not in ("", *OFF_WORDS),
         help="speak the SwiReasoning request extension of the vLLM fork (needs --tokenizer)",
     )
     p.add_argument(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ pytest.importorskip("playwright")
 from engine.config import DecodeSettings, SwirParams  # noqa: E402
 from rio_app.examples import example_image  # noqa: E402
 from rio_app.layout import build_app, launch_kwargs  # noqa: E402
+from tests.loopback_proxy import free_port  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -39,17 +39,11 @@ def _shot(page, name: str, full_page: bool = False) -> None:
         page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(backend, max_new_tokens: int, window: int = 512, allow_model_switch: bool = True):
     # a small switch window makes SwiReasoning switch within a few steps
     settings = DecodeSettings(max_new_tokens=max_new_tokens, swir=SwirParams(window=window))
     demo = build_app(backend, settings=settings, allow_model_switch=allow_model_switch)
-    port = _free_port()
+    port = free_port()
     demo.launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs()
     )

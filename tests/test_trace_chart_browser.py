@@ -9,7 +9,6 @@ without sleeping.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 
 import pytest
@@ -20,6 +19,7 @@ gr = pytest.importorskip("gradio")
 from engine.events import Step  # noqa: E402
 from engine.visualize import LIVE_TEXT_LIMIT  # noqa: E402
 from rio_app.trace_chart import TraceChart, append_steps, chart_meta, chart_value  # noqa: E402
+from tests.loopback_proxy import free_port  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -42,12 +42,6 @@ def _steps(n: int, method: str) -> list[Step]:
                  switch=sw, forced=False, injected=t == 5, phase="thinking")
         )  # fmt: skip
     return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +68,7 @@ def app():
         chart_c = TraceChart(elem_id="chart-c")
         go = gr.Button("go", elem_id="go")
         go.click(run, outputs=[chart_a, chart_b, chart_c])
-    port = _free_port()
+    port = free_port()
     demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/", gate
     demo.close()
