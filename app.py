@@ -78,6 +78,7 @@ def make_backend(args: argparse.Namespace):
     from engine.errors import RioError
     from engine.local import load_backend
 
+    cap = args.max_prompt_tokens or None
     if args.backend == "openai":
         from engine.remote import RemoteOptions, connect
 
@@ -86,11 +87,11 @@ def make_backend(args: argparse.Namespace):
             model = None if args.model == DEFAULT_PRESET else args.model
             return connect(args.base_url or "", model, args.api_key, options=options)
         except RioError as err:
-            backend = load_backend(DEFAULT_PRESET)
+            backend = load_backend(DEFAULT_PRESET, max_prompt_tokens=cap)
             note = f"{err} {backend.info.note or f'Running the offline model {backend.info.name} instead.'}"
             backend.info = replace(backend.info, note=note)
             return backend
-    return load_backend(args.model, fallback=True)
+    return load_backend(args.model, fallback=True, max_prompt_tokens=cap)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -102,8 +103,6 @@ def main(argv: list[str] | None = None) -> None:
     backend = make_backend(args)
     if backend.info.note:
         logging.getLogger("rio").warning(backend.info.note)
-    if hasattr(backend, "max_prompt_tokens"):
-        backend.max_prompt_tokens = args.max_prompt_tokens or None
     # The holder enforces the choice server-side: the load endpoint stays reachable by API.
     holder = ModelHolder(backend, allow_switch=args.allow_model_switch)
     demo = build_app(holder, allow_model_switch=args.allow_model_switch)

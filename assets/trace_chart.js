@@ -2,10 +2,10 @@
 //
 // This file is the body of a gr.HTML `js_on_load` (rio_app/trace_chart.py):
 // it runs once per chart with `element`, `props` and `watch` in scope. The
-// standalone HTML export (engine/visualize.py) runs the same code with a
+// standalone HTML export (rio_app/visualize.py) runs the same code with a
 // fixed `props.value` and a no-op `watch`.
-// Value: {meta: {...fixed while streaming...}, chunks: ["t,H,ref,mode,switch,flags,text\n...", ...]}
-// (row format in engine/visualize.py). Chunks only grow while a run streams; they are ingested incrementally and
+// Value: {meta: {...fixed while streaming...}, chunks: ["t,H,ref,mode,switch,flags,mix,text\n...", ...]}
+// (row format in rio_app/visualize.py). Chunks only grow while a run streams; they are ingested incrementally and
 // drawn once per animation frame. The main panel shows the most recent
 // `meta.window` steps in full; the overview below shows the whole run, as a
 // line while it has fewer steps than pixels, then downsampled. Test hooks on
@@ -36,11 +36,11 @@ tip.hidden = true;
 const probe = el("span", "rio-trace-probe", host);
 const ctx = canvas.getContext("2d");
 
-const S = { run: null, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], switches: 0, meta: {}, hover: -1, draws: 0 };
+const S = { run: null, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], MX: [], switches: 0, meta: {}, hover: -1, draws: 0 };
 let pending = false;
 
 function reset(meta) {
-  Object.assign(S, { run: meta.run, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], switches: 0, meta: meta, hover: -1 });
+  Object.assign(S, { run: meta.run, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], MX: [], switches: 0, meta: meta, hover: -1 });
   buildLegend();
 }
 function num(x) { return x === "" ? NaN : +x; }
@@ -51,9 +51,9 @@ function ingestChunk(chunk) {
   for (const line of chunk.split("\n")) {
     const f = [];
     let at = 0;
-    for (let k = 0; k < 6; k++) { const next = line.indexOf(",", at); f.push(line.slice(at, next)); at = next + 1; }
+    for (let k = 0; k < 7; k++) { const next = line.indexOf(",", at); f.push(line.slice(at, next)); at = next + 1; }
     S.t.push(+f[0]); S.H.push(num(f[1])); S.R.push(num(f[2])); S.M.push(f[3] | 0);
-    S.W.push(f[4] | 0); S.F.push(f[5] | 0); S.X.push(unescapeText(line.slice(at)));
+    S.W.push(f[4] | 0); S.F.push(f[5] | 0); S.MX.push(f[6]); S.X.push(unescapeText(line.slice(at)));
     if ((f[4] | 0) === 1) S.switches++;
   }
   S.n = S.t.length;
@@ -289,6 +289,19 @@ function stepAt(ev) {
   return i >= 0 && i < S.n ? i : -1;
 }
 function fmt(x) { return isNaN(x) ? "–" : x.toFixed(3); }
+// A latent step's soft embedding: the top tokens of the distribution it mixed ("p:text;p:text").
+function mixTable(field) {
+  el("div", "rio-trace-tip-mixhead", tip).textContent = str("mixed");
+  const table = el("table", "rio-trace-tip-mix", tip);
+  for (const item of field.split(";")) {
+    const at = item.indexOf(":"), p = +item.slice(0, at);
+    let text;
+    try { text = decodeURIComponent(item.slice(at + 1)); } catch (e) { text = item.slice(at + 1); }
+    const row = el("tr", "", table);
+    el("td", "rio-trace-tip-token", row).textContent = JSON.stringify(text);
+    el("td", "rio-trace-tip-p", row).textContent = (p * 100).toFixed(1) + "%";
+  }
+}
 function showTip(i, ev) {
   tip.textContent = "";
   const f = S.F[i], flags = [];
@@ -299,6 +312,7 @@ function showTip(i, ev) {
   el("div", "", tip).textContent = str("step") + " " + S.t[i] + " · " + (S.M[i] === 1 ? str("latent") : str("explicit"));
   el("div", "", tip).textContent = "H " + fmt(S.H[i]) + " · ref " + fmt(S.R[i]);
   if (flags.length) el("div", "", tip).textContent = flags.join(" · ");
+  if (S.MX[i]) mixTable(S.MX[i]);
   const rect = host.getBoundingClientRect();
   const left = Math.min(ev.clientX - rect.left + 12, rect.width - 200);
   tip.style.left = Math.max(0, left) + "px";

@@ -35,8 +35,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.events import Step  # noqa: E402
-from engine.visualize import step_rows  # noqa: E402
 from rio_app.trace_chart import TraceChart, append_steps, chart_meta, chart_value  # noqa: E402
+from rio_app.visualize import step_rows  # noqa: E402
 
 MARKS = (100, 1000, 4000)
 GAPS: dict[str, list[float]] = {}  # method -> server seconds per update
@@ -55,7 +55,13 @@ def fake_steps(n: int, seed: int = 0) -> list[Step]:
         elif mode == "explicit" and h > ref and since >= 40:
             mode, sw, ref, since = "latent", "to_latent", h, 0
         since += 1
-        out.append(Step(t, 1000 + t, f" word{t}", h, ref, mode, sw, False, t % 250 == 1, "thinking"))
+        latent = mode == "latent"
+        mix = (
+            tuple((2000 + k, f" tok{t % 50 + k}", round(0.5 / (k + 1), 3)) for k in range(5))
+            if latent
+            else ()
+        )
+        out.append(Step(t, 1000 + t, f" word{t}", h, ref, latent, sw, False, t % 250 == 1, "thinking", mix))
     return out
 
 

@@ -95,15 +95,12 @@ def serve(backend: Any, max_new_tokens: int = 8, **build: Any) -> tuple[Any, str
 
 
 def settings_values(max_new_tokens: int, method: str = "swir", seed: int | None = None) -> list:
-    """The settings widgets' values in `convert.SETTING_NAMES` order."""
+    """The settings widgets' values, in the page's order (`rio_app.settings.NAMES`)."""
     from engine.config import DecodeSettings
-    from rio_app.convert import preset_values
+    from rio_app.settings import NAMES, widget_values
 
-    v = preset_values(None, DecodeSettings())
-    return [
-        method, max_new_tokens, v["temperature"], v["top_p"], v["top_k"], v["min_p"],
-        v["alpha0"], v["beta0"], v["window"], v["max_switch"], v["thinking"], seed, False,
-    ]  # fmt: skip
+    v = widget_values(DecodeSettings(method=method, max_new_tokens=max_new_tokens, seed=seed))
+    return [v[name] for name in NAMES]
 
 
 def message_text(msg: dict) -> str:

@@ -57,6 +57,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--beta0", type=float)
     ap.add_argument("--window", type=int)
     ap.add_argument("--max-switch-count", type=_switch_count, default="2", help="an integer, or none")
+    ap.add_argument("--reference-quirks", action="store_true",
+                    help="the reference implementation's policy exactly (re-armed termination, injected "
+                    "</think> does not lock, unknown-token anchors), for parity checks")  # fmt: skip
     ap.add_argument("--temperature", type=float)
     ap.add_argument("--top-p", type=float)
     ap.add_argument("--top-k", type=int)
@@ -88,6 +91,7 @@ def settings_from(args: argparse.Namespace, sampling: SamplingParams, swir: Swir
         beta0=pick(args.beta0, swir.beta0),
         window=pick(args.window, swir.window),
         max_switch_count=args.max_switch_count,
+        variant="reference" if args.reference_quirks else "strict",
     )
     return DecodeSettings(
         method=args.method, max_new_tokens=args.max_new_tokens, sampling=sampling, swir=swir,
@@ -95,20 +99,22 @@ def settings_from(args: argparse.Namespace, sampling: SamplingParams, swir: Swir
     ).validate()  # fmt: skip
 
 
-def stream(events, out: TextIO, color: bool, recorder: TraceRecorder, dim_latent: bool = True) -> Done | None:
-    """Print a run as it streams; return its `Done`. `dim_latent=False` for replayed
-    (not applied) latent marks."""
-    phase, done = None, None
+def stream(events, out: TextIO, color: bool, recorder: TraceRecorder) -> Done | None:
+    """Print a run as it streams; return its `Done`. Latent steps are dimmed unless
+    their marks are a replay (where SwiR would have switched, not applied)."""
+    phase, done, dim_latent = None, None, True
     for ev in events:
         recorder.add(ev)
-        if isinstance(ev, Started) and ev.thinking:
-            phase = "thinking"
-            out.write(f"{BOLD}[thinking]{RESET}\n" if color else "[thinking]\n")
+        if isinstance(ev, Started):
+            dim_latent = ev.switch_marks == "applied"
+            if ev.thinking:
+                phase = "thinking"
+                out.write(f"{BOLD}[thinking]{RESET}\n" if color else "[thinking]\n")
         elif isinstance(ev, Step):
             if phase == "thinking" and ev.phase == "answer":
                 out.write(f"\n{BOLD}[answer]{RESET}\n" if color else "\n[answer]\n")
             phase = ev.phase
-            dim = color and dim_latent and ev.mode == "latent"
+            dim = color and dim_latent and ev.latent
             out.write(f"{DIM}{ev.text}{RESET}" if dim else ev.text)
             out.flush()
         elif isinstance(ev, Done):
@@ -123,8 +129,20 @@ def summary_line(done: Done) -> str:
     ttft = f"{s.ttft_s:.2f}s" if s.ttft_s is not None else "-"
     return (
         f"tokens {s.tokens} (latent {s.latent_steps}, explicit {s.explicit_steps}), "
-        f"switches {s.switches}, stop: {s.stop_reason}, TTFT {ttft}, {rate}"
+        f"switches {s.to_explicit_switches}, stop: {s.stop_reason}, TTFT {ttft}, {rate}"
     )
+
+
+def early_close_note(done: Done) -> str | None:
+    """The CLI's word on a run whose thinking may have been closed too early."""
+    s = done.summary
+    if not s.early_close:
+        return None
+    if s.stop_reason == "answer_budget":
+        why = f"the answer budget ran out after the termination words ({s.answer_tokens} answer tokens)"
+    else:
+        why = f"the switch cap closed the thinking ({s.thinking_end} words) and only {s.answer_tokens} answer tokens followed"
+    return f"note: {why}; the thinking may have ended early. Retry with --method cot to compare."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,18 +197,18 @@ def run(args: argparse.Namespace) -> int:
     backend.check_media(args.image, args.video)
     turn = Turn("user", args.question, tuple(args.image), tuple(args.video))
     model = {"preset": args.model or backend.info.name, "source": backend.info.source}
-    recorder = TraceRecorder(model, settings, entropy=backend.info.entropy)
+    recorder = TraceRecorder(model, settings)
     cancel = threading.Event()
     events = backend.chat([turn], settings, cancel)
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    replayed = getattr(backend, "switch_marks", None) == "replay"
     try:
-        done = stream(events, sys.stdout, color, recorder, dim_latent=not replayed)
+        done = stream(events, sys.stdout, color, recorder)
     finally:  # a stream cut mid-answer still writes what arrived
-        recorder.prompt_token_ids = backend.last_prompt_ids
         if args.trace:
             args.trace.write_text(recorder.to_json(indent=1), encoding="utf-8")
             print(f"trace written to {args.trace}", file=sys.stderr)
     if done:
         print(summary_line(done), file=sys.stderr)
+        if note := early_close_note(done):
+            print(note, file=sys.stderr)
     return 0

@@ -48,7 +48,7 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class SwirParams:
-    """The SwiReasoning policy's knobs (see ../shared/SWIREASONING.md)."""
+    """The SwiReasoning policy's knobs (the paper's and the reference chat's defaults)."""
 
     alpha0: float = 1.0
     beta0: float = 0.7
@@ -57,9 +57,9 @@ class SwirParams:
     convergence_words: str | None = None  # None = chosen from the tokenizer
     termination_words: str = DEFAULT_TERMINATION_WORDS
     answer_budget: int = 32
-    # "reference": look up the two-character token backslash+n, as the
-    # reference does; "linebreak": the id of a real line break.
-    newline: Literal["reference", "linebreak"] = "reference"
+    # "strict" (default): a cap that caps and real anchor tokens; "reference":
+    # the reference implementation's quirks, for parity (see engine/swir.py).
+    variant: Literal["strict", "reference"] = "strict"
     # Truncated soft mix (off by default): keep the smallest token set that
     # holds `mix_mass` of the probability, capped at `mix_top_k` tokens.
     mix_mass: float | None = None
@@ -76,6 +76,8 @@ class SwirParams:
             raise RioError("The answer budget must be at least 1 token.")
         if self.mix_mass is not None and not 0 < self.mix_mass <= 1:
             raise RioError("The soft-mix mass must be in (0, 1].")
+        if self.variant not in ("strict", "reference"):
+            raise RioError("The policy variant must be strict or reference.")
         if self.mix_top_k is not None and self.mix_top_k < 1:
             raise RioError("The soft-mix top-k must be at least 1.")
 

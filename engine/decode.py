@@ -1,11 +1,14 @@
 """THE model loop: one generator for SwiReasoning, CoT (sampled) and CoT greedy.
 
-Owns: running a prepared prefill (token ids, and pixel inputs for images and
-video) through `Runtime`, choosing each token, asking `swir.policy_step`
-what the next input is (for CoT: always the token), building the soft
-embedding `p @ E` when needed, detokenizing incrementally, and yielding
-`Started`, one `Step` per token, then `Done`. Leaves policy to `swir.py`,
-sampling to `sampling.py`, prompts to `prompt.py`.
+Owns: `Row`, the per-run state of the loop (policy state, tallies,
+detokenizer, RNG) and its two moves: `Row.step` turns a step's logits into a
+`Step` event (choose the token, ask `swir.policy_step` what comes next, record
+the mixed distribution of a latent step), and `Row.next_input` builds what the
+model reads next (a token id, or the soft embedding `p @ E` mixed with an
+anchor). `decode` drives one row through any `StepRuntime` and yields
+`Started`, one `Step` per token, then `Done`; the batching scheduler drives
+many rows with the same two moves. Leaves policy to `swir.py`, sampling to
+`sampling.py`, prompts to `prompt.py`, the forward passes to the runtime.
 
 Cancel: set `cancel` (a threading.Event) or close the generator; the loop
 checks the event after every yield, so it stops within one step, and the
@@ -25,25 +28,25 @@ import torch
 
 from engine import tokens
 from engine.config import DecodeSettings
-from engine.events import Done, Started, Step, StopReason, Summary
-from engine.runtime import Runtime
+from engine.events import Done, MixEntry, Started, Step, StopReason, Summary, ThinkingEnd
 from engine.sampling import choose_token, probs_and_entropy
+from engine.steps import StepRuntime
 from engine.swir import Decision, Mix, SignalIds, SwirState, policy_step
 
+TRUNCATED_MIX_START = 128  # first rung of the truncated-mix ladder
+MIX_SHOWN = 5  # tokens of a latent step's distribution kept in its event
 
-def signal_ids(rt: Runtime, settings: DecodeSettings) -> SignalIds:
-    """The policy's signal tokens (`tokens.signal_ids`), with a warning where the
-    tokenizer has no thinking tokens."""
-    if not rt.has_think_tokens:
+
+def signal_ids(rt: StepRuntime, settings: DecodeSettings) -> SignalIds:
+    """The policy's signal tokens (`tokens.signal_ids`); the reference variant warns
+    where the tokenizer has no thinking tokens and their unknown-token row is mixed in."""
+    if settings.swir.variant == "reference" and not rt.has_think_tokens:
         warnings.warn(
             f"{rt.name}: the tokenizer has no <think>/</think> tokens; as in the reference, the "
             "unknown-token embedding stands in for them in the soft-embedding mixes.",
             stacklevel=3,
         )
     return tokens.signal_ids(rt.tokenizer, settings.swir)
-
-
-TRUNCATED_MIX_START = 128  # first rung of the truncated-mix ladder
 
 
 class Detokenizer:
@@ -64,24 +67,38 @@ class Detokenizer:
 
 @dataclass
 class _Tally:
+    """Counts for the run's `Summary`, updated once per step."""
+
     latent: int = 0
     explicit: int = 0
-    switches: int = 0
+    to_explicit: int = 0
     to_latent: int = 0
     injected: int = 0
-    after_forced: int = 0
-    forced_answer: bool = False  # a convergence/termination was injected
+    after_injection: int = 0
+    trigger: str | None = None  # the last words the switch-count control queued
+    thinking_end: ThinkingEnd | None = None
+    after_end: int = 0  # tokens after the thinking ended
+    answer_phase: int = 0
 
-    def add(self, step: Step) -> None:
-        if step.mode == "latent":
-            self.latent += 1
-        else:
-            self.explicit += 1
-        self.switches += step.switch == "to_explicit"
+    def add(self, step: Step, d: Decision, end_think: int | None) -> None:
+        self.latent += step.latent
+        self.explicit += not step.latent
+        self.to_explicit += step.switch == "to_explicit"
         self.to_latent += step.switch == "to_latent"
+        self.after_injection += self.injected > 0 and not step.injected
         self.injected += step.injected
-        self.forced_answer = self.forced_answer or step.injected
-        self.after_forced += self.forced_answer and not step.injected
+        self.answer_phase += step.phase == "answer"
+        if self.thinking_end is not None:
+            self.after_end += not step.injected
+        elif step.injected and (end_think is None or step.token_id == end_think):
+            self.thinking_end = self.trigger  # type: ignore[assignment]
+        elif not step.injected and end_think is not None and step.token_id == end_think:
+            self.thinking_end = "model"
+        self.trigger = d.trigger or self.trigger
+
+    @property
+    def answer_tokens(self) -> int:
+        return self.after_end if self.thinking_end is not None else self.answer_phase
 
 
 def soft_embedding(
@@ -113,34 +130,52 @@ def soft_embedding(
     return (vals / vals.sum()).to(embed.dtype) @ embed[ids]  # [H]
 
 
-def next_input(rt: Runtime, mix: Mix, p: torch.Tensor, settings: DecodeSettings) -> torch.Tensor | int:
-    """Apply a policy `Mix`: a token id, or an embedding `[H]`."""
-    if mix.soft_weight == 0.0:
-        assert mix.anchor is not None
-        return mix.anchor
-    soft = soft_embedding(p, rt.embed, settings.swir.mix_mass, settings.swir.mix_top_k)
-    if mix.anchor is None:
-        return soft
-    return mix.soft_weight * soft + (1.0 - mix.soft_weight) * rt.embed[mix.anchor]
+class Row:
+    """One run inside the loop: its settings, policy state, tallies, RNG and stop reason.
 
+    Call `step(logits)` for each step's logits; unless `stop` is then set, feed
+    `next_input()` to the model and call `step` with what comes back.
+    """
 
-class _Run:
-    """The per-run state of the loop: policy state, tallies, detokenizer, RNG."""
-
-    def __init__(self, rt: Runtime, settings: DecodeSettings, thinking: bool) -> None:
-        self.rt, self.settings, self.thinking = rt, settings, thinking
+    def __init__(
+        self,
+        rt: StepRuntime,
+        settings: DecodeSettings,
+        prompt_ids: tuple[int, ...],
+        *,
+        opens_thinking: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.rt, self.settings, self.prompt_ids = rt, settings.validate(), prompt_ids
+        self.opens_thinking, self.thinking = opens_thinking, opens_thinking
+        self.cancel = cancel or threading.Event()
         self.swir = settings.method == "swir"
         self.ids = signal_ids(rt, settings) if self.swir else None
         self.gen = None
         if settings.seed is not None and not settings.greedy:
             self.gen = torch.Generator(device=rt.device).manual_seed(settings.seed)
         self.state, self.tally = SwirState(), _Tally()
-        self.detok, self.end_think = Detokenizer(rt.tokenizer), rt.token_id("</think>")
-        self.t_first: float | None = None
+        self.detok = Detokenizer(rt.tokenizer)
+        self.end_think = tokens.token_id(rt.tokenizer, "</think>") if rt.has_think_tokens else None
+        self.t, self.stop, self.decision, self.p = 0, None, None, None
+        self.t_start, self.t_first = time.perf_counter(), None
 
-    def step(self, t: int, logits: torch.Tensor) -> tuple[Step, Decision, torch.Tensor]:
-        """Steps 1-8 of the rule for one token: choose it, apply the policy, emit."""
+    @property
+    def position(self) -> int:
+        """Where the next input goes: after the prompt and every step so far."""
+        return len(self.prompt_ids) + self.t - 1
+
+    def started(self, entropy: str = "exact") -> Started:
         s = self.settings
+        cap = s.swir.max_switch_count if self.swir else None
+        return Started(
+            s.method, len(self.prompt_ids), s.max_new_tokens, cap, self.opens_thinking,
+            prompt_ids=self.prompt_ids, entropy=entropy,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    def step(self, logits: torch.Tensor) -> Step:
+        """Steps 1-8 of the rule for one token: choose it, apply the policy, emit."""
+        s, t = self.settings, self.t
         # 1. Distribution, entropy, token.
         p, h = probs_and_entropy(logits)  # [V], nats
         chosen = choose_token(logits, s.sampling, s.greedy, self.gen)
@@ -151,39 +186,80 @@ class _Run:
                 cfg=s.swir, max_new_tokens=s.max_new_tokens,
             )  # fmt: skip
         else:
-            d = Decision(chosen, False, "explicit", None, False, Mix(0.0, chosen), False)
+            d = Decision(chosen, False, False, None, False, Mix(0.0, chosen), False)
         # 8. Emit.
+        step = self._emit(d, h, p)
+        self.tally.add(step, d, self.end_think)
+        self.t_first = self.t_first or time.perf_counter()
+        self.decision, self.p, self.t = d, p, t + 1
+        self.stop = self._stop_reason(d)
+        return step
+
+    def _emit(self, d: Decision, h: float, p: torch.Tensor) -> Step:
         eos = d.token in self.rt.eos_ids
         phase = "thinking" if self.thinking else "answer"
         self.thinking = self.thinking and d.token != self.end_think
-        step = Step(
-            t, d.token, "" if eos else self.detok.add(d.token), h,
-            self.state.ref_h if self.swir else None, d.mode, d.switch, d.forced, d.injected, phase,
+        return Step(
+            self.t, d.token, "" if eos else self.detok.add(d.token), h,
+            self.state.ref_h if self.swir else None, d.latent, d.switch, d.forced_explicit, d.injected,
+            phase, self._mix_entries(p) if d.latent else (),  # type: ignore[arg-type]
         )  # fmt: skip
-        self.tally.add(step)
-        self.t_first = self.t_first or time.perf_counter()
-        return step, d, p
 
-    def stop_reason(self, t: int, d: Decision, cancel: threading.Event) -> StopReason | None:
+    def _mix_entries(self, p: torch.Tensor) -> tuple[MixEntry, ...]:
+        vals, ids = torch.topk(p, min(MIX_SHOWN, p.shape[-1]))
+        decode = self.rt.tokenizer.decode
+        return tuple((int(i), decode([int(i)]), float(v)) for v, i in zip(vals, ids, strict=True))
+
+    def _stop_reason(self, d: Decision) -> StopReason | None:
         if d.token in self.rt.eos_ids:
             return "eos"
         if d.budget_done:
             return "answer_budget"
-        if cancel.is_set():
+        if self.cancel.is_set():
             return "cancelled"
-        return "max_new_tokens" if t + 1 == self.settings.max_new_tokens else None
+        return "max_new_tokens" if self.t == self.settings.max_new_tokens else None
 
-    def forward(self, d: Decision, p: torch.Tensor, cache: Any, position: int) -> torch.Tensor:
-        """Feed the next input (a token id, or a mixed soft embedding) and return logits `[V]`."""
-        nxt = next_input(self.rt, d.mix, p, self.settings)
-        if isinstance(nxt, int):
-            return self.rt.step_ids(nxt, cache, position)
-        return self.rt.step_embeds(nxt, cache, position)
+    def next_input(self) -> int | torch.Tensor:
+        """What the model reads next, from the last decision: a token id or an embedding `[H]`."""
+        mix, p, sw = self.decision.mix, self.p, self.settings.swir
+        if mix.soft_weight == 0.0:
+            assert mix.anchor is not None
+            return mix.anchor
+        soft = soft_embedding(p, self.rt.embed, sw.mix_mass, sw.mix_top_k)  # [H]
+        if mix.anchor is None:
+            return soft
+        return mix.soft_weight * soft + (1.0 - mix.soft_weight) * self.rt.embed[mix.anchor]
+
+    def done(self, stop: StopReason | None = None) -> Done:
+        """The run's `Done`, with `stop` overriding the row's own reason (e.g. cancelled)."""
+        return Done(self._summary(stop or self.stop or "max_new_tokens"))
+
+    def _summary(self, stop: StopReason) -> Summary:
+        tally, end, t_first = self.tally, time.perf_counter(), self.t_first
+        n = tally.latent + tally.explicit
+        rate = (n - 1) / (end - t_first) if t_first and n > 1 and end > t_first else None
+        return Summary(
+            tokens=n, latent_steps=tally.latent, explicit_steps=tally.explicit,
+            to_explicit_switches=tally.to_explicit, stop_reason=stop,
+            ttft_s=(t_first - self.t_start) if t_first else None, tokens_per_s=rate,
+            prompt_tokens=len(self.prompt_ids), elapsed_s=end - self.t_start,
+            to_latent_switches=tally.to_latent, injected_tokens=tally.injected,
+            after_injection_tokens=tally.after_injection, thinking_end=tally.thinking_end,
+            answer_tokens=tally.answer_tokens,
+        )  # fmt: skip
+
+
+def feed(rt: StepRuntime, row: Row, cache: Any) -> torch.Tensor:
+    """Give the model the row's next input; return the logits of the following step `[V]`."""
+    nxt = row.next_input()
+    if isinstance(nxt, int):
+        return rt.step_ids(nxt, cache, row.position)
+    return rt.step_embeds(nxt, cache, row.position)
 
 
 def decode(
-    rt: Runtime,
-    inputs: dict[str, torch.Tensor],
+    rt: StepRuntime,
+    inputs: dict[str, Any],
     settings: DecodeSettings,
     cancel: threading.Event | None = None,
     *,
@@ -196,36 +272,20 @@ def decode(
     Inference mode is entered per block, never held across a `yield`: grad
     mode is per thread, and a server may resume this generator on another thread.
     """
-    settings.validate()
-    t_start, cancel = time.perf_counter(), cancel or threading.Event()
-    n_prompt = int(inputs["input_ids"].shape[-1])
-    run = _Run(rt, settings, opens_thinking)
-    cap = settings.swir.max_switch_count if run.swir else None
-    yield Started(settings.method, n_prompt, settings.max_new_tokens, cap, opens_thinking)
+    prompt_ids = tuple(int(i) for i in inputs["input_ids"].reshape(-1).tolist())
+    row = Row(rt, settings, prompt_ids, opens_thinking=opens_thinking, cancel=cancel)
+    yield row.started()
     with torch.inference_mode():
         logits, cache = rt.prefill(inputs)  # [V]
-    stop: StopReason = "max_new_tokens"
-    for t in range(settings.max_new_tokens):
+    while True:
         with torch.inference_mode():
-            step, d, p = run.step(t, logits)
+            step = row.step(logits)
         yield step
-        if reason := run.stop_reason(t, d, cancel):
-            stop = reason
+        if row.stop is None and row.cancel.is_set():
+            row.stop = "cancelled"
+        if row.stop is not None:
             break
         with torch.inference_mode():
-            logits = run.forward(d, p, cache, n_prompt + t)
+            logits = feed(rt, row, cache)
     del cache
-    yield Done(_summary(run.tally, stop, t_start, run.t_first, n_prompt))
-
-
-def _summary(tally: _Tally, stop: StopReason, t0: float, t_first: float | None, n_prompt: int) -> Summary:
-    end = time.perf_counter()
-    n = tally.latent + tally.explicit
-    ttft = (t_first - t0) if t_first else None
-    rate = (n - 1) / (end - t_first) if t_first and n > 1 and end > t_first else None
-    return Summary(
-        tokens=n, latent_steps=tally.latent, explicit_steps=tally.explicit, switches=tally.switches,
-        stop_reason=stop, ttft_s=ttft, tokens_per_s=rate, prompt_tokens=n_prompt, elapsed_s=end - t0,
-        to_latent_switches=tally.to_latent, injected_tokens=tally.injected,
-        after_forced_tokens=tally.after_forced,
-    )  # fmt: skip
+    yield row.done()

@@ -4,17 +4,40 @@ Owns: `Started`, `Step`, `Done` and the run `Summary`. A consumer (CLI, UI,
 trace writer, tests) sees only these; nothing here touches a model.
 A run yields one `Started`, then one `Step` per generated token, then one
 `Done` (also after a cancel). User errors are raised as `RioError`.
+
+Per-run facts travel here, not on the backend: `Started` carries the prompt's
+token ids, whether the entropy is exact or a remote estimate, and whether the
+switch marks were applied by the loop, replayed over a remote stream (where
+SwiReasoning *would* switch), or run by a server that reports none.
+
+Words used throughout: a *latent step* is one after which the model read a
+soft embedding (`Step.latent`); an *explicit step* is one after which it read
+a token. The policy's own mode (`engine.swir.SwirState.mode`) can be latent
+while the step is explicit: that step is *forced explicit* (a math token, or
+thinking is locked). *Switches* are counted by direction.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 Mode = Literal["latent", "explicit"]
 SwitchDir = Literal["to_explicit", "to_latent"]
 Phase = Literal["thinking", "answer"]
 StopReason = Literal["eos", "max_new_tokens", "answer_budget", "cancelled", "error"]
+EntropyKind = Literal["exact", "estimate"]
+# "applied": the loop switched for real; "replay": where SwiR would switch over a
+# remote stream (not applied); "server": the server ran SwiR and reports no marks.
+SwitchMarks = Literal["applied", "replay", "server"]
+# How the thinking block ended: the model's own `</think>`, injected words of the
+# switch-count control, or not at all (no thinking, or the run ended inside it).
+ThinkingEnd = Literal["model", "convergence", "termination"]
+MixEntry = tuple[int, str, float]  # (token id, text, probability)
+
+# An answer this short after injected convergence/termination words reads as a
+# thinking block closed before the model was done (see `Summary.early_close`).
+SHORT_ANSWER_TOKENS = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,17 +47,21 @@ class Started:
     max_new_tokens: int
     max_switch_count: int | None  # None: control off, or not a SwiR run
     thinking: bool  # the run starts inside a thinking block
+    prompt_ids: tuple[int, ...] = ()  # empty where a server does not report them
+    entropy: EntropyKind = "exact"
+    switch_marks: SwitchMarks = "applied"
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     """One generated token.
 
-    `mode` is what the model read next: "latent" when that input was a soft
-    embedding, "explicit" when it was the token (or a mix anchored on it).
-    `forced` marks a step the policy held latent but that went explicit
-    because its token is a math token or thinking is locked. `entropy` is
-    None only for remote backends that report no log-probabilities.
+    `latent` is True when the model read a soft embedding after this step;
+    `mix` then holds the most likely tokens of the distribution that was mixed
+    (id, text, probability), best first. `forced_explicit` marks a step the
+    policy held latent but that went explicit because its token is a math token
+    or thinking is locked. `entropy` is None only for remote backends that
+    report no log-probabilities.
     """
 
     t: int
@@ -42,16 +69,29 @@ class Step:
     text: str  # text this token adds to the output (may be "")
     entropy: float | None
     ref_entropy: float | None  # None for CoT runs
-    mode: Mode
+    latent: bool
     switch: SwitchDir | None
-    forced: bool
+    forced_explicit: bool
     injected: bool
     phase: Phase
+    mix: tuple[MixEntry, ...] = ()
 
     def record(self) -> dict:
-        """The step as written to a trace file (the CLI's JSON schema)."""
-        d = asdict(self)
-        d.pop("phase")
+        """The step as written to a trace file (schema 1; `mix` on latent steps only)."""
+        d = {
+            "t": self.t,
+            "token_id": self.token_id,
+            "text": self.text,
+            "entropy": self.entropy,
+            "ref_entropy": self.ref_entropy,
+            "mode": "latent" if self.latent else "explicit",
+            "switch": self.switch,
+            "forced": self.forced_explicit,
+            "injected": self.injected,
+            "phase": self.phase,
+        }
+        if self.latent:
+            d["mix"] = [[tid, text, round(p, 4)] for tid, text, p in self.mix]
         return d
 
 
@@ -60,7 +100,7 @@ class Summary:
     tokens: int
     latent_steps: int
     explicit_steps: int
-    switches: int  # latent -> explicit switches, the count the control uses
+    to_explicit_switches: int  # latent -> explicit: the count the switch cap applies to
     stop_reason: StopReason
     ttft_s: float | None
     tokens_per_s: float | None
@@ -68,10 +108,38 @@ class Summary:
     elapsed_s: float = 0.0
     to_latent_switches: int = 0
     injected_tokens: int = 0
-    after_forced_tokens: int = 0  # tokens after a forced convergence/termination
+    after_injection_tokens: int = 0  # tokens the model chose after the first injected word
+    thinking_end: ThinkingEnd | None = None
+    answer_tokens: int = 0  # tokens after the thinking block (all of them without one)
+
+    @property
+    def early_close(self) -> bool:
+        """The thinking may have been closed before the model was done: the answer
+        budget ran out, or injected words closed it and the model ended a short answer."""
+        if self.stop_reason == "answer_budget":
+            return True
+        forced = self.thinking_end in ("convergence", "termination")
+        return forced and self.stop_reason == "eos" and self.answer_tokens < SHORT_ANSWER_TOKENS
 
     def record(self) -> dict:
-        return asdict(self)
+        """The summary as written to a trace file (schema 1 key names)."""
+        return {
+            "tokens": self.tokens,
+            "latent_steps": self.latent_steps,
+            "explicit_steps": self.explicit_steps,
+            "switches": self.to_explicit_switches,
+            "stop_reason": self.stop_reason,
+            "ttft_s": self.ttft_s,
+            "tokens_per_s": self.tokens_per_s,
+            "prompt_tokens": self.prompt_tokens,
+            "elapsed_s": self.elapsed_s,
+            "to_latent_switches": self.to_latent_switches,
+            "injected_tokens": self.injected_tokens,
+            "after_forced_tokens": self.after_injection_tokens,
+            "thinking_end": self.thinking_end,
+            "answer_tokens": self.answer_tokens,
+            "early_close": self.early_close,
+        }
 
 
 @dataclass(frozen=True, slots=True)

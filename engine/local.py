@@ -1,9 +1,9 @@
-"""LocalBackend: a transformers model in this process, behind `Backend`.
+"""LocalBackend: a model in this process (torch or llama.cpp), behind `Backend`.
 
 Owns: loading with a fallback to the offline default (and saying why),
-serialising runs on the one model (`Runtime.lock`), and composing prompt
-building with the decode loop. Leaves everything model-shaped to
-`runtime.py`, `prompt.py` and `decode.py`.
+serialising runs on the one model (`runtime.lock`), and composing prompt
+building with the decode loop. Leaves everything model-shaped to the runtime
+(`runtime.py`, `llamacpp.py`), prompts to `prompt.py`, the loop to `decode.py`.
 """
 
 from __future__ import annotations
@@ -20,31 +20,40 @@ from engine.events import Event
 from engine.media import MediaLimits, check_media
 from engine.presets import DEFAULT_PRESET
 from engine.prompt import Prepared, Turn, prepare
-from engine.runtime import Runtime, load_runtime
+from engine.runtime import load_runtime
+from engine.steps import StepRuntime
 
 log = logging.getLogger(__name__)
 
 
+def _device_label(rt: StepRuntime) -> str:
+    device_map = getattr(getattr(rt, "model", None), "hf_device_map", None)
+    if device_map:
+        return f"{len(set(device_map.values()))} devices (accelerate)"
+    return str(rt.device)
+
+
 class LocalBackend:
-    def __init__(self, runtime: Runtime, note: str = "", limits: MediaLimits | None = None) -> None:
-        self.runtime = runtime
-        self.limits = limits or MediaLimits()
-        self.max_prompt_tokens: int | None = None
-        self.last_prompt_ids: list[int] = []
-        rt = runtime
-        device = str(rt.device)
-        if getattr(rt.model, "hf_device_map", None):
-            device = f"{len(set(rt.model.hf_device_map.values()))} devices (accelerate)"
+    def __init__(
+        self,
+        runtime: StepRuntime,
+        note: str = "",
+        limits: MediaLimits | None = None,
+        max_prompt_tokens: int | None = None,
+    ) -> None:
+        self.runtime = rt = runtime
         self.info = BackendInfo(
-            name=rt.name, source=rt.source, modalities=rt.modalities, device=device,
-            methods=METHODS, entropy="exact", context_length=rt.context_length, note=note,
+            name=rt.name, source=rt.source, modalities=rt.modalities, device=_device_label(rt),
+            methods=METHODS, context_length=rt.context_length, note=note,
+            limits=limits or MediaLimits(), max_prompt_tokens=max_prompt_tokens,
+            runtime=getattr(rt, "kind", "torch"),
         )  # fmt: skip
 
     def check_media(self, images: Sequence[str], videos: Sequence[str]) -> None:
-        check_media(images, videos, self.runtime.modalities)
+        check_media(images, videos, self.info.modalities, self.info.limits)
 
     def prepare(self, turns: Sequence[Turn], settings: DecodeSettings) -> Prepared:
-        return prepare(self.runtime, turns, settings, self.limits, self.max_prompt_tokens)
+        return prepare(self.runtime, turns, settings, self.info.limits, self.info.max_prompt_tokens)
 
     def chat(
         self,
@@ -55,7 +64,6 @@ class LocalBackend:
         settings.validate()
         prepared = self.prepare(turns, settings)  # media errors surface before the model is taken
         with self.runtime.lock:
-            self.last_prompt_ids = prepared.inputs["input_ids"][0].tolist()
             yield from decode(
                 self.runtime, prepared.inputs, settings, cancel, opens_thinking=prepared.opens_thinking
             )
@@ -68,13 +76,17 @@ FALLBACKS = (DEFAULT_PRESET, "tiny-moe")
 
 
 def load_backend(
-    spec: str | None = None, *, fallback: bool = True, device: str | None = None
+    spec: str | None = None,
+    *,
+    fallback: bool = True,
+    device: str | None = None,
+    max_prompt_tokens: int | None = None,
 ) -> LocalBackend:
     """Load `spec` (preset, hub id or folder). If it fails and `fallback` is on,
     load the first offline fallback that works and put the reasons in `info.note`."""
     spec = spec or DEFAULT_PRESET
     try:
-        return LocalBackend(load_runtime(spec, device=device))
+        return LocalBackend(load_runtime(spec, device=device), max_prompt_tokens=max_prompt_tokens)
     except ModelUnavailable as err:
         if not fallback:
             raise
@@ -86,5 +98,6 @@ def load_backend(
             reasons.append(str(err))
             continue
         log.warning("%s; falling back to %s", " ".join(reasons), name)
-        return LocalBackend(runtime, note=f"{' '.join(reasons)} Running the offline model {name} instead.")
+        note = f"{' '.join(reasons)} Running the offline model {name} instead."
+        return LocalBackend(runtime, note=note, max_prompt_tokens=max_prompt_tokens)
     raise ModelUnavailable(" ".join(reasons))

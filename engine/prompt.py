@@ -17,7 +17,7 @@ from engine.errors import PromptTooLong, RioError
 from engine.media import MediaLimits, check_media, load_image, load_video
 
 if TYPE_CHECKING:
-    from engine.runtime import Runtime
+    from engine.steps import StepRuntime as Runtime
 
 
 @dataclass(frozen=True)

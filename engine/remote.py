@@ -11,15 +11,16 @@ failures into `BackendError`. Leaves entropy arithmetic to
 What a step carries. `Step.entropy` is the point estimate from the top-k
 log-probabilities (`engine/entropy_estimate.py`; the trace says
 `"entropy": "estimate"`). On a stock server SwiReasoning cannot run (it feeds
-soft embeddings back, which stock servers do not take), so `Step.mode`,
-`switch`, `forced` and `ref_entropy` are a replay of the pure policy over the
-estimated entropies as they stream: where SwiR *would* switch, not applied
-(`switch_marks == "replay"`). With the vLLM-fork extension the server runs
-SwiR itself and reports no per-step mode: steps are marked explicit
-(`switch_marks == "server"`). `Summary` always counts what really ran (all
-steps explicit, no switches); `last_estimates` holds each step's bounds.
-`Started.prompt_tokens` is 0: the count comes with the server's usage at the
-end, in `Summary.prompt_tokens` (llama.cpp servers send none).
+soft embeddings back, which stock servers do not take), so `Step.latent`,
+`switch`, `forced_explicit` and `ref_entropy` are a replay of the pure policy
+over the estimated entropies as they stream: where SwiR *would* switch, not
+applied (`Started.switch_marks == "replay"`). With the vLLM-fork extension the
+server runs SwiR itself and reports no per-step mode: steps are marked
+explicit (`switch_marks == "server"`). `Summary` always counts what really ran
+(all steps explicit, no switches); `last_estimates` holds each step's bounds.
+`Started.prompt_tokens` is 0 and `prompt_ids` empty: the count comes with the
+server's usage at the end, in `Summary.prompt_tokens` (llama.cpp servers send
+none).
 
 Errors. Anything before the first event (unreachable, HTTP 4xx/5xx, timeout,
 model not served, prompt too long) raises `BackendError` at once. A stream
@@ -43,7 +44,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import httpx
@@ -53,7 +54,7 @@ from engine.backend import BackendInfo
 from engine.config import DecodeSettings
 from engine.entropy_estimate import EntropyEstimate, estimate_entropy
 from engine.errors import BackendError, ModelUnavailable, RioError
-from engine.events import Done, Event, Phase, Started, Step, StopReason, Summary
+from engine.events import Done, Event, Phase, Started, Step, StopReason, Summary, SwitchMarks
 from engine.media import MB, MediaLimits, check_media, load_image, load_video
 from engine.prompt import Turn, build_messages
 from engine.swir import SignalIds, SwirState, policy_step
@@ -207,10 +208,9 @@ class OpenAIBackend:
             timeout=httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s)
         )
         self.tokenizer = tokenizer
-        self.last_prompt_ids: list[int] = []  # the server does not report them
         self.last_estimates: list[EntropyEstimate | None] = []  # the last run's bounds, one per step
         self.video_mode = self._video_mode()
-        self.switch_marks: Literal["replay", "server"] = "server" if self.options.swir_extension else "replay"
+        self.switch_marks: SwitchMarks = "server" if self.options.swir_extension else "replay"
         self._math_ids = tokens.math_token_ids(tokenizer) if tokenizer is not None else None
         self._vocab = self.options.vocab_size or (len(tokenizer) if tokenizer is not None else None)
         ext = self.options.swir_extension
@@ -218,7 +218,8 @@ class OpenAIBackend:
             name=self.model, source=f"{base_url} ({self.server or 'OpenAI-compatible'})",
             modalities=self.options.modalities or (VL if _VL_NAME.search(self.model) else TEXT),
             device="remote", methods=("swir", "cot", "cot-greedy") if ext else ("cot", "cot-greedy"),
-            entropy="estimate", context_length=_int_or_none(entry.get("max_model_len")), note=self._note(),
+            context_length=_int_or_none(entry.get("max_model_len")), note=self._note(),
+            limits=self.options.limits, runtime="remote",
         )  # fmt: skip
 
     def _video_mode(self) -> Literal["video_url", "frames"]:
@@ -249,7 +250,7 @@ class OpenAIBackend:
         return " ".join(parts)
 
     def check_media(self, images: Sequence[str], videos: Sequence[str]) -> None:
-        check_media(images, videos, self.info.modalities, self.options.limits)
+        check_media(images, videos, self.info.modalities, self.info.limits)
 
     def close(self) -> None:
         self.client.close()
@@ -318,7 +319,7 @@ class OpenAIBackend:
         settings.validate()
         body = self.request_body(turns, settings)  # media and method errors before any request
         cancel = cancel or threading.Event()
-        run = _Run(self, settings)
+        run = _Stream(self, settings)
         self.last_estimates = run.estimates
         with self._post(body) as resp:
             yield run.started()
@@ -354,11 +355,6 @@ class OpenAIBackend:
         if token_id >= 0 and self._math_ids is not None:
             return token_id in self._math_ids
         return text in MATH_TEXTS
-
-
-def switch_marks_are_replay(backend: object) -> bool:
-    """True when a backend's switch marks show where SwiR would switch (not applied)."""
-    return getattr(backend, "switch_marks", None) == "replay"
 
 
 # ---------------------------------------------------------------- one streamed run
@@ -408,9 +404,9 @@ class _Replay:
         self.state, self.t, self.over = SwirState(), 0, False
 
     def step(self, entropy: float | None, token: int, closes: bool, is_math: bool) -> tuple:
-        """(mode, switch, forced, ref_entropy) for this step."""
+        """(latent, switch, forced_explicit, ref_entropy) for this step."""
         if entropy is None or self.over:
-            return "explicit", None, False, (self.state.ref_h if self.t else None)
+            return False, None, False, (self.state.ref_h if self.t else None)
         chosen = _END_THINK if closes else token
         self.state, d = policy_step(
             self.state, self.t, entropy, chosen, is_math=is_math, ids=_REPLAY_IDS, cfg=self.cfg,
@@ -418,10 +414,12 @@ class _Replay:
         )  # fmt: skip
         self.t += 1
         self.over = d.budget_done  # SwiR would have ended the answer here
-        return d.mode, d.switch, d.forced, self.state.ref_h
+        return d.latent, d.switch, d.forced_explicit, self.state.ref_h
 
 
-class _Run:
+class _Stream:
+    """One streamed answer: SSE chunks in, `Step`s out, and the run's summary."""
+
     def __init__(self, backend: OpenAIBackend, settings: DecodeSettings) -> None:
         self.b, self.settings = backend, settings
         opens = backend.options.opens_thinking
@@ -441,7 +439,16 @@ class _Run:
     def started(self) -> Started:
         s = self.settings
         swir = s.method == "swir"
-        return Started(s.method, 0, s.max_new_tokens, s.swir.max_switch_count if swir else None, self.opens)
+        cap = s.swir.max_switch_count if swir else None
+        return Started(
+            s.method,
+            0,
+            s.max_new_tokens,
+            cap,
+            self.opens,
+            entropy="estimate",
+            switch_marks=self.b.switch_marks,
+        )
 
     def feed(self, chunk: dict) -> Iterator[Step]:
         usage = chunk.get("usage") or {}
@@ -465,11 +472,11 @@ class _Run:
         estimate = _entry_estimate(entry, self.b._vocab) if entry else None
         entropy = estimate.point if estimate else None
         self.estimates.append(estimate)
-        mode, switch, forced, ref = "explicit", None, False, None
+        latent, switch, forced, ref = False, None, False, None
         if self.replay is not None:
             is_math = self.b.step_is_math(token_id, text or token)
-            mode, switch, forced, ref = self.replay.step(entropy, token_id, closes, is_math)
-        step = Step(len(self.steps), token_id, text, entropy, ref, mode, switch, forced, False, phase)
+            latent, switch, forced, ref = self.replay.step(entropy, token_id, closes, is_math)
+        step = Step(len(self.steps), token_id, text, entropy, ref, latent, switch, forced, False, phase)
         self.steps.append(step)
         self.t_first = self.t_first or time.perf_counter()
         return step
@@ -498,7 +505,7 @@ class _Run:
         first = self.t_first
         rate = (n - 1) / (end - first) if first and n > 1 and end > first else None
         return Summary(
-            tokens=n, latent_steps=0, explicit_steps=n, switches=0, stop_reason=self.stop or "error",
+            tokens=n, latent_steps=0, explicit_steps=n, to_explicit_switches=0, stop_reason=self.stop or "error",
             ttft_s=(first - self.t0) if first else None, tokens_per_s=rate,
             prompt_tokens=self.prompt_tokens, elapsed_s=end - self.t0,
         )  # fmt: skip
@@ -633,10 +640,12 @@ def _b64_url(data: bytes, mime: str) -> str:
 
 def swir_xargs(tokenizer: Any, settings: DecodeSettings) -> dict:
     """The `vllm_xargs.swireasoning` object of the vLLM fork, field for field as its README documents:
-    signal-token ids computed here from the model's tokenizer, and the policy's knobs."""
+    signal-token ids computed here from the model's tokenizer, and the policy's knobs. The fork runs
+    the reference rule, so its ids are looked up as the reference does (never None)."""
     if tokenizer is None:
         raise ModelUnavailable("The SwiReasoning server extension needs the model's tokenizer (--tokenizer).")
-    s, ids = settings.swir, tokens.signal_ids(tokenizer, settings.swir)
+    s = settings.swir
+    ids = tokens.signal_ids(tokenizer, replace(s, variant="reference"))
     return {
         "think_id": ids.think,
         "end_think_id": ids.end_think,

@@ -4,8 +4,8 @@ Owns: loading a preset, hub id or local folder (safetensors or GGUF only, no
 `trust_remote_code`), device placement (one GPU, `device_map="auto"` over
 several, or the CPU), the token ids the decoder needs (think markers, EOS,
 math-token mask), and the three forward calls of a run: `prefill`,
-`step_ids`, `step_embeds`. Leaves the loop to `decode.py` and prompts to
-`prompt.py`.
+`step_ids`, `step_embeds` (the `engine.steps.StepRuntime` interface). Leaves
+the loop to `decode.py` and prompts to `prompt.py`.
 
 Multimodal rotary positions (Qwen3.5): the prefill computes
 `model.model.rope_deltas` from the image/video grids. It is state on the
@@ -75,7 +75,7 @@ class Runtime:
         if self.mrope:
             deltas = self.model.model.rope_deltas
             self.rope_delta = int(deltas.reshape(-1)[0]) if deltas is not None else 0
-        return out.logits[0, -1], out.past_key_values
+        return out.logits[0, -1], out.cache
 
     def step_ids(self, token: int, cache: Any, position: int) -> torch.Tensor:
         ids = torch.tensor([[token]], device=self.device)  # [1, 1]
@@ -89,7 +89,7 @@ class Runtime:
         if self.mrope:
             pos = torch.tensor([[[position + self.rope_delta]]], device=self.device)  # [1, 1, 1]
             inputs["position_ids"] = pos
-        out = self.model(**inputs, past_key_values=cache, use_cache=True)
+        out = self.model(**inputs, cache=cache, use_cache=True)
         return out.logits[0, -1]  # [V]
 
 

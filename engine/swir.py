@@ -2,15 +2,25 @@
 
 Owns: the per-sequence state (`SwirState`), the token ids the rule needs
 (`SignalIds`), and `policy_step`, which turns one step's entropy and chosen
-token into a `Decision`: the token to emit (after injection), the mode, the
-switch, and the recipe of the next input embedding. It touches no tensors and
-no model: `decode.py` computes entropy and the soft embedding and applies the
-recipe. See ../shared/SWIREASONING.md; the numbered comments follow it.
+token into a `Decision`: the token to emit (after injection), whether the step
+is latent, the switch, and the recipe of the next input embedding. It touches
+no tensors and no model: `decode.py` computes entropy and the soft embedding
+and applies the recipe. The numbered comments follow the rule's steps.
 
-The reference's quirks are kept: `locked` looks at the chosen token before
-injection (an injected `</think>` does not lock); a new convergence or
-termination trigger replaces the queue; the answer budget is set to N and
-counted down in the same step, so N-1 more tokens follow the trigger step.
+Two variants (`SwirParams.variant`):
+- "reference" reproduces the reference implementation exactly, quirks
+  included: `locked` looks at the chosen token before injection (an injected
+  `</think>` does not lock); every latent->explicit switch past twice the cap
+  queues the termination words again and re-arms the answer budget, so a
+  model that keeps switching runs to `max_new_tokens`; a new trigger replaces
+  the queue; the budget is set to N and counted down in the same step (N-1
+  more tokens follow the trigger step).
+- "strict" (the product's default): an injected `</think>` locks explicit
+  mode like a chosen one, and so does queueing the termination words, so they
+  are queued at most once, the answer budget is armed at most once and no
+  switch is counted after it; anchors the tokenizer lacks are `None` in
+  `SignalIds` and mix nothing in (the reference mixes the unknown-token row
+  in their place).
 """
 
 from __future__ import annotations
@@ -23,22 +33,24 @@ from engine.events import Mode, SwitchDir
 
 @dataclass(frozen=True)
 class SignalIds:
-    """Token ids of the signal words, resolved once per tokenizer."""
+    """Token ids of the signal words, resolved once per tokenizer (`tokens.signal_ids`).
 
-    think: int
-    end_think: int
-    newline: int
+    An anchor is None when the tokenizer lacks it and the strict variant is on."""
+
+    think: int | None
+    end_think: int | None
+    newline: int | None
     convergence: tuple[int, ...]
     termination: tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class SwirState:
-    mode: Mode = "latent"
+    mode: Mode = "latent"  # the policy's mode; a step can be forced explicit while it is latent
     ref_h: float = 0.0
     steps_in_mode: int = 0
     locked: bool = False
-    switches: int = 0  # latent -> explicit switches
+    to_explicit: int = 0  # latent -> explicit switches: the count the cap applies to
     queue: tuple[int, ...] = ()
     budget: int = -1  # answer budget; -1 = not running
 
@@ -59,11 +71,12 @@ class Mix:
 class Decision:
     token: int  # the token emitted this step (after injection)
     injected: bool
-    mode: Mode  # what the model reads next: "latent" (soft) or "explicit"
+    latent: bool  # the model reads a soft embedding next
     switch: SwitchDir | None
-    forced: bool  # the policy was latent but the step went explicit
+    forced_explicit: bool  # the policy was latent but the step went explicit
     mix: Mix
     budget_done: bool  # the answer budget ran out: the sequence ends here
+    trigger: str | None = None  # "convergence"/"termination" when this step queued those words
 
 
 def schedule(w0: float, t: int, max_new_tokens: int) -> float:
@@ -83,32 +96,37 @@ def policy_step(
     max_new_tokens: int,
 ) -> tuple[SwirState, Decision]:
     """One step of the rule. `chosen` is the sampled/argmax token of step t."""
-    # 2. Lock on the chosen end-of-thinking token (before injection: quirk).
-    locked = state.locked or chosen == ids.end_think
-    # 3. Injection.
+    strict = cfg.variant == "strict"
+    # 2. Lock on the chosen end-of-thinking token (reference: before injection).
+    locked = state.locked or (ids.end_think is not None and chosen == ids.end_think)
+    # 3. Injection (strict: an injected `</think>` locks like a chosen one).
     token, queue, injected = chosen, state.queue, False
     if queue:
         token, queue, injected = queue[0], queue[1:], True
+        locked = locked or (strict and token == ids.end_think)
     # 4. Mode update.
-    mode, ref_h, steps, switches, switch = _update_mode(state, t, entropy, locked, cfg.window)
+    mode, ref_h, steps, count, switch = _update_mode(state, t, entropy, locked, cfg.window)
     # 5. Forced explicit.
     explicit = mode == "explicit" or locked or is_math
-    forced = explicit and mode == "latent"
     # 6. Next input.
     mix = _next_input(explicit, switch, t, token, ids, cfg, max_new_tokens)
     # 7. Switch-count control.
-    budget = state.budget
+    budget, trigger = state.budget, None
     if cfg.max_switch_count is not None and t > 0:
-        queue, budget = _switch_control(switch, switches, queue, budget, ids, cfg)
-    new_state = SwirState(mode, ref_h, steps, locked, switches, queue, budget)
+        queue, budget, trigger = _switch_control(switch, count, queue, budget, ids, cfg)
+    # Strict: the termination words end the thinking for good (explicit from here on,
+    # so no switch is counted and the budget is never re-armed).
+    locked = locked or (strict and trigger == "termination")
+    new_state = SwirState(mode, ref_h, steps, locked, count, queue, budget)
     decision = Decision(
         token=token,
         injected=injected,
-        mode="explicit" if explicit else "latent",
+        latent=not explicit,
         switch=switch,
-        forced=forced,
+        forced_explicit=explicit and mode == "latent",
         mix=mix,
         budget_done=budget == 0,
+        trigger=trigger,
     )
     return new_state, decision
 
@@ -117,13 +135,18 @@ def _update_mode(
     s: SwirState, t: int, h: float, locked: bool, window: int
 ) -> tuple[Mode, float, int, int, SwitchDir | None]:
     if t == 0:
-        return "latent", h, s.steps_in_mode, s.switches, None
+        return "latent", h, s.steps_in_mode, s.to_explicit, None
     steps = s.steps_in_mode + 1
     if s.mode == "latent" and h < s.ref_h:
-        return "explicit", h, 0, s.switches + 1, "to_explicit"
+        return "explicit", h, 0, s.to_explicit + 1, "to_explicit"
     if s.mode == "explicit" and h > s.ref_h and steps >= window and not locked:
-        return "latent", h, 0, s.switches, "to_latent"
-    return s.mode, s.ref_h, steps, s.switches, None
+        return "latent", h, 0, s.to_explicit, "to_latent"
+    return s.mode, s.ref_h, steps, s.to_explicit, None
+
+
+def _anchored(weight: float, anchor: int | None, fallback: Mix) -> Mix:
+    """`weight * soft + (1 - weight) * E[anchor]`, or `fallback` when the anchor is missing."""
+    return Mix(weight, anchor) if anchor is not None else fallback
 
 
 def _next_input(
@@ -135,34 +158,36 @@ def _next_input(
     cfg: SwirParams,
     max_new_tokens: int,
 ) -> Mix:
+    soft, plain = Mix(1.0, None), Mix(0.0, token)
     if explicit:
         if switch == "to_explicit":  # t > 0 always holds for a switch
-            return Mix(schedule(cfg.beta0, t, max_new_tokens), ids.end_think)
-        return Mix(0.0, token)
+            return _anchored(schedule(cfg.beta0, t, max_new_tokens), ids.end_think, plain)
+        return plain
     if t == 0:
-        return Mix(0.9, ids.newline)
+        return _anchored(0.9, ids.newline, soft)
     if switch == "to_latent":
-        return Mix(schedule(cfg.alpha0, t, max_new_tokens), ids.think)
-    return Mix(1.0, None)
+        return _anchored(schedule(cfg.alpha0, t, max_new_tokens), ids.think, soft)
+    return soft
 
 
 def _switch_control(
     switch: SwitchDir | None,
-    switches: int,
+    count: int,
     queue: tuple[int, ...],
     budget: int,
     ids: SignalIds,
     cfg: SwirParams,
-) -> tuple[tuple[int, ...], int]:
+) -> tuple[tuple[int, ...], int, str | None]:
     cap = cfg.max_switch_count
     assert cap is not None
-    if switch == "to_explicit" and cap <= switches <= 2 * cap:
-        queue = ids.convergence
-    if switch == "to_explicit" and switches > 2 * cap:
-        queue, budget = ids.termination, cfg.answer_budget
+    trigger = None
+    if switch == "to_explicit" and cap <= count <= 2 * cap:
+        queue, trigger = ids.convergence, "convergence"
+    if switch == "to_explicit" and count > 2 * cap:
+        queue, budget, trigger = ids.termination, cfg.answer_budget, "termination"
     if budget >= 0:
         budget -= 1
-    return queue, budget
+    return queue, budget, trigger
 
 
 def replay(

@@ -1,9 +1,10 @@
 """Token ids the decoder needs, read from a tokenizer (local runtime and remote server alike).
 
 Owns: the math-symbol list and its token ids, the lookups of signal tokens
-(`<think>`, `</think>`, the reference's backslash-n) with the reference's
-unknown-token fallback, and `signal_ids`, which resolves them with the
-convergence/termination words for the SwiReasoning policy. Leaves the policy
+(`<think>`, `</think>`, a line break; the reference's backslash-n and
+unknown-token fallback for the reference variant), and `signal_ids`, which
+resolves them with the convergence/termination words for the SwiReasoning
+policy. Leaves the policy
 to `swir.py`; needs no model and no torch.
 """
 
@@ -172,15 +173,34 @@ def math_token_ids(tokenizer: Any) -> frozenset[int]:
 
 
 def signal_ids(tokenizer: Any, swir: SwirParams) -> SignalIds:
-    """The policy's signal tokens, resolved the way the reference does."""
-    newline = token_id(tokenizer, "\\n") if swir.newline == "reference" else encode(tokenizer, "\n")[-1]
+    """The policy's signal tokens.
+
+    Reference variant: looked up as the reference does, `convert_tokens_to_ids`
+    of `<think>`, `</think>` and the two-character string backslash-n, each
+    falling back to the unknown-token id. Strict variant: the real tokens where
+    the tokenizer has them (the newline is the id of a real line break), None
+    where it does not, so no unknown-token row is mixed in.
+    """
     words = swir.convergence_words
     if words is None:
         words = QWEN_CONVERGENCE_WORDS if has_think_tokens(tokenizer) else PLAIN_CONVERGENCE_WORDS
+    if swir.variant == "reference":
+        think, end_think = token_id(tokenizer, "<think>"), token_id(tokenizer, "</think>")
+        newline: int | None = token_id(tokenizer, "\\n")
+    else:
+        think = token_id(tokenizer, "<think>") if has_token(tokenizer, "<think>") else None
+        end_think = token_id(tokenizer, "</think>") if has_token(tokenizer, "</think>") else None
+        newline = linebreak_id(tokenizer)
     return SignalIds(
-        think=token_id(tokenizer, "<think>"),
-        end_think=token_id(tokenizer, "</think>"),
+        think=think,
+        end_think=end_think,
         newline=newline,
         convergence=encode(tokenizer, words),
         termination=encode(tokenizer, swir.termination_words),
     )
+
+
+def linebreak_id(tokenizer: Any) -> int | None:
+    """The id of a real line break on its own (None if "\\n" does not encode to one token)."""
+    ids = encode(tokenizer, "\n")
+    return ids[-1] if len(ids) == 1 else None

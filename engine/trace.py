@@ -2,11 +2,15 @@
 
 Owns: `TraceRecorder` (events in, the CLI's JSON schema out) and
 `segment_stats` (latent segments and forced-answer counts that the summary
-card shows). Leaves drawing to `visualize.py`.
+card shows). Leaves drawing to `rio_app/visualize.py`.
 
-Schema: {"model": {"preset", "source"}, "method", "settings": {every knob},
-"prompt_token_ids": [...], "steps": [{"t", "token_id", "text", "entropy",
-"ref_entropy", "mode", "switch", "forced", "injected"}], "summary": {...}}.
+Schema 1: {"model": {"preset", "source"}, "method", "settings": {every knob,
+"entropy": "exact"|"estimate", "switch_marks"}, "prompt_token_ids": [...],
+"steps": [{"t", "token_id", "text", "entropy", "ref_entropy", "mode",
+"switch", "forced", "injected", "phase", and on latent steps "mix":
+[[token_id, text, p], ...]}], "summary": {...}, "stats": {...}}. "mode" is
+"latent" for a latent step (the model read a soft embedding next), "forced"
+marks a forced-explicit step.
 """
 
 from __future__ import annotations
@@ -33,19 +37,14 @@ def settings_record(settings: DecodeSettings) -> dict:
 
 
 class TraceRecorder:
-    """Feed it a run's events; ask for the trace dict or JSON at any time."""
+    """Feed it a run's events; ask for the trace dict or JSON at any time.
 
-    def __init__(
-        self,
-        model: dict,
-        settings: DecodeSettings,
-        prompt_token_ids: Sequence[int] = (),
-        entropy: str = "exact",
-    ) -> None:
+    The prompt ids, the entropy kind and the switch marks come from the run's
+    `Started` event."""
+
+    def __init__(self, model: dict, settings: DecodeSettings) -> None:
         self.model = dict(model)
         self.settings = settings
-        self.prompt_token_ids = list(prompt_token_ids)
-        self.entropy = entropy
         self.started: Started | None = None
         self.steps: list[Step] = []
         self.done: Done | None = None
@@ -59,14 +58,16 @@ class TraceRecorder:
             self.done = event
 
     def to_dict(self) -> dict:
+        started = self.started
         settings = settings_record(self.settings)
-        settings["entropy"] = self.entropy
+        settings["entropy"] = started.entropy if started else "exact"
+        settings["switch_marks"] = started.switch_marks if started else "applied"
         return {
             "schema": SCHEMA_VERSION,
             "model": self.model,
             "method": self.settings.method,
             "settings": settings,
-            "prompt_token_ids": self.prompt_token_ids,
+            "prompt_token_ids": list(started.prompt_ids) if started else [],
             "steps": [s.record() for s in self.steps],
             "summary": self.done.summary.record() if self.done else None,
             "stats": segment_stats(self.steps),
@@ -85,7 +86,7 @@ def segment_stats(steps: Sequence[Step]) -> dict:
     """
     lengths, run = [], 0
     for s in steps:
-        if s.mode == "latent":
+        if s.latent:
             run += 1
         elif run:
             lengths.append(run)
@@ -101,5 +102,5 @@ def segment_stats(steps: Sequence[Step]) -> dict:
         "latent_share": sum(lengths) / n if n else 0.0,
         "after_forced_tokens": after,
         "injected_tokens": sum(s.injected for s in steps),
-        "forced_explicit_steps": sum(s.forced for s in steps),
+        "forced_explicit_steps": sum(s.forced_explicit for s in steps),
     }

@@ -1,14 +1,14 @@
-"""Chat history and UI values -> engine inputs (pure functions, no model).
+"""Message-box values and displayed histories -> engine turns (pure functions, no model).
 
-Owns: reading a Chatbot history in either shape it arrives in (typed parts
-from the page, plain strings / file paths / tuples / [user, bot] pairs from
-the API client) into `Turn`s; telling images from videos; the new user
-messages for a `MultimodalTextbox` value; `check_length` (the character cap
-that refuses a huge message before it is tokenized); `settings_from_values` (the
-settings widgets -> a validated `DecodeSettings`) and `preset_values` (a
-preset's recommended settings -> widget values); the conversation as
-Markdown for export.
-Leaves rendering of model output to `render.py` and events to `handlers.py`.
+Owns: the `Turn` a `MultimodalTextbox` value holds (`message_turn`, the text
+exactly as typed) and the chat messages that display it (`user_messages`);
+telling images from videos; `check_length` (the character cap that refuses a
+huge message before it is tokenized); the conversation as Markdown for
+export; and, for API clients only, reading a displayed Chatbot history back
+into `Turn`s (`history_to_turns`: typed parts from the page, plain strings /
+file paths / tuples / [user, bot] pairs from `gradio_client`). The page itself
+never parses its own display: the session keeps the real turns.
+Leaves rendering to `render.py` and events to `handlers.py`.
 """
 
 from __future__ import annotations
@@ -18,30 +18,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from engine.config import DecodeSettings, SamplingParams, SwirParams
-from engine.errors import MediaError, PromptTooLong, RioError
+from engine.errors import MediaError, PromptTooLong
 from engine.prompt import Turn
-from rio_app.render import plain_text, render_runs
+from rio_app.render import plain_text, render_user
 
 # A conversation longer than this is refused before tokenizing: a public server must
 # not spend a prefill (or its memory) on a pasted megabyte. ~25k tokens of English.
 MAX_PROMPT_CHARS = 100_000
-
-SETTING_NAMES: tuple[str, ...] = (
-    "method",
-    "max_new_tokens",
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "alpha0",
-    "beta0",
-    "window",
-    "max_switch",
-    "thinking",
-    "seed",
-    "suffix",
-)
 
 
 def file_kind(path: str, mime: str | None = None) -> str:
@@ -131,18 +114,36 @@ def history_to_turns(history: Sequence[Any]) -> list[Turn]:
     return turns
 
 
-def user_messages(message: dict | str | None) -> list[dict]:
-    """A MultimodalTextbox value -> the user's chat messages (files first, then text)."""
-    if isinstance(message, str):
-        message = {"text": message, "files": []}
-    message = message or {}
-    out: list[dict] = []
+def _files(message: dict) -> list[tuple[str, str | None]]:
+    """(path, mime) of each file attached to a MultimodalTextbox value."""
+    out = []
     for f in message.get("files") or []:
-        path = f.get("path") if isinstance(f, dict) else str(f)
-        out.append({"role": "user", "content": {"path": path}})
+        if isinstance(f, dict):
+            out.append((str(f.get("path")), f.get("mime_type")))
+        else:
+            out.append((str(f), None))
+    return out
+
+
+def _as_message(message: dict | str | None) -> dict:
+    if isinstance(message, str):
+        return {"text": message, "files": []}
+    return message or {}
+
+
+def message_turn(message: dict | str | None) -> Turn:
+    """The user's turn in a MultimodalTextbox value: the text exactly as typed, and its media."""
+    message = _as_message(message)
+    return _flush("user", [message.get("text") or ""], _files(message), [])
+
+
+def user_messages(message: dict | str | None) -> list[dict]:
+    """A MultimodalTextbox value -> the chat messages that display it (files first, then text)."""
+    message = _as_message(message)
+    out: list[dict] = [{"role": "user", "content": {"path": path}} for path, _ in _files(message)]
     text = (message.get("text") or "").strip()
     if text:
-        out.append({"role": "user", "content": render_runs([(text, False)])})
+        out.append({"role": "user", "content": render_user(text)})
     return out
 
 
@@ -171,59 +172,6 @@ def split_files(message: dict | None) -> tuple[list[str], list[str]]:
             raise MediaError(f"{os.path.basename(path)}: cannot be read ({err}).") from err
         (images if kind == "image" else videos).append(path)
     return images, videos
-
-
-def _int_or_none(x: Any) -> int | None:
-    if x is None or (isinstance(x, str) and not x.strip()):
-        return None
-    try:
-        return int(float(x))
-    except ValueError as err:
-        raise RioError(f"Seed must be a whole number or empty, not {x!r}.") from err
-
-
-def settings_from_values(values: Sequence[Any]) -> DecodeSettings:
-    """The settings widgets' values (in `SETTING_NAMES` order) -> validated settings."""
-    v = dict(zip(SETTING_NAMES, values, strict=True))
-    max_switch = int(v["max_switch"] or 0)
-    settings = DecodeSettings(
-        method=str(v["method"]),
-        max_new_tokens=int(v["max_new_tokens"]),
-        sampling=SamplingParams(
-            temperature=float(v["temperature"]),
-            top_p=float(v["top_p"]),
-            top_k=int(v["top_k"]),
-            min_p=float(v["min_p"]),
-        ),
-        swir=SwirParams(
-            alpha0=float(v["alpha0"]),
-            beta0=float(v["beta0"]),
-            window=int(v["window"]),
-            max_switch_count=max_switch or None,
-        ),
-        seed=_int_or_none(v["seed"]),
-        thinking=bool(v["thinking"]),
-        step_by_step_suffix=bool(v["suffix"]),
-    )
-    return settings.validate()
-
-
-def preset_values(preset: Any | None, base: DecodeSettings | None = None) -> dict[str, Any]:
-    """Widget values for a preset's recommended sampling and SwiReasoning knobs."""
-    base = base or DecodeSettings()
-    sampling: SamplingParams = getattr(preset, "sampling", None) or base.sampling
-    swir: SwirParams = getattr(preset, "swir", None) or base.swir
-    return {
-        "temperature": sampling.temperature,
-        "top_p": sampling.top_p,
-        "top_k": sampling.top_k,
-        "min_p": sampling.min_p,
-        "alpha0": swir.alpha0,
-        "beta0": swir.beta0,
-        "window": swir.window,
-        "max_switch": swir.max_switch_count or 0,
-        "thinking": bool(getattr(preset, "thinking", base.thinking)),
-    }
 
 
 def conversation_markdown(history: Sequence[Any], title: str = "Rio Chat") -> str:

@@ -3,12 +3,18 @@
 Owns: `Handlers`, whose methods are the app's event functions (generators
 for anything that runs the model), and `run_frames`, the one streaming loop
 that turns a backend's events into chat messages, chart values and a trace.
-Rules it keeps (see /work/shared/GRADIO-FACTS.md): yields are throttled to
-about 10 a second; the chart value only ever grows by appending; a
-generator ends with `gr.skip()` so the completion message resends nothing;
-a `RioError` never becomes a `gr.Error` in an event that shows the chat (it
-becomes a toast and a note in the chat, and the conversation stays); Stop
-sets the session's flag, which the engine checks at every step.
+Handlers return `{component: value}` for the page's named components
+(`layout.Page`); a component left out keeps its value.
+Rules it keeps: yields are throttled to about 10 a second (Gradio diffs each
+streamed value against the last, and walks the whole value to do it); the
+chart value only ever grows by appending (a diff matched by list index stays
+small only then); a generator ends with an empty update so the completion
+message resends nothing (`nothing()`); a `RioError` never becomes a `gr.Error` in an event
+that shows the chat (that covers the chat with an error badge: it becomes a
+toast and a note in the chat, and the conversation stays); Stop sets the
+session's flag, which the engine checks at every step.
+The model reads the session's turns, never the displayed history (that is
+parsed back only for API clients that call `respond` with their own).
 Leaves components and wiring to `layout.py`, strings to `i18n.py`,
 rendering to `render.py`, and all model work to `engine/`.
 """
@@ -20,8 +26,8 @@ import logging
 import random
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -33,19 +39,21 @@ from engine.prompt import Turn
 from engine.trace import TraceRecorder, segment_stats
 from rio_app import trace_chart
 from rio_app.convert import (
-    SETTING_NAMES,
     check_length,
     conversation_markdown,
     history_to_turns,
-    preset_values,
-    settings_from_values,
+    message_turn,
     split_files,
     user_messages,
 )
 from rio_app.examples import examples
 from rio_app.i18n import I18N, lang_of, t
 from rio_app.render import RunView, render_runs, running_card, summary_card
+from rio_app.settings import preset_values, settings_from_values
 from rio_app.state import LastRun, ModelHolder, Session
+
+if TYPE_CHECKING:
+    from rio_app.layout import Page, RacePane
 
 try:  # ZeroGPU on Hugging Face Spaces: hold a GPU only while a handler runs
     import spaces
@@ -58,6 +66,7 @@ except ImportError:
 
 
 YIELD_EVERY_S = 0.1  # at most ~10 streamed updates a second
+EXPORT_KINDS = ("json", "png", "html", "md")
 log = logging.getLogger(__name__)
 
 
@@ -76,22 +85,27 @@ class Throttle:
 
 @dataclass
 class Frame:
-    """One streamed moment of a run: its messages, chart value and trace so far."""
+    """One streamed moment of a run: its messages, chart value (None before the run
+    has started) and trace so far."""
 
     view: RunView
-    chart: dict
+    chart: dict | None
     recorder: TraceRecorder
     final: bool = False
     stats: dict = field(default_factory=dict)
 
+    @property
+    def early_close(self) -> bool:
+        s = self.view.summary
+        return s is not None and s.early_close and s.stop_reason != "cancelled"
 
-def _meta(backend: Backend, settings: DecodeSettings, lang: str, title: str | None) -> dict:
-    max_switch = settings.swir.max_switch_count if settings.method == "swir" else None
-    replay = getattr(backend, "switch_marks", None) == "replay"  # engine.remote: would-switch marks
-    return trace_chart.chart_meta(
-        settings.method, max_switch, entropy=backend.info.entropy, lang=lang, title=title,
-        note="not applied" if replay else None,
+
+def _chart_for(started: Started, settings: DecodeSettings, lang: str, title: str | None) -> dict:
+    meta = trace_chart.chart_meta(
+        settings.method, started.max_switch_count, entropy=started.entropy, lang=lang, title=title,
+        note="not applied" if started.switch_marks == "replay" else None,
     )  # fmt: skip
+    return trace_chart.chart_value(meta)
 
 
 def run_frames(
@@ -104,21 +118,20 @@ def run_frames(
 ) -> Iterator[Frame]:
     """Run one answer and yield throttled frames; the last one has `final=True`."""
     info = backend.info
-    chart = trace_chart.chart_value(_meta(backend, settings, lang, title))
-    rec = TraceRecorder({"preset": info.name, "source": info.source}, settings, entropy=info.entropy)
-    view, pending, throttle = RunView(lang=lang), [], Throttle()
+    rec = TraceRecorder({"preset": info.name, "source": info.source}, settings)
+    view, chart, pending, throttle = RunView(lang=lang), None, [], Throttle()
     yield Frame(view, chart, rec)
     try:
         for ev in backend.chat(turns, settings, cancel):
             rec.add(ev)
-            if isinstance(ev, Started):  # read while this run holds the model, not after
-                rec.prompt_token_ids = list(getattr(backend, "last_prompt_ids", []) or [])
+            if isinstance(ev, Started):
+                chart = _chart_for(ev, settings, lang, title)
             elif isinstance(ev, Step):
                 view.add(ev)
                 pending.append(ev)
             elif isinstance(ev, Done):
                 view.finish(ev.summary)
-            if pending and (view.done or throttle.ready()):
+            if chart is not None and pending and (view.done or throttle.ready()):
                 chart, pending = trace_chart.append_steps(chart, pending), []
                 yield Frame(view, chart, rec)
     except RioError as err:
@@ -129,11 +142,16 @@ def run_frames(
         message = f"the model failed after {view.steps} tokens ({type(err).__name__}: {err}). Try again."
         gr.Warning(message)
         view.finish(error=message)
-    if pending:
+    if chart is not None and pending:
         chart = trace_chart.append_steps(chart, pending)
     if not view.done:
         view.finish(error="the model stopped without finishing the run")
     yield Frame(view, chart, rec, final=True, stats=segment_stats(rec.steps))
+
+
+def nothing(component: Any) -> dict:
+    """An update that changes nothing (Gradio reads an empty dict as one missing value)."""
+    return {component: gr.skip()}
 
 
 def error_message(text: str, lang: str) -> dict:
@@ -154,11 +172,12 @@ def header_html(backend: Backend, lang: str) -> str:
     """The model line above the chat: name, what it reads, device, methods, note."""
     info = backend.info
     reads = ", ".join(t(f"mod_{m}", lang) for m in ("text", "image", "video") if m in info.modalities)
+    methods = "SwiReasoning, CoT" if "swir" in info.methods else "CoT"
     parts = [
         f"<b>{t('header_model', lang)}:</b> <code>{render_runs([(info.name, False)])}</code>",
         f"{t('header_reads', lang)}: {reads}",
         f"{t('header_device', lang)}: {render_runs([(info.device, False)])}",
-        f"{t('header_method', lang)}: SwiReasoning, CoT",
+        f"{t('header_method', lang)}: {methods}",
     ]
     note = ""
     if info.note:
@@ -167,9 +186,9 @@ def header_html(backend: Backend, lang: str) -> str:
 
 
 def limits_line(backend: Backend, lang: str) -> str:
-    from engine.media import MB, MediaLimits
+    from engine.media import MB
 
-    lim: MediaLimits = getattr(backend, "limits", None) or MediaLimits()
+    lim = backend.info.limits
     return t(
         "limits_line",
         lang,
@@ -188,12 +207,27 @@ def box_update(backend: Backend, placeholder: str = "box_placeholder", **kwargs:
     return gr.update(file_types=["image", "video"], placeholder=I18N(placeholder), **kwargs)
 
 
-class Handlers:
-    """Event functions bound to the app's one `ModelHolder`."""
+def with_seed(settings: DecodeSettings) -> DecodeSettings:
+    """A sampled run without a seed gets a drawn one, so that it can be repeated (Retry with CoT)."""
+    if settings.seed is not None or settings.greedy:
+        return settings
+    return replace(settings, seed=random.randrange(2**31))
 
-    def __init__(self, holder: ModelHolder, load_backend: Any = None) -> None:
-        self.holder = holder
+
+def cot_of(settings: DecodeSettings) -> DecodeSettings:
+    """The CoT run that retries `settings`: same sampling and seed, plain chain-of-thought."""
+    return replace(settings, method="cot-greedy" if settings.greedy else "cot")
+
+
+class Handlers:
+    """Event functions bound to the app's one `ModelHolder` and the page's components."""
+
+    def __init__(self, holder: ModelHolder, page: Page | None = None, load_backend: Any = None) -> None:
+        self.holder, self.page = holder, page  # the validators need no page
         self._load_backend = load_backend
+
+    def _settings(self, values: Sequence[Any]) -> DecodeSettings:
+        return settings_from_values(self.page.setting_values(values))
 
     # ---------------------------------------------------------------- sending
 
@@ -222,65 +256,79 @@ class Handlers:
         files = [f.get("path") if isinstance(f, dict) else f for f in value.get("files") or []]
         return gr.update(value={"text": value.get("text", ""), "files": files})
 
-    def take_message(self, message: Any, history: Any, session: Session) -> tuple:
-        """Move the box's message into the chat at once, and arm a fresh stop flag."""
-        session.new_run()
-        history = list(history or []) + user_messages(message)
+    def take_message(self, message: Any, history: Any, session: Session) -> dict:
+        """Move the box's message into the chat and the session at once; arm a fresh stop flag."""
+        chat = self.page.chat
+        if isinstance(session, Session):
+            session.new_run()
+            session.turns.append(message_turn(message))
         box = gr.update(value=None, interactive=False, submit_btn=False, stop_btn=True)
-        return box, history
+        return {chat.box: box, chat.chatbot: list(history or []) + user_messages(message)}
 
     def release_box(self) -> dict:
         return gr.update(interactive=True, submit_btn=True, stop_btn=False)
+
+    def lock_box(self) -> dict:
+        return gr.update(interactive=False, submit_btn=False, stop_btn=True)
 
     def stop(self, session: Session) -> None:
         """Stop the session's run: the engine ends it at the next step, keeping its text."""
         if isinstance(session, Session):
             session.stop()
 
+    def _turns(self, history: list, session: Any) -> list[Turn]:
+        """What the model answers: the session's turns, or (an API client's call) the history sent."""
+        if isinstance(session, Session) and session.awaits_answer:
+            return list(session.turns)
+        return history_to_turns(history)
+
     @gpu
-    def respond(self, request: gr.Request, history: list, session: Session, *values: Any) -> Iterator[tuple]:
-        """Answer the last user turn of `history`, streaming (chat, chart, summary)."""
-        lang = lang_of(request)
-        history = list(history or [])
-        backend = self.holder.backend
+    def respond(self, request: gr.Request, history: list, session: Session, *values: Any) -> Iterator[dict]:
+        """Answer the last user turn, streaming the chat, the chart and the summary card."""
+        lang, chat = lang_of(request), self.page.chat
+        history, backend = list(history or []), self.holder.backend
         try:
-            settings = settings_from_values(values)
-            turns = history_to_turns(history)
+            settings = with_seed(self._settings(values))
+            if isinstance(session, Session) and session.next_settings is not None:
+                settings, session.next_settings = session.next_settings, None
+            turns = self._turns(history, session)
             check_length([t.text for t in turns])  # the API can send any history, past the box
         except PromptTooLong as err:
             gr.Warning(str(err))
-            yield history + [error_message(str(err), lang)], gr.skip(), gr.skip()
+            yield {chat.chatbot: history + [error_message(str(err), lang)]}
             return
         except RioError as err:
             gr.Warning(t("bad_settings", lang, message=str(err)))
-            yield gr.skip(), gr.skip(), gr.skip()
+            yield nothing(chat.chatbot)
             return
         if not turns or turns[-1].role != "user":
-            yield gr.skip(), gr.skip(), gr.skip()
+            yield nothing(chat.chatbot)
             return
         cancel = session.cancel if isinstance(session, Session) else None
-        card: Any = running_card(lang)  # sent with the first frame only
+        update: dict = {chat.card: running_card(lang), chat.retry_cot: gr.update(visible=False)}
         for frame in run_frames(backend, turns, settings, cancel, lang, title=backend.info.name):
-            chat = history + frame.view.messages()
+            update[chat.chatbot] = history + frame.view.messages()
             if not frame.final:
-                yield chat, frame.chart, card
-                card = gr.skip()
+                if frame.chart is not None:
+                    update[chat.chart] = frame.chart
+                yield update
+                update = {}
                 continue
             if isinstance(session, Session):
-                session.last_run = LastRun(frame.recorder.to_dict(), frame.recorder.to_json(indent=1), lang)
-            yield chat, gr.skip(), _card(frame, lang)
-        yield gr.skip(), gr.skip(), gr.skip()
+                self._keep(session, frame, settings, lang)
+            update[chat.card] = _card(frame, lang)
+            update[chat.retry_cot] = gr.update(visible=frame.early_close)
+            yield update
+        yield nothing(chat.chatbot)
+
+    def _keep(self, session: Session, frame: Frame, settings: DecodeSettings, lang: str) -> None:
+        """The finished run's answer joins the conversation; its trace is kept for exports."""
+        if session.awaits_answer:
+            view = frame.view
+            session.turns.append(Turn("assistant", view.answer_text, thinking=view.thinking_text))
+        session.last_run = LastRun(frame.recorder.to_dict(), frame.recorder.to_json(indent=1), lang, settings)
 
     # ---------------------------------------------------------------- history
-
-    @staticmethod
-    def _last_user_start(history: list) -> int:
-        i = len(history)
-        while i > 0 and history[i - 1].get("role") == "assistant":
-            i -= 1
-        while i > 0 and history[i - 1].get("role") == "user":
-            i -= 1
-        return i
 
     def retry(self, history: list, session: Session) -> list:
         """Drop the last answer, keep the question: `respond` runs next."""
@@ -290,56 +338,65 @@ class Handlers:
             i -= 1
         if isinstance(session, Session):
             session.new_run()
+            session.drop_answer()
         return history[:i]
 
-    def undo(self, history: list) -> tuple[list, dict]:
-        """Remove the last question and its answer; put the question back in the box."""
-        history = list(history or [])
-        start = self._last_user_start(history)
-        text, files = "", []
-        for turn in history_to_turns(history[start:]):
-            if turn.role == "user":
-                text, files = turn.text, [*turn.images, *turn.videos]
-        return history[:start], gr.update(value={"text": text, "files": files})
+    def retry_with_cot(self, history: list, session: Session) -> list:
+        """ "Retry with CoT": the last question again, same settings and seed, plain chain-of-thought."""
+        if isinstance(session, Session) and session.last_run is not None:
+            session.next_settings = cot_of(session.last_run.settings)
+        return self.retry(history, session)
 
-    def clear(self, session: Session) -> tuple:
+    def undo(self, history: list, session: Session) -> dict:
+        """Remove the last question and its answer; put the question back in the box, as typed."""
+        history, chat = list(history or []), self.page.chat
+        i = len(history)
+        while i > 0 and history[i - 1].get("role") == "assistant":
+            i -= 1
+        while i > 0 and history[i - 1].get("role") == "user":
+            i -= 1
+        question = session.undo() if isinstance(session, Session) else None
+        if question is None:  # no session turns: read the display back
+            users = [turn for turn in history_to_turns(history[i:]) if turn.role == "user"]
+            question = users[-1] if users else Turn("user", "")
+        files = [*question.images, *question.videos]
+        return {chat.chatbot: history[:i], chat.box: gr.update(value={"text": question.text, "files": files})}
+
+    def clear(self, session: Session) -> dict:
+        chat = self.page.chat
         if isinstance(session, Session):
-            session.last_run = None
+            session.clear()
         hidden = gr.update(visible=False)
-        return None, "", hidden, hidden, hidden, hidden
+        out = {chat.chart: None, chat.card: "", chat.retry_cot: hidden}
+        return out | {button: hidden for button in chat.downloads.values()}
 
     # ---------------------------------------------------------------- exports
 
-    def exports(self, session: Session, history: list) -> tuple:
+    def exports(self, session: Session, history: list) -> dict:
         """Write the last run's trace, chart and the conversation; show the buttons."""
+        buttons = self.page.chat.downloads
         run = session.last_run if isinstance(session, Session) else None
         if run is None:
-            return (gr.update(visible=False),) * 4
-        folder = session.export_dir()
-        from engine.visualize import figure_png, standalone_html
+            return hide_exports(buttons)
+        from rio_app.visualize import figure_png, standalone_html
 
-        paths = {
-            "json": folder / "rio-trace.json",
-            "png": folder / "rio-trace.png",
-            "html": folder / "rio-trace.html",
-            "md": folder / "rio-conversation.md",
-        }
+        paths = {k: session.export_dir() / name for k, name in zip(EXPORT_KINDS, _EXPORT_NAMES, strict=True)}
         paths["json"].write_text(run.trace_json, encoding="utf-8")
         paths["png"].write_bytes(figure_png(run.trace))
         paths["html"].write_text(standalone_html(run.trace, lang=run.lang), encoding="utf-8")
         paths["md"].write_text(conversation_markdown(history), encoding="utf-8")
-        return tuple(gr.update(value=str(paths[k]), visible=True) for k in ("json", "png", "html", "md"))
+        return {buttons[k]: gr.update(value=str(paths[k]), visible=True) for k in EXPORT_KINDS}
 
-    def race_exports(self, request: gr.Request, session: Session, chat_a: list, chat_b: list) -> tuple:
+    def race_exports(self, request: gr.Request, session: Session, chat_a: list, chat_b: list) -> dict:
         """Both race runs: traces (one JSON), charts (one PNG, one HTML page), answers (Markdown)."""
+        buttons = self.page.race.downloads
         runs = session.race_runs if isinstance(session, Session) else []
         if not runs:
-            return hide_exports()
+            return hide_exports(buttons)
         lang = lang_of(request)
-        from engine.visualize import figures_png, standalone_htmls
+        from rio_app.visualize import figures_png, standalone_htmls
 
-        folder = session.export_dir()
-        paths = {k: folder / f"rio-race.{k}" for k in ("json", "png", "html", "md")}
+        paths = {k: session.export_dir() / f"rio-race.{k}" for k in EXPORT_KINDS}
         paths["json"].write_text(json.dumps({"runs": runs}, ensure_ascii=False, indent=1), encoding="utf-8")
         paths["png"].write_bytes(figures_png(runs, height=360))
         paths["html"].write_text(standalone_htmls(runs, lang=lang), encoding="utf-8")
@@ -349,97 +406,106 @@ class Handlers:
             for name, chat, run in zip(names, (chat_a, chat_b), runs, strict=False)
         ]
         paths["md"].write_text("\n".join(parts), encoding="utf-8")
-        return tuple(gr.update(value=str(paths[k]), visible=True) for k in ("json", "png", "html", "md"))
+        return {buttons[k]: gr.update(value=str(paths[k]), visible=True) for k in EXPORT_KINDS}
 
     # ---------------------------------------------------------------- race
 
-    def take_race(self, message: Any, session: Session) -> tuple:
-        session.new_run()
+    def take_race(self, message: Any, session: Session) -> dict:
+        race = self.page.race
+        if isinstance(session, Session):
+            session.new_run()
         user = user_messages(message)
-        box = gr.update(value=None, interactive=False)
-        return box, user, user, message
+        a, b = race.panes
+        return {
+            race.box: gr.update(value=None, interactive=False),
+            a.chat: user,
+            b.chat: user,
+            race.message: message,
+        }
 
     @gpu
     def race(
         self, request: gr.Request, message: Any, against: str, session: Session, *values: Any
-    ) -> Iterator[tuple]:
+    ) -> Iterator[dict]:
         """SwiReasoning, then `against`, on one prompt and seed; each pane streams its own run."""
-        lang = lang_of(request)
-        skip = (gr.skip(),) * 7
+        lang, race = lang_of(request), self.page.race
         try:
-            base = settings_from_values(values)
+            base = self._settings(values)
         except RioError as err:
             gr.Warning(t("bad_settings", lang, message=str(err)))
-            yield skip
+            yield nothing(race.verdict)
             return
         seed = base.seed if base.seed is not None else random.randrange(2**31)
-        user = user_messages(message)
-        turns = history_to_turns(user)
+        user, turns = user_messages(message), [message_turn(message)]
         backend = self.holder.backend
         cancel = session.cancel if isinstance(session, Session) else None
         runs: list[Frame] = []
-        for pane, method in enumerate(("swir", against)):
+        for pane, method in zip(race.panes, ("swir", against), strict=True):
             if cancel is not None and cancel.is_set():
                 break
-            settings = DecodeSettings(**{**base.__dict__, "method": method, "seed": seed})
+            settings = replace(base, method=method, seed=seed)
             for frame in run_frames(backend, turns, settings, cancel, lang, title=backend.info.name):
-                out = [gr.skip()] * 7
-                out[pane * 3] = user + frame.view.messages()
-                out[pane * 3 + 1] = gr.skip() if frame.final else frame.chart
+                yield self._pane_update(pane, frame, user, lang)
                 if frame.final:
-                    out[pane * 3 + 2] = _card(frame, lang)
                     runs.append(frame)
-                yield tuple(out)
         if isinstance(session, Session):
             session.race_runs = [f.recorder.to_dict() for f in runs]
-        verdict = race_verdict(runs, lang)
-        yield (*(gr.skip(),) * 6, verdict)
-        yield skip
+        yield {race.verdict: race_verdict(runs, lang)}
+        yield nothing(race.verdict)
+
+    def _pane_update(self, pane: RacePane, frame: Frame, user: list, lang: str) -> dict:
+        out: dict = {pane.chat: user + frame.view.messages()}
+        if frame.final:
+            out[pane.card] = _card(frame, lang)
+        elif frame.chart is not None:
+            out[pane.chart] = frame.chart
+        return out
 
     # ---------------------------------------------------------------- model
 
-    def model_updates(self, backend: Backend, lang: str) -> list[Any]:
-        """Header, both message boxes, chat examples and settings for `backend`."""
+    def model_updates(self, backend: Backend, lang: str) -> dict:
+        """Header, both message boxes, chat examples and preset settings for `backend`."""
         from engine.presets import PRESETS
 
-        vals = preset_values(PRESETS.get(backend.info.name))
-        widgets = [gr.update(value=vals[n]) if n in vals else gr.skip() for n in SETTING_NAMES]
-        chat = gr.update(examples=examples(backend.info.modalities))
-        box, race_box = box_update(backend), box_update(backend, "race_box")
-        return [header_html(backend, lang), box, race_box, chat, *widgets]
+        page = self.page
+        widgets = page.settings
+        values = preset_values(PRESETS.get(backend.info.name))
+        out: dict = {widgets[name]: gr.update(value=v) for name, v in values.items()}
+        return out | {
+            page.header: header_html(backend, lang),
+            page.chat.box: box_update(backend),
+            page.race.box: box_update(backend, "race_box"),
+            page.chat.chatbot: gr.update(examples=examples(backend.info.modalities)),
+        }
 
-    def on_load(self, request: gr.Request) -> tuple:
-        """Page load: (status, limits, *model_updates) in the visitor's language."""
-        lang = lang_of(request)
-        backend = self.holder.backend
-        return ("", limits_line(backend, lang), *self.model_updates(backend, lang))
+    def on_load(self, request: gr.Request) -> dict:
+        """Page load: status, limits and the model's updates in the visitor's language."""
+        lang, backend, page = lang_of(request), self.holder.backend, self.page
+        return {page.status: "", page.chat.limits: limits_line(backend, lang)} | self.model_updates(
+            backend, lang
+        )
 
-    def load_model(self, request: gr.Request, name: str, progress: Any = gr.Progress()) -> Iterator[tuple]:  # noqa: B008
-        """Load `name` while the current model keeps answering; then swap it in.
-
-        Yields (status, *model_updates)."""
-        lang = lang_of(request)
-        rest = (gr.skip(),) * (4 + len(SETTING_NAMES))
+    def load_model(self, request: gr.Request, name: str, progress: Any = gr.Progress()) -> Iterator[dict]:  # noqa: B008
+        """Load `name` while the current model keeps answering; then swap it in."""
+        lang, status = lang_of(request), self.page.status
         old = self.holder.backend
         if not self.holder.allow_switch:  # the page hides the picker; the API must refuse too
             gr.Warning(t("model_switch_off", lang))
-            yield (t("model_switch_off", lang), *rest)
+            yield {status: t("model_switch_off", lang)}
             return
         if not name or name == old.info.name:
-            yield (t("already_loaded", lang, name=name or old.info.name), *rest)
+            yield {status: t("already_loaded", lang, name=name or old.info.name)}
             return
-        yield (t("loading", lang, name=name), *rest)
+        yield {status: t("loading", lang, name=name)}
         progress(0.1, desc=t("loading", lang, name=name))
-        try:
-            backend = self._loader()(name, fallback=False)
+        try:  # the server's prompt cap carries over
+            backend = self._loader()(name, fallback=False, max_prompt_tokens=old.info.max_prompt_tokens)
         except RioError as err:
             gr.Warning(str(err))
-            yield (t("load_failed", lang, name=name, reason=str(err), old=old.info.name), *rest)
+            yield {status: t("load_failed", lang, name=name, reason=str(err), old=old.info.name)}
             return
-        if hasattr(backend, "max_prompt_tokens"):  # the server's prompt cap carries over
-            backend.max_prompt_tokens = getattr(old, "max_prompt_tokens", None)
         self.holder.swap(backend)
-        yield (t("loaded", lang, name=name), *self.model_updates(backend, lang))
+        yield {status: t("loaded", lang, name=name)} | self.model_updates(backend, lang)
 
     def _loader(self) -> Any:
         if self._load_backend is None:
@@ -449,21 +515,30 @@ class Handlers:
         return self._load_backend
 
 
-def hide_exports() -> tuple:
-    """The four export buttons, hidden (no run to export yet)."""
-    return (gr.update(visible=False),) * 4
+_EXPORT_NAMES = ("rio-trace.json", "rio-trace.png", "rio-trace.html", "rio-conversation.md")
+
+
+def hide_exports(buttons: dict) -> dict:
+    """The export buttons, hidden (no run to export yet)."""
+    return {b: gr.update(visible=False) for b in buttons.values()}
 
 
 def race_verdict(runs: list[Frame], lang: str) -> str:
-    """One line comparing the two runs' token counts."""
+    """One line comparing the two runs' token counts, marking a run whose thinking closed early."""
     done = [f for f in runs if f.view.summary is not None]
     if len(done) < 2:
         return ""
     a, b = (f.view.summary.tokens for f in done[:2])  # type: ignore[union-attr]
     if a == b:
-        return t("race_tie", lang)
-    name = t("race_a", lang) if a < b else t("race_b", lang)
-    return t("race_winner", lang, name=name, delta=abs(a - b))
+        line = t("race_tie", lang)
+    else:
+        name = t("race_a", lang) if a < b else t("race_b", lang)
+        line = t("race_winner", lang, name=name, delta=abs(a - b))
+    names = (t("race_a", lang), t("race_b", lang))
+    early = [
+        f"{name}: {t('race_early', lang)}" for name, f in zip(names, done, strict=False) if f.early_close
+    ]
+    return " · ".join([line, *early])
 
 
 def model_choices() -> list[tuple[str, str]]:

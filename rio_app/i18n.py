@@ -120,6 +120,13 @@ EN: dict[str, str] = {
     "stop_answer_budget": "answer budget after termination",
     "stop_cancelled": "you (stop)",
     "stop_error": "an error",
+    "reference_quirks": "Reference quirks (the reference implementation exactly, for parity: the switch cap can re-arm)",
+    "early_close_forced": "The thinking was closed by the switch cap after {cap} switches, not by the model, and only {tokens} answer tokens followed: the answer may be premature.",
+    "early_close_budget": "The answer budget ran out after the termination words ({tokens} answer tokens): the answer may be cut short.",
+    "retry_cot": "Retry with CoT",
+    "retry_cot_info": "Same prompt, media and seed, decoded with plain chain-of-thought.",
+    "race_early": "closed early",
+    "mix_label": "mixed",
 }
 
 PT: dict[str, str] = {
@@ -220,6 +227,13 @@ PT: dict[str, str] = {
     "stop_answer_budget": "orçamento de resposta após o término",
     "stop_cancelled": "você (parar)",
     "stop_error": "um erro",
+    "reference_quirks": "Peculiaridades da referência (a implementação de referência exata, para comparação: o limite de trocas pode se rearmar)",
+    "early_close_forced": "O pensamento foi fechado pelo limite de trocas após {cap} trocas, não pelo modelo, e só {tokens} tokens de resposta vieram depois: a resposta pode ser prematura.",
+    "early_close_budget": "O orçamento de resposta acabou após as palavras de término ({tokens} tokens de resposta): a resposta pode estar cortada.",
+    "retry_cot": "Tentar de novo com CoT",
+    "retry_cot_info": "Mesmo prompt, mídia e semente, decodificados com cadeia de pensamento simples.",
+    "race_early": "fechado cedo",
+    "mix_label": "misturado",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "pt-BR": PT}

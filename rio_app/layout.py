@@ -1,16 +1,21 @@
 """The page: components and their wiring, nothing else.
 
-Owns: `build_app(backend_or_holder)` (the `gr.Blocks`, queue included) and
-`launch_kwargs()` (what `launch()` needs: CSS, translations, upload limit).
-Layout: a header naming the model; a Chat tab (chat and message box on the
-left, live trace chart, run summary and exports on the right); a Race tab
-(SwiReasoning and CoT side by side); settings and the model picker in a
-sidebar. Every label is an `I18N` key, translated in the browser.
-Leaves what events do to `handlers.py` and strings to `i18n.py`.
+Owns: `build_page(holder)` (the `gr.Blocks`, queue included, with its named
+components as a `Page` and the bound `Handlers`), `build_app` (the Blocks
+alone) and `launch_kwargs()` (what `launch()` needs: CSS, translations,
+upload limit). Layout: a header naming the model; a Chat tab (chat and
+message box on the left, live trace chart, run summary, "Retry with CoT"
+and exports on the right); a Race tab (SwiReasoning and CoT side by side);
+settings (`settings.SETTINGS`) and the model picker in a sidebar. Every
+label is an `I18N` key, translated in the browser. Handlers return values
+keyed by the components named here, so adding a widget is one edit.
+Leaves what events do to `handlers.py`, settings to `settings.py` and
+strings to `i18n.py`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +25,14 @@ from engine.backend import Backend
 from engine.config import DecodeSettings
 from rio_app import trace_chart
 from rio_app.examples import examples
-from rio_app.handlers import Handlers, header_html, hide_exports, limits_line, model_choices
+from rio_app.handlers import EXPORT_KINDS, Handlers, header_html, hide_exports, limits_line, model_choices
 from rio_app.i18n import I18N
+from rio_app.settings import METHOD_CHOICES, build_widgets
 from rio_app.state import ModelHolder, close_session, new_session
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MAX_FILE_SIZE = "200mb"  # the largest upload engine.media accepts (a video)
-METHOD_CHOICES = [("SwiReasoning", "swir"), ("CoT (sampled)", "cot"), ("CoT (greedy)", "cot-greedy")]
 LIGHT = {"concurrency_limit": None, "show_progress": "hidden"}  # fast events, any number at once
-MODEL = {"concurrency_id": "model", "concurrency_limit": 1}  # runs share the one loaded model
 
 
 def launch_kwargs() -> dict[str, Any]:
@@ -36,45 +40,59 @@ def launch_kwargs() -> dict[str, Any]:
     return {"css_paths": [ASSETS / "style.css"], "i18n": I18N, "max_file_size": MAX_FILE_SIZE}
 
 
-def _method_choices(methods: tuple[str, ...]) -> list[tuple[str, str]]:
-    """The decode methods this backend runs for real (a stock remote server: no SwiR)."""
-    return [(label, m) for label, m in METHOD_CHOICES if m in methods] or METHOD_CHOICES
+def model_queue(backend: Backend) -> dict[str, Any]:
+    """Runs share the one loaded model: as many at once as it decodes together."""
+    return {"concurrency_id": "model", "concurrency_limit": max(1, backend.info.max_batch_rows)}
 
 
-def _settings_widgets(s: DecodeSettings, methods: tuple[str, ...]) -> list[gr.components.Component]:
-    """The settings sidebar, in `convert.SETTING_NAMES` order."""
-    choices = _method_choices(methods)
-    value = s.method if s.method in {m for _, m in choices} else choices[0][1]
-    method = gr.Radio(choices, value=value, label=I18N("method"), info=I18N("method_info"))
-    max_new = gr.Slider(1, 8192, value=s.max_new_tokens, step=1, label=I18N("max_new_tokens"))
-    with gr.Accordion(I18N("sampling_group"), open=False):
-        temp = gr.Slider(0.05, 2.0, value=s.sampling.temperature, step=0.05, label=I18N("temperature"))
-        top_p = gr.Slider(0.05, 1.0, value=s.sampling.top_p, step=0.01, label=I18N("top_p"))
-        top_k = gr.Slider(0, 200, value=s.sampling.top_k, step=1, label=I18N("top_k"))
-        min_p = gr.Slider(0.0, 0.5, value=s.sampling.min_p, step=0.01, label=I18N("min_p"))
-    with gr.Accordion(I18N("swir_group"), open=False):
-        alpha0 = gr.Slider(0.0, 1.0, value=s.swir.alpha0, step=0.05, label=I18N("alpha0"))
-        beta0 = gr.Slider(0.0, 1.0, value=s.swir.beta0, step=0.05, label=I18N("beta0"))
-        window = gr.Slider(1, 1024, value=s.swir.window, step=1, label=I18N("window"))
-        max_switch = gr.Slider(0, 16, value=s.swir.max_switch_count or 0, step=1, label=I18N("max_switch"))
-    thinking = gr.Checkbox(value=s.thinking, label=I18N("thinking"))
-    seed = gr.Number(value=s.seed, precision=0, label=I18N("seed"))
-    suffix = gr.Checkbox(value=s.step_by_step_suffix, label=I18N("suffix"))
-    return [
-        method,
-        max_new,
-        temp,
-        top_p,
-        top_k,
-        min_p,
-        alpha0,
-        beta0,
-        window,
-        max_switch,
-        thinking,
-        seed,
-        suffix,
-    ]
+@dataclass
+class ChatTab:
+    chatbot: gr.Chatbot
+    box: gr.MultimodalTextbox
+    limits: gr.Markdown
+    chart: gr.HTML
+    card: gr.HTML
+    retry_cot: gr.Button
+    downloads: dict[str, gr.DownloadButton]  # by EXPORT_KINDS
+
+
+@dataclass
+class RacePane:
+    chat: gr.Chatbot
+    chart: gr.HTML
+    card: gr.HTML
+
+
+@dataclass
+class RaceTab:
+    box: gr.MultimodalTextbox
+    against: gr.Radio
+    panes: tuple[RacePane, RacePane]  # SwiReasoning, then the method it races
+    verdict: gr.Markdown
+    downloads: dict[str, gr.DownloadButton]
+    message: gr.State  # the raced message, kept while both runs stream
+
+
+@dataclass
+class Page:
+    header: gr.HTML
+    status: gr.Markdown
+    pick: gr.Dropdown
+    load: gr.Button
+    settings: dict[str, gr.components.Component]  # by setting name, in `SETTINGS` order
+    chat: ChatTab
+    race: RaceTab
+    session: gr.State
+
+    def setting_values(self, values: Any) -> dict[str, Any]:
+        """The settings widgets' values (passed after the other inputs) by setting name."""
+        return dict(zip(self.settings, values, strict=True))
+
+    @property
+    def model_outputs(self) -> list[Any]:
+        """Everything a model switch may update (`Handlers.model_updates`)."""
+        c = self.chat
+        return [self.status, self.header, c.limits, c.box, self.race.box, c.chatbot, *self.settings.values()]
 
 
 def _box(backend: Backend, elem_id: str, placeholder: str) -> gr.MultimodalTextbox:
@@ -104,61 +122,62 @@ def _chatbot(elem_id: str, label: str, height: int, ex: list | None = None) -> g
     )
 
 
-def _exports(prefix: str = "rio", both: bool = False) -> list[gr.DownloadButton]:
-    """Four hidden download buttons (trace JSON, chart PNG/HTML, Markdown), shown after a run."""
-    keys = ("export_json", "export_png", "export_html", "export_md")
-    labels = [f"{k}_both" if both else k for k in keys]
+def _exports(prefix: str = "rio", both: bool = False) -> dict[str, gr.DownloadButton]:
+    """Hidden download buttons (trace JSON, chart PNG/HTML, Markdown), shown after a run."""
     title = "export_race" if both else "export"
     with gr.Accordion(I18N(title), open=False, elem_id=f"{prefix}-exports"), gr.Row():
-        return [
-            gr.DownloadButton(I18N(label), visible=False, size="sm", elem_id=f"{prefix}-{k}")
-            for k, label in zip(keys, labels, strict=True)
-        ]
+        return {
+            k: gr.DownloadButton(
+                I18N(f"export_{k}_both" if both else f"export_{k}"),
+                visible=False,
+                size="sm",
+                elem_id=f"{prefix}-export_{k}",
+            )
+            for k in EXPORT_KINDS
+        }
 
 
-def _chat_tab(backend: Backend) -> dict[str, Any]:
-    c: dict[str, Any] = {}
+def _chat_tab(backend: Backend) -> ChatTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=380):
-            c["chatbot"] = _chatbot("rio-chat", "chat_label", 580, examples(backend.info.modalities))
-            c["box"] = _box(backend, "rio-box", "box_placeholder")
-            c["limits"] = gr.Markdown(limits_line(backend, "en"), elem_classes="rio-limits")
+            chatbot = _chatbot("rio-chat", "chat_label", 580, examples(backend.info.modalities))
+            box = _box(backend, "rio-box", "box_placeholder")
+            limits = gr.Markdown(limits_line(backend, "en"), elem_classes="rio-limits")
         with gr.Column(scale=2, min_width=320):
-            c["chart"] = trace_chart.TraceChart(label=I18N("chart_label"), elem_id="rio-chart")
-            c["card"] = gr.HTML(I18N("summary_empty"), label=I18N("summary_label"), elem_id="rio-summary")
-            c["downloads"] = _exports()
-    return c
+            chart = trace_chart.TraceChart(label=I18N("chart_label"), elem_id="rio-chart")
+            card = gr.HTML(I18N("summary_empty"), label=I18N("summary_label"), elem_id="rio-summary")
+            retry_cot = gr.Button(I18N("retry_cot"), visible=False, size="sm", elem_id="rio-retry-cot")
+            downloads = _exports()
+    return ChatTab(chatbot, box, limits, chart, card, retry_cot, downloads)
 
 
-def _race_pane(key: str, title: str) -> list[Any]:
+def _race_pane(key: str, title: str) -> RacePane:
     with gr.Column(min_width=320):
         gr.Markdown(f"### {I18N(title)}")
         chat = _chatbot(f"rio-race-chat-{key}", title, 360)
         chart = trace_chart.TraceChart(elem_id=f"rio-race-chart-{key}")
         card = gr.HTML("", elem_id=f"rio-race-card-{key}")
-    return [chat, chart, card]
+    return RacePane(chat, chart, card)
 
 
-def _race_tab(backend: Backend) -> dict[str, Any]:
-    c: dict[str, Any] = {}
+def _race_tab(backend: Backend) -> RaceTab:
     gr.Markdown(I18N("race_intro"))
     with gr.Row(equal_height=True):
         with gr.Column(scale=4):
-            c["box"] = _box(backend, "rio-race-box", "race_box")
-        c["against"] = gr.Radio(METHOD_CHOICES[1:], value="cot", label=I18N("race_against"), scale=1)
+            box = _box(backend, "rio-race-box", "race_box")
+        against = gr.Radio(METHOD_CHOICES[1:], value="cot", label=I18N("race_against"), scale=1)
     with gr.Row(equal_height=False):
-        c["panes"] = _race_pane("a", "race_a") + _race_pane("b", "race_b")
-    c["verdict"] = gr.Markdown("", elem_id="rio-race-verdict")
-    c["downloads"] = _exports("rio-race", both=True)
-    c["message"] = gr.State(None)
-    return c
+        panes = (_race_pane("a", "race_a"), _race_pane("b", "race_b"))
+    verdict = gr.Markdown("", elem_id="rio-race-verdict")
+    downloads = _exports("rio-race", both=True)
+    return RaceTab(box, against, panes, verdict, downloads, gr.State(None))
 
 
 def _sidebar(backend: Backend, settings: DecodeSettings, allow_switch: bool) -> dict[str, Any]:
     c: dict[str, Any] = {}
     with gr.Sidebar(open=False, elem_id="rio-sidebar"):
         gr.Markdown(f"### {I18N('settings')}")
-        c["settings"] = _settings_widgets(settings, backend.info.methods)
+        c["settings"] = build_widgets(settings, backend.info)
         gr.Markdown(f"### {I18N('model_group')}")
         choices = model_choices()
         if backend.info.name not in {v for _, v in choices}:
@@ -173,93 +192,95 @@ def _sidebar(backend: Backend, settings: DecodeSettings, allow_switch: bool) -> 
     return c
 
 
-def _wire_chat(demo: gr.Blocks, h: Handlers, c: dict, settings: list, session: gr.State) -> None:
-    chatbot, box = c["chatbot"], c["box"]
+def _wire_chat(h: Handlers, page: Page, queue: dict[str, Any]) -> None:
+    c, session = page.chat, page.session
+    chatbot, box, settings = c.chatbot, c.box, list(page.settings.values())
     answer = {
         "fn": h.respond,
         "inputs": [chatbot, session, *settings],
-        "outputs": [chatbot, c["chart"], c["card"]],
+        "outputs": [chatbot, c.chart, c.card, c.retry_cot],
+        **queue,
+        "show_progress": "minimal",
+        "show_progress_on": [chatbot],
     }
-    answer |= {**MODEL, "show_progress": "minimal", "show_progress_on": [chatbot]}
-    export = {"fn": h.exports, "inputs": [session, chatbot], "outputs": c["downloads"], **LIGHT}
+    export = {"fn": h.exports, "inputs": [session, chatbot], "outputs": list(c.downloads.values()), **LIGHT}
     sent = box.submit(
         h.take_message, [box, chatbot, session], [box, chatbot], validator=h.check_message, **LIGHT
     )
     sent.success(**answer).then(h.release_box, None, box, queue=False).then(**export)
-    retried = chatbot.retry(h.retry, [chatbot, session], [chatbot], queue=False)
-    retried = retried.then(
-        lambda: gr.update(interactive=False, submit_btn=False, stop_btn=True), None, box, queue=False
-    )
-    retried.then(**answer).then(h.release_box, None, box, queue=False).then(**export)
+    for trigger, fn in ((chatbot.retry, h.retry), (c.retry_cot.click, h.retry_with_cot)):
+        again = trigger(fn, [chatbot, session], [chatbot], queue=False)
+        again = again.then(h.lock_box, None, box, queue=False)
+        again.then(**answer).then(h.release_box, None, box, queue=False).then(**export)
     box.stop(h.stop, [session], None, queue=False)
-    chatbot.undo(h.undo, [chatbot], [chatbot, box], queue=False)
-    chatbot.clear(h.clear, [session], [c["chart"], c["card"], *c["downloads"]], queue=False)
+    chatbot.undo(h.undo, [chatbot, session], [chatbot, box], queue=False)
+    clear_out = [c.chart, c.card, c.retry_cot, *c.downloads.values()]
+    chatbot.clear(h.clear, [session], clear_out, queue=False)
     chatbot.example_select(h.example_to_box, None, box, queue=False)
 
 
-def _wire_race(h: Handlers, r: dict, settings: list, session: gr.State) -> None:
-    box = r["box"]
-    sent = box.submit(
-        h.take_race,
-        [box, session],
-        [box, r["panes"][0], r["panes"][3], r["message"]],
-        validator=h.check_race,
-        **LIGHT,
+def _wire_race(h: Handlers, page: Page, queue: dict[str, Any]) -> None:
+    r, session = page.race, page.session
+    a, b = r.panes
+    sent = r.box.submit(
+        h.take_race, [r.box, session], [r.box, a.chat, b.chat, r.message], validator=h.check_race, **LIGHT
     )
+    outputs = [p for pane in r.panes for p in (pane.chat, pane.chart, pane.card)] + [r.verdict]
     run = sent.success(
         h.race,
-        [r["message"], r["against"], session, *settings],
-        [*r["panes"], r["verdict"]],
-        **MODEL,
+        [r.message, r.against, session, *page.settings.values()],
+        outputs,
+        **queue,
         show_progress="minimal",
-        show_progress_on=[r["panes"][0]],
+        show_progress_on=[a.chat],
     )
-    sent.then(hide_exports, None, r["downloads"], queue=False)
-    exports = [session, r["panes"][0], r["panes"][3]]
-    run = run.then(h.release_box, None, box, queue=False)
-    run.then(h.race_exports, exports, r["downloads"], **LIGHT)
-    box.stop(h.stop, [session], None, queue=False)
+    sent.then(lambda: hide_exports(r.downloads), None, list(r.downloads.values()), queue=False)
+    run = run.then(h.release_box, None, r.box, queue=False)
+    run.then(h.race_exports, [session, a.chat, b.chat], list(r.downloads.values()), **LIGHT)
+    r.box.stop(h.stop, [session], None, queue=False)
 
 
-def build_app(
+def build_page(
     backend_or_holder: Backend | ModelHolder,
     *,
     settings: DecodeSettings | None = None,
     load_backend: Any = None,
     allow_model_switch: bool = True,
-) -> gr.Blocks:
-    """The whole app around one loaded backend. `settings` seeds the widgets;
-    `allow_model_switch=False` (a public server) disables the model picker."""
+) -> tuple[gr.Blocks, Page, Handlers]:
+    """The whole app around one loaded backend, with its components and handlers.
+    `settings` seeds the widgets; `allow_model_switch=False` (a public server)
+    disables the model picker, and the server refuses switches too."""
     holder = (
         backend_or_holder
         if isinstance(backend_or_holder, ModelHolder)
         else ModelHolder(backend_or_holder, allow_switch=allow_model_switch)
     )
-    holder.allow_switch = holder.allow_switch and allow_model_switch  # the server refuses too
-    backend, h = holder.backend, Handlers(holder, load_backend)
-    settings = settings or DecodeSettings()
+    holder.allow_switch = holder.allow_switch and allow_model_switch
+    backend = holder.backend
     with gr.Blocks(title="Rio Chat", fill_width=True) as demo:
         session = gr.State(new_session, delete_callback=close_session)
         with gr.Row(elem_classes="rio-top"):
             gr.Markdown(f"## {I18N('title')}", elem_classes="rio-title")
             header = gr.HTML(header_html(backend, "en"), elem_id="rio-header")
-        side = _sidebar(backend, settings, allow_model_switch)
+        side = _sidebar(backend, settings or DecodeSettings(), allow_model_switch)
         with gr.Tabs():
             with gr.Tab(I18N("tab_chat"), id="chat"):
                 chat = _chat_tab(backend)
             with gr.Tab(I18N("tab_race"), id="race", elem_id="rio-race-tab"):
                 race = _race_tab(backend)
-        widgets = side["settings"]
-        model_out = [header, chat["box"], race["box"], chat["chatbot"], *widgets]
-        demo.load(h.on_load, None, [side["status"], chat["limits"], *model_out], queue=False)
-        side["load"].click(
-            h.load_model,
-            [side["pick"]],
-            [side["status"], *model_out],
-            concurrency_id="load",
-            concurrency_limit=1,
+        page = Page(header, side["status"], side["pick"], side["load"], side["settings"], chat, race, session)
+        h = Handlers(holder, page, load_backend)
+        demo.load(h.on_load, None, page.model_outputs, queue=False)
+        page.load.click(
+            h.load_model, [page.pick], page.model_outputs, concurrency_id="load", concurrency_limit=1
         )
-        _wire_chat(demo, h, chat, widgets, session)
-        _wire_race(h, race, widgets, session)
+        queue = model_queue(backend)
+        _wire_chat(h, page, queue)
+        _wire_race(h, page, queue)
     demo.queue(default_concurrency_limit=1)
-    return demo
+    return demo, page, h
+
+
+def build_app(backend_or_holder: Backend | ModelHolder, **kwargs: Any) -> gr.Blocks:
+    """The app's Blocks (see `build_page`)."""
+    return build_page(backend_or_holder, **kwargs)[0]

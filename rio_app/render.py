@@ -2,12 +2,15 @@
 
 Owns: `RunView` (accumulates the `Step`s of one run and renders them as the
 assistant's messages: a collapsible thinking message whose metadata carries
-the latent/explicit counts, status and duration, then the answer), the safe
-rendering of model text (`render_runs`: all model text is HTML-escaped
-outside code, which the Markdown renderer escapes itself; latent tokens sit
-in `<span class="rio-latent">`), `plain_text` (the reverse, for feeding a
-rendered history back to a model) and `summary_card` (the numbers of a
-finished run as HTML).
+the latent/explicit counts, status and duration, then the answer; it also
+keeps the run's raw thinking and answer text, which is what the session
+stores), the safe rendering of text (`render_runs` for model text, whose
+`<think>` markers are dropped, and `render_user` for what a visitor typed;
+both HTML-escape everything outside code, which the Markdown renderer
+escapes itself; a latent token sits in `<span class="rio-latent">` whose
+tooltip lists the tokens its soft embedding mixed), `plain_text` (the exact
+inverse of both, for API clients that send a displayed history back) and
+`summary_card` (the numbers of a finished run as HTML).
 Leaves event handling to `handlers.py` and the strings to `i18n.py`.
 """
 
@@ -18,10 +21,10 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from engine.events import Step, Summary
+from engine.events import MixEntry, Step, Summary
 from rio_app.i18n import t
 
-LATENT_OPEN = '<span class="rio-latent">'
+LATENT_CLASS = "rio-latent"
 NOTE_OPEN = '<span class="rio-note">'
 CLOSE = "</span>"
 THINK_MARKERS = ("<think>", "</think>")
@@ -29,56 +32,92 @@ THINK_MARKERS = ("<think>", "</think>")
 # the Markdown renderer escapes their content itself, so they pass through.
 CODE_RE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.S)
 NOTE_RE = re.compile(r'<span class="rio-note">.*?</span>', re.S)
-TAG_RE = re.compile(r"</?span[^>]*>")
+TAG_RE = re.compile(r'<span class="rio-latent"(?: title="[^"]*")?>|</span>')
+
+Piece = tuple  # (text, latent) or (text, latent, tooltip)
 
 
-def _strip_markers(text: str, mask: list[bool]) -> tuple[str, list[bool]]:
-    """Remove `<think>`/`</think>` from the text and the per-char latent mask."""
+def mix_tooltip(mix: tuple[MixEntry, ...]) -> str:
+    """`'the' 41% · 'a' 20% · …`: what a latent step's soft embedding mixed."""
+    return " · ".join(f"{text!r} {p:.0%}" for _, text, p in mix)
+
+
+def _strip_markers(text: str, owner: list[int]) -> tuple[str, list[int]]:
+    """Remove `<think>`/`</think>` from the text and its per-character piece index."""
     for marker in THINK_MARKERS:
         while (i := text.find(marker)) >= 0:
             text = text[:i] + text[i + len(marker) :]
-            mask = mask[:i] + mask[i + len(marker) :]
-    return text, mask
+            owner = owner[:i] + owner[i + len(marker) :]
+    return text, owner
 
 
-def _plain_html(text: str, mask: list[bool]) -> str:
-    """Escaped text; latent runs wrapped line by line (a span cannot cross paragraphs)."""
+def _escape(text: str) -> str:
+    # a backtick left outside a code span would open one that swallows the rest
+    return html.escape(text, quote=False).replace("`", "&#96;")
+
+
+def _latent_span(chunk: str, tip: str) -> str:
+    """A latent token's text (already escaped), wrapped line by line (a span cannot cross paragraphs)."""
+    title = f' title="{html.escape(tip, quote=True)}"' if tip else ""
+    lines = chunk.split("\n")
+    return "\n".join(f'<span class="{LATENT_CLASS}"{title}>{ln}{CLOSE}' if ln.strip() else ln for ln in lines)
+
+
+def _plain_html(text: str, owner: list[int], pieces: list[Piece]) -> str:
+    """Escaped text; each latent piece in its own span with its tooltip."""
     out: list[str] = []
     i = 0
     while i < len(text):
         j = i
-        while j < len(text) and mask[j] == mask[i]:
+        while j < len(text) and owner[j] == owner[i]:
             j += 1
-        # a backtick left outside a code span would open one that swallows the rest
-        chunk = html.escape(text[i:j], quote=False).replace("`", "&#96;")
-        if mask[i]:
-            lines = chunk.split("\n")
-            chunk = "\n".join(f"{LATENT_OPEN}{ln}{CLOSE}" if ln.strip() else ln for ln in lines)
-        out.append(chunk)
+        piece = pieces[owner[i]]
+        chunk = _escape(text[i:j])
+        out.append(_latent_span(chunk, piece[2] if len(piece) > 2 else "") if piece[1] else chunk)
         i = j
     return "".join(out)
 
 
-def render_runs(runs: list[tuple[str, bool]]) -> str:
-    """Model text pieces `(text, latent)` -> Markdown safe to show in the Chatbot."""
-    text = "".join(piece for piece, _ in runs)
-    mask = [latent for piece, latent in runs for _ in piece]
-    text, mask = _strip_markers(text, mask)
+def _render(text: str, owner: list[int], pieces: list[Piece]) -> str:
     out: list[str] = []
     pos = 0
     for m in CODE_RE.finditer(text):
-        out.append(_plain_html(text[pos : m.start()], mask[pos : m.start()]))
+        out.append(_plain_html(text[pos : m.start()], owner[pos : m.start()], pieces))
         out.append(m.group(0))
         pos = m.end()
-    out.append(_plain_html(text[pos:], mask[pos:]))
+    out.append(_plain_html(text[pos:], owner[pos:], pieces))
     return "".join(out)
 
 
+def render_runs(runs: list[Piece]) -> str:
+    """Model text pieces `(text, latent[, tooltip])` -> Markdown safe to show in the Chatbot."""
+    pieces = list(runs)
+    text = "".join(p[0] for p in pieces)
+    owner = [k for k, p in enumerate(pieces) for _ in p[0]]
+    text, owner = _strip_markers(text, owner)
+    return _render(text, owner, pieces)
+
+
+def render_user(text: str) -> str:
+    """What a visitor typed -> Markdown that shows it literally (`<think>` included)."""
+    return _render(text, [0] * len(text), [(text, False)])
+
+
 def plain_text(rendered: str) -> str:
-    """A rendered message back to the model's own words (notes dropped)."""
-    text = NOTE_RE.sub("", rendered)
-    text = TAG_RE.sub("", text)
-    return html.unescape(text).strip()
+    """A rendered message back to its words: the inverse of `render_runs` / `render_user`
+    (notes dropped, code spans kept byte for byte)."""
+    out: list[str] = []
+    pos = 0
+    for m in CODE_RE.finditer(rendered):
+        out.append(_unrender(rendered[pos : m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_unrender(rendered[pos:]))
+    return "".join(out).strip()
+
+
+def _unrender(segment: str) -> str:
+    return html.unescape(TAG_RE.sub("", NOTE_RE.sub("", segment)))
 
 
 def note(text: str) -> str:
@@ -92,8 +131,8 @@ class RunView:
 
     lang: str = "en"
     started: float = field(default_factory=time.monotonic)
-    think: list[tuple[str, bool]] = field(default_factory=list)
-    answer: list[tuple[str, bool]] = field(default_factory=list)
+    think: list[Piece] = field(default_factory=list)
+    answer: list[Piece] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"latent": 0, "explicit": 0, "switches": 0})
     think_end: float | None = None
     steps: int = 0
@@ -102,22 +141,38 @@ class RunView:
 
     def add(self, step: Step) -> None:
         self.steps += 1
-        latent = step.mode == "latent"
+        piece = (step.text, step.latent, mix_tooltip(step.mix)) if step.latent else (step.text, False)
         if step.phase == "thinking":
-            self.think.append((step.text, latent))
-            self.counts["latent" if latent else "explicit"] += 1
+            self.think.append(piece)
+            self.counts["latent" if step.latent else "explicit"] += 1
             self.counts["switches"] += step.switch == "to_explicit"
             if "</think>" in step.text:
                 self.think_end = time.monotonic()
             return
         if self.think and self.think_end is None:
             self.think_end = time.monotonic()
-        self.answer.append((step.text, latent))
+        self.answer.append(piece)
 
     def finish(self, summary: Summary | None = None, error: str | None = None) -> None:
         self.summary, self.error = summary, error
         if self.think_end is None:
             self.think_end = time.monotonic()
+
+    @staticmethod
+    def _raw(pieces: list[Piece]) -> str:
+        text = "".join(p[0] for p in pieces)
+        for marker in THINK_MARKERS:
+            text = text.replace(marker, "")
+        return text.strip()
+
+    @property
+    def answer_text(self) -> str:
+        """The model's answer as it wrote it (no thinking, no markers, no notes)."""
+        return self._raw(self.answer)
+
+    @property
+    def thinking_text(self) -> str:
+        return self._raw(self.think)
 
     @property
     def done(self) -> bool:
@@ -144,21 +199,35 @@ class RunView:
             meta["duration"] = round((self.think_end or time.monotonic()) - self.started, 1)
         return {"role": "assistant", "content": render_runs(self.think) or "…", "metadata": meta}
 
+    def notes(self) -> list[str]:
+        """App notes under the answer: stopped, failed, unfinished, closed early."""
+        out = []
+        if self.stopped:
+            out.append(note(t("stopped_note", self.lang)))
+        if self.error:
+            out.append(note(t("error_note", self.lang, message=self.error)))
+        elif self.ended_in_thinking:
+            out.append(note(t(f"unfinished_{self.summary.stop_reason}", self.lang)))  # type: ignore[union-attr]
+        elif self.summary is not None and self.summary.early_close and not self.stopped:
+            out.append(note(early_close_text(self.summary, self.lang)))
+        return out
+
     def messages(self) -> list[dict]:
         """The assistant's messages for this turn, as they stand now."""
         out = [self.thinking_message()] if self.think else []
         body = render_runs(self.answer)
-        notes = []
-        if self.stopped:
-            notes.append(note(t("stopped_note", self.lang)))
-        if self.error:
-            notes.append(note(t("error_note", self.lang, message=self.error)))
-        elif self.ended_in_thinking:
-            notes.append(note(t(f"unfinished_{self.summary.stop_reason}", self.lang)))  # type: ignore[union-attr]
+        notes = self.notes()
         if body or notes or not out:
             parts = [p for p in (body, *notes) if p]
             out.append({"role": "assistant", "content": "\n\n".join(parts) or "…"})
         return out
+
+
+def early_close_text(summary: Summary, lang: str) -> str:
+    """Plain words for a thinking block that the switch cap (or the answer budget) closed."""
+    if summary.stop_reason == "answer_budget":
+        return t("early_close_budget", lang, tokens=summary.answer_tokens)
+    return t("early_close_forced", lang, tokens=summary.answer_tokens, cap=summary.to_explicit_switches)
 
 
 def _fmt(x: float | None, unit: str = "", digits: int = 2) -> str:
@@ -174,8 +243,8 @@ def summary_rows(summary: Summary, stats: dict, lang: str) -> list[tuple[str, st
         (t("s_latent_share", lang), f"{share:.0%}"),
         (t("s_segments", lang), str(count)),
         (t("s_mean_segment", lang), _fmt(mean, digits=1)),
-        (t("s_switches", lang), f"{summary.switches} / {summary.to_latent_switches}"),
-        (t("s_after_forced", lang), str(summary.after_forced_tokens)),
+        (t("s_switches", lang), f"{summary.to_explicit_switches} / {summary.to_latent_switches}"),
+        (t("s_after_forced", lang), str(summary.after_injection_tokens)),
         (t("s_ttft", lang), _fmt(summary.ttft_s, " s")),
         (t("s_tps", lang), _fmt(summary.tokens_per_s, digits=1)),
         (t("s_stop", lang), t(f"stop_{summary.stop_reason}", lang)),
@@ -183,7 +252,8 @@ def summary_rows(summary: Summary, stats: dict, lang: str) -> list[tuple[str, st
 
 
 def summary_card(summary: Summary, stats: dict, lang: str, title: str = "") -> str:
-    """The run's numbers as a grid of tiles, what stopped it as a line below (all text escaped)."""
+    """The run's numbers as a grid of tiles, what stopped it as a line below (all text
+    escaped), and a warning line when the thinking may have been closed early."""
     *numbers, (stop_k, stop_v) = summary_rows(summary, stats, lang)
     tiles = "".join(
         f'<div class="rio-tile"><div class="rio-tile-v">{html.escape(v)}</div>'
@@ -192,7 +262,10 @@ def summary_card(summary: Summary, stats: dict, lang: str, title: str = "") -> s
     )
     head = f'<div class="rio-card-title">{html.escape(title)}</div>' if title else ""
     foot = f'<div class="rio-card-foot">{html.escape(stop_k)}: <b>{html.escape(stop_v)}</b></div>'
-    return f'<div class="rio-card">{head}<div class="rio-tiles">{tiles}</div>{foot}</div>'
+    warn = ""
+    if summary.early_close and summary.stop_reason != "cancelled":
+        warn = f'<div class="rio-card-warn">{html.escape(early_close_text(summary, lang))}</div>'
+    return f'<div class="rio-card">{head}<div class="rio-tiles">{tiles}</div>{foot}{warn}</div>'
 
 
 def running_card(lang: str) -> str:

@@ -4,9 +4,11 @@ Owns: `ModelHolder` (the one loaded backend every session talks to, swapped
 atomically once a newly chosen model has finished loading, so the old one
 keeps answering meanwhile, and whether visitors may switch it at all:
 `allow_switch`, off with RIO_ALLOW_MODEL_SWITCH=0 or `--no-model-switch`)
-and `Session` (per browser tab, kept in a
-`gr.State`: the stop flag of the running generation, the last finished run
-for exports, and a private folder for export files).
+and `Session` (per browser tab, kept in a `gr.State`: the conversation as
+the user wrote it, as `Turn`s, the stop flag of the running generation, the
+last finished run for exports, and a private folder for export files).
+The Chatbot only displays the conversation; the model is always given
+`Session.turns`, trimmed by retry, undo and clear like the display.
 Leaves the handling of events to `handlers.py` and model loading to
 `engine.local`.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backend import Backend
+from engine.prompt import Turn
 
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "rio-chat-sessions"
 OFF_WORDS = ("0", "false", "no", "off")
@@ -63,6 +66,7 @@ class LastRun:
     trace: dict  # the TraceRecorder's dict (CLI JSON schema)
     trace_json: str
     lang: str
+    settings: Any = None  # the run's DecodeSettings (seed included), for "Retry with CoT"
 
 
 @dataclass
@@ -70,7 +74,9 @@ class Session:
     """One browser tab's state. Built fresh per visitor by `gr.State(new_session)`."""
 
     cancel: threading.Event = field(default_factory=threading.Event)
+    turns: list[Turn] = field(default_factory=list)  # the real conversation, what the model reads
     last_run: LastRun | None = None
+    next_settings: Any = None  # settings the next run uses instead of the widgets' (Retry with CoT)
     race_runs: list[Any] = field(default_factory=list)
     folder: Path | None = None
 
@@ -86,6 +92,25 @@ class Session:
 
     def stop(self) -> None:
         self.cancel.set()
+
+    # ---- the conversation ------------------------------------------------
+    @property
+    def awaits_answer(self) -> bool:
+        """The last turn is the user's: the next run answers `turns` as they are."""
+        return bool(self.turns) and self.turns[-1].role == "user"
+
+    def drop_answer(self) -> None:
+        """Retry: forget the answer to the last question, keep the question."""
+        while self.turns and self.turns[-1].role == "assistant":
+            self.turns.pop()
+
+    def undo(self) -> Turn | None:
+        """Undo: forget the last question and its answer; return the question."""
+        self.drop_answer()
+        return self.turns.pop() if self.turns else None
+
+    def clear(self) -> None:
+        self.turns, self.last_run = [], None
 
     def export_dir(self) -> Path:
         """This session's own folder for export files (created on first use)."""

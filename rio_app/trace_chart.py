@@ -2,7 +2,7 @@
 
 Owns: the component factory and the shape of its value. Leaves the drawing to
 `assets/trace_chart.js` / `assets/trace_chart.css` (shared with the standalone
-HTML export of `engine/visualize.py`), and the wiring to the app's handlers.
+HTML export of `rio_app/visualize.py`), and the wiring to the app's handlers.
 
 API (all the app needs):
 - `TraceChart(label=None, elem_id=None, **html_kwargs) -> gr.HTML`: one chart;
@@ -14,12 +14,12 @@ API (all the app needs):
 - `chart_value(meta, steps=()) -> dict` and `append_steps(value, new_steps) -> dict`:
   the value is `{"meta": meta, "chunks": [chunk, ...]}`, one chunk string per
   append holding one compact row per step (`t,H,ref,mode,switch,flags,text`,
-  format in `engine/visualize.py`; `value_rows(value)` decodes them).
+  format in `rio_app/visualize.py`; `value_rows(value)` decodes them).
   `append_steps` returns a new value and never edits the old one: Gradio
   diffs each streamed value against the previous object it was given, so a
   value changed in place would send nothing.
 
-Streaming (see /work/shared/GRADIO-FACTS.md): only appending keeps updates
+Streaming (Gradio sends streamed values as diffs matched by list index): only appending keeps updates
 small, so never window, downsample or edit old rows on the server; the
 browser downsamples. Throttle yields (about every 100 ms or every N steps) and
 end the generator with `yield gr.skip()` (one per output) so the completion
@@ -45,7 +45,7 @@ from typing import Any
 
 import gradio as gr
 
-from engine.visualize import chart_assets, chart_meta, decode_chunk, encode_steps
+from rio_app.visualize import chart_assets, chart_meta, decode_chunk, encode_steps
 
 __all__ = ["TraceChart", "append_steps", "chart_meta", "chart_value", "value_rows"]
 

@@ -48,7 +48,10 @@ def test_run_writes_the_whole_trace(tmp_path, capsys, tiny_moe_runtime):
     steps = trace["steps"]
     assert len(steps) == trace["summary"]["tokens"] > 0
     keys = {"t", "token_id", "text", "entropy", "ref_entropy", "mode", "switch", "forced", "injected"}
-    assert all(set(s) == keys for s in steps)
+    keys.add("phase")
+    assert all(set(s) == keys | ({"mix"} if s["mode"] == "latent" else set()) for s in steps)
+    latent = [s for s in steps if s["mode"] == "latent"]
+    assert latent and all(len(s["mix"]) == 5 and s["mix"][0][2] >= s["mix"][1][2] for s in latent)
     assert [s["t"] for s in steps] == list(range(len(steps)))
     assert {s["mode"] for s in steps} <= {"latent", "explicit"}
     assert "tokens" in capsys.readouterr().err

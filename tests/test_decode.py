@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from engine import tokens
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.decode import decode, soft_embedding
 from engine.events import Done, Started, Step
@@ -90,7 +91,9 @@ def test_swir_runs_with_media_and_gives_a_full_trace(tiny_moe_backend, tmp_path)
     steps = [e for e in events if isinstance(e, Step)]
     assert isinstance(events[0], Started) and isinstance(events[-1], Done)
     assert len(steps) == events[-1].summary.tokens
-    assert {s.mode for s in steps} == {"latent", "explicit"}
+    assert {s.latent for s in steps} == {True, False}
+    assert all(len(s.mix) == 5 and s.mix[0][2] >= s.mix[-1][2] for s in steps if s.latent)
+    assert all(s.mix == () for s in steps if not s.latent)
     assert all(s.entropy is not None and s.ref_entropy is not None for s in steps)
 
 
@@ -107,13 +110,13 @@ class ScriptedLM(torch.nn.Module):
     def get_input_embeddings(self):
         return self.emb
 
-    def forward(self, input_ids=None, inputs_embeds=None, past_key_values=None, **_):
-        if past_key_values is not None:  # a decode step (the prefill is not recorded)
+    def forward(self, input_ids=None, inputs_embeds=None, cache=None, **_):
+        if cache is not None:  # a decode step (the prefill is not recorded)
             self.fed.append(
                 ("ids", int(input_ids[0, 0])) if input_ids is not None else ("emb", inputs_embeds[0, 0])
             )
         logits = self.script[len(self.fed)].view(1, 1, -1)
-        return SimpleNamespace(logits=logits, past_key_values=past_key_values or ["cache"])
+        return SimpleNamespace(logits=logits, cache=cache or ["cache"])
 
 
 def logits_with(top: int, entropy_scale: float, vocab: int) -> torch.Tensor:
@@ -122,7 +125,8 @@ def logits_with(top: int, entropy_scale: float, vocab: int) -> torch.Tensor:
     return x
 
 
-def test_swir_matches_the_spec_step_by_step(tiny_moe_runtime):
+@pytest.mark.parametrize("variant", ["reference", "strict"])
+def test_swir_matches_the_spec_step_by_step(tiny_moe_runtime, variant):
     tok = tiny_moe_runtime.tokenizer
     vocab = tiny_moe_runtime.vocab_size
     embed = torch.randn(vocab, 8, generator=torch.Generator().manual_seed(0))
@@ -141,7 +145,7 @@ def test_swir_matches_the_spec_step_by_step(tiny_moe_runtime):
     )
     settings = DecodeSettings(
         method="swir", max_new_tokens=5, sampling=SamplingParams(greedy=True),
-        swir=SwirParams(window=10_000, max_switch_count=None),
+        swir=SwirParams(window=10_000, max_switch_count=None, variant=variant),
     )  # fmt: skip
     inputs = {"input_ids": torch.tensor([[a, b]])}
     steps = [e for e in decode(rt, inputs, settings) if isinstance(e, Step)]
@@ -149,10 +153,13 @@ def test_swir_matches_the_spec_step_by_step(tiny_moe_runtime):
     soft = [torch.softmax(s, -1) @ embed for s in script]
     assert [s.entropy for s in steps] == pytest.approx(h, rel=1e-4)
     assert [s.token_id for s in steps] == [a, b, c, a, b]
-    assert [s.mode for s in steps] == ["latent", "explicit", "explicit", "explicit", "explicit"]
+    assert [s.latent for s in steps] == [True, False, False, False, False]
     assert [s.switch for s in steps] == [None, "to_explicit", None, None, None]
     assert [s.ref_entropy for s in steps] == pytest.approx([h[0], h[1], h[1], h[1], h[1]], rel=1e-4)
-    nl, end = rt.token_id("\\n"), rt.token_id("</think>")
+    # the reference looks up the two characters backslash-n; strict uses a real line break
+    nl = rt.token_id("\\n") if variant == "reference" else tokens.linebreak_id(tok)
+    end = rt.token_id("</think>")
+    assert nl != tok.unk_token_id
     beta = schedule(0.7, 1, 5)
     kinds = [k for k, _ in model.fed]
     assert kinds == ["emb", "emb", "ids", "ids"]

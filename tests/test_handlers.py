@@ -10,37 +10,39 @@ import gradio as gr
 import pytest
 
 from engine.backend import BackendInfo
-from engine.config import METHODS, DecodeSettings
+from engine.config import METHODS, DecodeSettings, SamplingParams
 from engine.errors import MediaError, RioError
 from engine.events import Done, Started, Step, Summary
 from rio_app import handlers as H
-from rio_app.convert import (
-    SETTING_NAMES,
-    conversation_markdown,
-    history_to_turns,
-    settings_from_values,
-)
+from rio_app.convert import conversation_markdown, history_to_turns, user_messages
+from rio_app.layout import build_page
 from rio_app.render import plain_text, render_runs
+from rio_app.settings import NAMES, settings_from_values, widget_values
 from rio_app.state import ModelHolder, Session
 from rio_app.trace_chart import value_rows
 
-# (text, mode, phase): three thinking steps, the closing marker, two answer steps
+# (text, latent, phase): three thinking steps, the closing marker, two answer steps
 SCRIPT = [
-    ("Let ", "latent", "thinking"),
-    ("me ", "latent", "thinking"),
-    ("see", "explicit", "thinking"),
-    ("</think>", "explicit", "thinking"),
-    ("The answer ", "explicit", "answer"),
-    ("is 4.", "explicit", "answer"),
+    ("Let ", True, "thinking"),
+    ("me ", True, "thinking"),
+    ("see", False, "thinking"),
+    ("</think>", False, "thinking"),
+    ("The answer ", False, "answer"),
+    ("is 4.", False, "answer"),
 ]
+MIX = ((7, " me", 0.6), (8, " us", 0.3))
+
+
+def summary(n, latent, stop="eos", **kw):
+    return Summary(n, latent, n - latent, 1, stop, 0.01, 100.0, **kw)
 
 
 class FakeBackend:
     """Plays SCRIPT; `on_step(i, cancel)` runs after step i; `fail_at` raises a RioError there."""
 
-    def __init__(self, modalities=("text",), on_step=None, fail_at=None, script=SCRIPT):
+    def __init__(self, modalities=("text",), on_step=None, fail_at=None, script=SCRIPT, done=None):
         self.info = BackendInfo("fake", "fake:", frozenset(modalities), "cpu", METHODS)
-        self.on_step, self.fail_at, self.script = on_step, fail_at, script
+        self.on_step, self.fail_at, self.script, self.done = on_step, fail_at, script, done
         self.calls: list[tuple] = []
 
     def check_media(self, images, videos):
@@ -49,41 +51,28 @@ class FakeBackend:
 
     def chat(self, turns, settings, cancel=None):
         self.calls.append((list(turns), settings))
-        yield Started(settings.method, 3, settings.max_new_tokens, 2, True)
+        yield Started(settings.method, 3, settings.max_new_tokens, 2, True, prompt_ids=(1, 2, 3))
         n = latent = 0
-        for i, (text, mode, phase) in enumerate(self.script):
+        for i, (text, is_latent, phase) in enumerate(self.script):
             if cancel is not None and cancel.is_set():
-                yield Done(Summary(n, latent, n - latent, 1, "cancelled", 0.01, 100.0))
+                yield Done(summary(n, latent, "cancelled"))
                 return
             if i == self.fail_at:
                 raise RioError("prompt.txt: too long for this model (5000 > 4096 tokens).")
             switch = "to_explicit" if i == 2 else None
-            yield Step(i, 100 + i, text, 1.0 + i / 10, 1.2, mode, switch, False, False, phase)
-            n, latent = n + 1, latent + (mode == "latent")
+            mix = MIX if is_latent else ()
+            yield Step(i, 100 + i, text, 1.0 + i / 10, 1.2, is_latent, switch, False, False, phase, mix)
+            n, latent = n + 1, latent + is_latent
             if self.on_step:
                 self.on_step(i, cancel)
-        yield Done(Summary(n, latent, n - latent, 1, "eos", 0.01, 100.0))
+        yield Done(self.done or summary(n, latent))
 
 
 def defaults(**over) -> list:
-    s = DecodeSettings()
-    values = {
-        "method": s.method,
-        "max_new_tokens": 16,
-        "temperature": 0.6,
-        "top_p": 0.95,
-        "top_k": 20,
-        "min_p": 0.0,
-        "alpha0": 1.0,
-        "beta0": 0.7,
-        "window": 8,
-        "max_switch": 2,
-        "thinking": True,
-        "seed": 7,
-        "suffix": False,
-    }
+    values = widget_values(DecodeSettings(max_new_tokens=16, seed=7))
+    values["window"] = 8
     values.update(over)
-    return [values[n] for n in SETTING_NAMES]
+    return [values[n] for n in NAMES]
 
 
 @pytest.fixture(autouse=True)
@@ -91,10 +80,38 @@ def no_throttle(monkeypatch):
     monkeypatch.setattr(H, "YIELD_EVERY_S", 0.0)
 
 
+def make(backend, loader=None):
+    _demo, page, h = build_page(ModelHolder(backend), load_backend=loader)
+    return page, h
+
+
 def run_chat(backend, history, session=None, **over):
-    h = H.Handlers(ModelHolder(backend))
+    """`respond` as an API client calls it: a history, a fresh session."""
+    page, h = make(backend)
     session = session or Session()
-    return list(h.respond(None, history, session, *defaults(**over))), session
+    return list(h.respond(None, history, session, *defaults(**over))), session, page
+
+
+def chats(outs, page):
+    return [o[page.chat.chatbot] for o in outs if isinstance(o.get(page.chat.chatbot), list)]
+
+
+class Visitor:
+    """One browser tab: the page's handlers, a session and what the chat displays."""
+
+    def __init__(self, backend, loader=None):
+        self.page, self.h = make(backend, loader)
+        self.session, self.display = Session(), []
+
+    def send(self, text, files=(), **over):
+        """Submit the box (take the message, then respond); return the final chat."""
+        taken = self.h.take_message({"text": text, "files": list(files)}, self.display, self.session)
+        return self.respond(taken[self.page.chat.chatbot], **over)
+
+    def respond(self, history, **over):
+        self.outs = list(self.h.respond(None, history, self.session, *defaults(**over)))
+        self.display = chats(self.outs, self.page)[-1]
+        return self.display
 
 
 def user(text):
@@ -102,39 +119,91 @@ def user(text):
 
 
 def test_streaming_order_and_thinking_metadata():
-    outs, session = run_chat(FakeBackend(), user("2+2?"))
-    chats = [o[0] for o in outs if isinstance(o[0], list)]
+    outs, session, page = run_chat(FakeBackend(), user("2+2?"))
+    frames = chats(outs, page)
     # the first frame shows a placeholder before any token; then the thinking grows
-    assert chats[0][-1]["content"] == "…"
-    thinking = [c[1] for c in chats if c[1].get("metadata")]
+    assert frames[0][-1]["content"] == "…"
+    thinking = [c[1] for c in frames if c[1].get("metadata")]
     assert thinking[0]["metadata"]["status"] == "pending"
     assert "Let" in plain_text(thinking[0]["content"])
-    final = chats[-1]
+    final = frames[-1]
     meta = final[1]["metadata"]
     assert meta["status"] == "done" and meta["duration"] >= 0
     assert "2 latent / 2 explicit" in meta["title"] and "1 switches" in meta["title"]
     assert plain_text(final[1]["content"]) == "Let me see"  # the </think> marker is never shown
     assert plain_text(final[2]["content"]) == "The answer is 4."
     assert session.last_run is not None and len(session.last_run.trace["steps"]) == len(SCRIPT)
+    assert session.last_run.trace["prompt_token_ids"] == [1, 2, 3]  # from the run's Started event
 
 
-def test_latent_tokens_are_marked_and_model_text_is_escaped():
-    html = render_runs([("<script>x</script> ", False), ("soft", True), (" `a<b`", False)])
+def test_latent_tokens_are_marked_with_their_mix_and_model_text_is_escaped():
+    html = render_runs([("<script>x</script> ", False), ("soft", True, "' a' 60%"), (" `a<b`", False)])
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert '<span class="rio-latent">soft</span>' in html
+    assert '<span class="rio-latent" title="&#x27; a&#x27; 60%">soft</span>' in html
     assert "`a<b`" in html  # code is left to the Markdown renderer, which escapes it
     assert plain_text(html) == "<script>x</script> soft `a<b`"
+    final = run_chat(FakeBackend(), user("hi"))
+    thinking = chats(final[0], final[2])[-1][1]["content"]
+    assert thinking.count('title="&#x27; me&#x27; 60% · &#x27; us&#x27; 30%"') == 2  # one per latent token
 
 
-def test_chart_grows_by_appending_and_final_frame_skips_it():
-    outs, _ = run_chat(FakeBackend(), user("hi"))
-    charts = [value_rows(o[1]) for o in outs if isinstance(o[1], dict) and "meta" in o[1]]
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "what is `&lt;` in HTML?",
+        'a code span `<span class="rio-note">x</span>` stays',
+        "I typed <think> and </think> on purpose",
+        "<b>bold</b> & `x < y` and ```\nfenced <i>\n```",
+        "a lone ` backtick and &amp; entity",
+        "emoji 🌀 and 😀, accents ção",
+    ],
+)
+def test_user_text_round_trips_through_the_display(typed):
+    shown = user_messages({"text": typed, "files": []})[0]["content"]
+    assert plain_text(shown) == typed
+    assert history_to_turns(user(shown))[0].text == typed
+
+
+def test_the_model_reads_the_turns_as_typed_not_the_display():
+    backend = FakeBackend()
+    v = Visitor(backend)
+    typed = 'what is `&lt;` vs <think>? and `<span class="rio-note">`'
+    v.send(typed)
+    v.send("and then?")
+    turns = backend.calls[-1][0]
+    assert [t.role for t in turns] == ["user", "assistant", "user"]
+    assert turns[0].text == typed  # exactly as typed
+    assert turns[1].text == "The answer is 4." and turns[1].thinking == "Let me see"
+    assert turns[2].text == "and then?"
+
+
+def test_retry_undo_and_clear_trim_the_session_like_the_display():
+    backend = FakeBackend()
+    v = Visitor(backend)
+    v.send("q1")
+    v.send("q2")
+    kept = v.h.retry(v.display, v.session)
+    assert [m["role"] for m in kept] == ["user", "assistant", "assistant", "user"]
+    assert [t.text for t in v.session.turns] == ["q1", "The answer is 4.", "q2"]
+    v.respond(kept)
+    assert [t.text for t in backend.calls[-1][0]] == ["q1", "The answer is 4.", "q2"]
+    undone = v.h.undo(v.display, v.session)
+    assert undone[v.page.chat.box]["value"]["text"] == "q2"
+    assert [t.text for t in v.session.turns] == ["q1", "The answer is 4."]
+    assert len(undone[v.page.chat.chatbot]) == 3
+    v.h.clear(v.session)
+    assert v.session.turns == [] and v.session.last_run is None
+
+
+def test_chart_grows_by_appending_and_the_run_ends_with_an_empty_update():
+    outs, _, page = run_chat(FakeBackend(), user("hi"))
+    charts = [value_rows(o[page.chat.chart]) for o in outs if page.chat.chart in o]
     counts = [len(rows) for rows in charts]
     assert counts == sorted(counts) and counts[-1] == len(SCRIPT)
     for prev, nxt in zip(charts, charts[1:], strict=False):
         assert nxt[: len(prev)] == prev  # only appended
-    assert outs[-1] == (gr.skip(), gr.skip(), gr.skip())
-    cards = [o[2] for o in outs if isinstance(o[2], str)]
+    assert outs[-1] == {page.chat.chatbot: gr.skip()}
+    cards = [o[page.chat.card] for o in outs if page.chat.card in o]
     assert "Running" in cards[0] and "rio-tile" not in cards[0]  # sent once, with the first frame
     assert len(cards) == 2 and ">6<" in cards[1] and "end of answer" in cards[1]
 
@@ -144,8 +213,8 @@ def test_stop_mid_run_keeps_partial_text_and_marks_it_stopped():
         if i == 4:
             cancel.set()
 
-    outs, _ = run_chat(FakeBackend(on_step=press_stop), user("hi"))
-    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    outs, _, page = run_chat(FakeBackend(on_step=press_stop), user("hi"))
+    final = chats(outs, page)[-1]
     answer = final[-1]["content"]
     assert plain_text(answer) == "The answer"  # kept what was produced, dropped the rest
     assert "Stopped" in answer and "rio-note" in answer
@@ -155,45 +224,85 @@ def test_stop_mid_run_keeps_partial_text_and_marks_it_stopped():
 def test_stop_handler_sets_the_flag_the_engine_checks():
     session = Session()
     flag = session.new_run()
-    H.Handlers(ModelHolder(FakeBackend())).stop(session)
+    make(FakeBackend())[1].stop(session)
     assert flag.is_set()
 
 
 def test_backend_error_becomes_a_note_and_history_stays():
     history = user("first") + [{"role": "assistant", "content": "ok"}] + user("second")
-    outs, _ = run_chat(FakeBackend(fail_at=3), history)
-    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    outs, _, page = run_chat(FakeBackend(fail_at=3), history)
+    final = chats(outs, page)[-1]
     assert final[:3] == history
     assert "too long for this model" in final[-1]["content"]
-    assert any(isinstance(o[2], str) and "too long" in o[2] for o in outs)
+    assert any("too long" in o.get(page.chat.card, "") for o in outs)
 
 
 def test_bad_settings_warn_and_leave_the_chat_alone():
-    outs, _ = run_chat(FakeBackend(), user("hi"), seed="abc")
-    assert outs == [(gr.skip(), gr.skip(), gr.skip())]
+    outs, _, page = run_chat(FakeBackend(), user("hi"), seed="abc")
+    assert outs == [H.nothing(page.chat.chatbot)]
+
+
+def test_a_sampled_run_without_a_seed_gets_one_that_it_records():
+    backend = FakeBackend()
+    v = Visitor(backend)
+    v.send("hi", seed=None)
+    seed = backend.calls[-1][1].seed
+    assert seed is not None and v.session.last_run.trace["settings"]["seed"] == seed
+
+
+def test_early_close_is_said_in_the_chat_and_the_card_and_offers_retry_with_cot():
+    forced = summary(6, 2, thinking_end="convergence", answer_tokens=2)
+    backend = FakeBackend(done=forced)
+    v = Visitor(backend)
+    final = v.send("2+2?", seed=11)
+    assert "closed by the switch cap" in final[-1]["content"]
+    last = v.outs[-2]
+    assert "rio-card-warn" in last[v.page.chat.card] and last[v.page.chat.retry_cot]["visible"] is True
+    kept = v.h.retry_with_cot(v.display, v.session)
+    v.respond(kept)
+    settings = backend.calls[-1][1]
+    assert settings.method == "cot" and settings.seed == 11
+    assert [t.text for t in backend.calls[-1][0]] == ["2+2?"]  # the same question, answer dropped
+    v.respond(v.h.retry(v.display, v.session))
+    assert backend.calls[-1][1].method == "swir"  # only the one retry is CoT
+
+
+def test_greedy_retry_with_cot_is_cot_greedy():
+    from rio_app.handlers import cot_of
+
+    assert cot_of(DecodeSettings(sampling=SamplingParams(greedy=True))).method == "cot-greedy"
+    assert cot_of(DecodeSettings(seed=3)).method == "cot"
 
 
 def test_race_gives_each_pane_its_own_run_with_one_seed():
     backend = FakeBackend()
-    h = H.Handlers(ModelHolder(backend))
+    page, h = make(backend)
     outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot-greedy", Session(), *defaults(seed=None)))
     assert [c[1].method for c in backend.calls] == ["swir", "cot-greedy"]
     seeds = {c[1].seed for c in backend.calls}
     assert len(seeds) == 1 and None not in seeds
-    a_frames = [o for o in outs if isinstance(o[0], list)]
-    b_frames = [o for o in outs if isinstance(o[3], list)]
-    assert a_frames and b_frames
-    assert outs.index(a_frames[-1]) < outs.index(b_frames[0])  # one after the other
-    assert all(o[3] == gr.skip() for o in a_frames) and all(o[0] == gr.skip() for o in b_frames)
-    assert any(isinstance(o[2], str) and "rio-card" in o[2] for o in outs)
-    assert any(isinstance(o[5], str) and "rio-card" in o[5] for o in outs)
-    assert "same number of tokens" in outs[-2][6]
+    a, b = page.race.panes
+    a_frames = [i for i, o in enumerate(outs) if isinstance(o.get(a.chat), list)]
+    b_frames = [i for i, o in enumerate(outs) if isinstance(o.get(b.chat), list)]
+    assert a_frames and b_frames and a_frames[-1] < b_frames[0]  # one after the other
+    assert not any(b.chat in outs[i] for i in a_frames)
+    assert any("rio-card" in o.get(a.card, "") for o in outs)
+    assert any("rio-card" in o.get(b.card, "") for o in outs)
+    assert "same number of tokens" in outs[-2][page.race.verdict]
+    assert outs[-1] == H.nothing(page.race.verdict)
+
+
+def test_race_marks_a_run_whose_thinking_closed_early():
+    forced = summary(6, 2, thinking_end="termination", answer_tokens=3)
+    page, h = make(FakeBackend(done=forced))
+    outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot", Session(), *defaults()))
+    assert outs[-2][page.race.verdict].count("closed early") == 2
 
 
 def test_check_message_refuses_media_at_the_box_for_a_text_model(tmp_path):
     img = tmp_path / "cat.png"
     img.write_bytes(b"\x89PNG")
-    h = H.Handlers(ModelHolder(FakeBackend()))
+    h = make(FakeBackend())[1]
     box, *_ = h.check_message(None, {"text": "what?", "files": [str(img)]}, [], None)
     assert box["is_valid"] is False and "reads text only" in box["message"]
     ok, *_ = h.check_message(None, {"text": "hi", "files": []}, [], None)
@@ -240,42 +349,41 @@ def test_history_in_both_shapes_gives_the_same_turns(tmp_path):
     assert pair_turns[0] == expected[0] and pair_turns[1].text == "A dot." and pair_turns[2] == expected[2]
 
 
-def test_settings_widgets_to_decode_settings():
-    s = settings_from_values(defaults(max_switch=0, seed="", method="cot-greedy"))
+def test_settings_table_round_trips_and_refuses_bad_values():
+    s = settings_from_values(
+        dict(zip(NAMES, defaults(max_switch=0, seed="", method="cot-greedy"), strict=True))
+    )
     assert s.swir.max_switch_count is None and s.seed is None and s.greedy
     with pytest.raises(RioError):
-        settings_from_values(defaults(seed="x1"))
+        settings_from_values(dict(zip(NAMES, defaults(seed="x1"), strict=True)))
+    quirks = settings_from_values(dict(zip(NAMES, defaults(reference_quirks=True), strict=True)))
+    assert quirks.swir.variant == "reference"
+    full = DecodeSettings(method="cot", max_new_tokens=99, seed=5, thinking=False, step_by_step_suffix=True)
+    assert settings_from_values(widget_values(full)) == full
 
 
-def test_markdown_export_and_files(tmp_path):
+def test_page_settings_follow_the_table():
+    page, _ = make(FakeBackend())
+    assert list(page.settings) == list(NAMES)
+
+
+def test_markdown_export_and_files():
     backend = FakeBackend()
-    history = user("2+2?")
-    outs, session = run_chat(backend, history)
-    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    v = Visitor(backend)
+    final = v.send("2+2?")
     md = conversation_markdown(final)
     assert "**user:**\n\n2+2?" in md
     assert "<details><summary>Thinking" in md and "Let me see" in md
     assert "**assistant:**\n\nThe answer is 4." in md
-    buttons = H.Handlers(ModelHolder(backend)).exports(session, final)
-    paths = [b["value"] for b in buttons]
-    assert all(b["visible"] for b in buttons)
+    buttons = v.h.exports(v.session, final)
+    paths = [buttons[v.page.chat.downloads[k]]["value"] for k in H.EXPORT_KINDS]
+    assert all(b["visible"] for b in buttons.values())
     trace = json.loads(Path(paths[0]).read_text(encoding="utf-8"))
     assert [s["text"] for s in trace["steps"]] == [t for t, _, _ in SCRIPT]
+    assert trace["steps"][0]["mix"] == [[7, " me", 0.6], [8, " us", 0.3]] and "mix" not in trace["steps"][2]
     assert Path(paths[1]).read_bytes()[:4] == b"\x89PNG"
     assert "<html" in Path(paths[2]).read_text(encoding="utf-8").lower()
     assert Path(paths[3]).read_text(encoding="utf-8") == md
-
-
-def test_retry_and_undo():
-    h = H.Handlers(ModelHolder(FakeBackend()))
-    history = user("q1") + [{"role": "assistant", "content": "a1"}] + user("q2")
-    history += [
-        {"role": "assistant", "content": "t", "metadata": {"title": "T"}},
-        {"role": "assistant", "content": "a2"},
-    ]
-    assert h.retry(history, Session()) == history[:3]
-    kept, box = h.undo(history)
-    assert kept == history[:2] and box["value"]["text"] == "q2"
 
 
 def test_model_switch_keeps_the_old_model_until_the_new_one_is_ready():
@@ -284,19 +392,22 @@ def test_model_switch_keeps_the_old_model_until_the_new_one_is_ready():
     holder = ModelHolder(old)
     seen = []
 
-    def loader(name, fallback):
+    def loader(name, fallback, max_prompt_tokens=None):
         seen.append(holder.backend)  # still the old one while loading
         return new
 
-    outs = list(H.Handlers(holder, loader).load_model(None, "tiny-moe", progress=lambda *a, **k: None))
+    _demo, page, h = build_page(holder, load_backend=loader)
+    outs = list(h.load_model(None, "tiny-moe", progress=lambda *a, **k: None))
     assert seen == [old] and holder.backend is new
-    assert "loaded" in outs[-1][0]
+    assert "loaded" in outs[-1][page.status]
+    assert outs[-1][page.settings["temperature"]]["value"] == 1.0  # the tiny preset's recommendation
 
-    def failing(name, fallback):
+    def failing(name, fallback, max_prompt_tokens=None):
         raise RioError("needs a GPU")
 
-    outs = list(H.Handlers(holder, failing).load_model(None, "qwen3.5-27b", progress=lambda *a, **k: None))
-    assert holder.backend is new and "needs a GPU" in outs[-1][0]
+    _demo, page, h = build_page(holder, load_backend=failing)
+    outs = list(h.load_model(None, "qwen3.5-27b", progress=lambda *a, **k: None))
+    assert holder.backend is new and "needs a GPU" in outs[-1][page.status]
 
 
 def test_session_survives_state_copy_and_cleans_up():
@@ -312,8 +423,8 @@ def test_session_survives_state_copy_and_cleans_up():
 
 
 def test_run_that_ends_inside_thinking_leaves_the_block_open_with_a_note():
-    outs, _ = run_chat(FakeBackend(script=SCRIPT[:3]), user("hi"))
-    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    outs, _, page = run_chat(FakeBackend(script=SCRIPT[:3]), user("hi"))
+    final = chats(outs, page)[-1]
     think, note = final[1], final[2]
     assert "status" not in think["metadata"] and think["metadata"]["duration"] >= 0  # open, not spinning
     assert plain_text(think["content"]) == "Let me see"
@@ -324,56 +435,51 @@ def test_run_that_ends_inside_thinking_leaves_the_block_open_with_a_note():
 
 
 def test_thinking_cut_by_max_tokens_says_so_in_the_page_language():
-    class Capped(FakeBackend):
-        def chat(self, turns, settings, cancel=None):
-            for ev in super().chat(turns, settings, cancel):
-                yield Done(Summary(3, 2, 1, 1, "max_new_tokens", 0.01, 1.0)) if isinstance(ev, Done) else ev
-
     class Req:
         headers = {"accept-language": "pt-BR,pt;q=0.9"}
 
-    h = H.Handlers(ModelHolder(Capped(script=SCRIPT[:3])))
+    backend = FakeBackend(script=SCRIPT[:3], done=summary(3, 2, "max_new_tokens"))
+    page, h = make(backend)
     outs = list(h.respond(Req(), user("oi"), Session(), *defaults()))
-    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
-    assert "máximo de tokens novos" in final[-1]["content"]
+    assert "máximo de tokens novos" in chats(outs, page)[-1][-1]["content"]
 
 
 def test_model_without_thinking_gets_no_thinking_block():
-    answer_only = [("Blue", "latent", "answer"), (", red", "explicit", "answer"), (".", "explicit", "answer")]
-    outs, _ = run_chat(FakeBackend(script=answer_only), user("colours?"))
-    for chat in (o[0] for o in outs if isinstance(o[0], list)):
+    answer_only = [("Blue", True, "answer"), (", red", False, "answer"), (".", False, "answer")]
+    outs, _, page = run_chat(FakeBackend(script=answer_only), user("colours?"))
+    for chat in chats(outs, page):
         assert not any(m.get("metadata") for m in chat)
-    final = [o[0] for o in outs if isinstance(o[0], list)][-1]
+    final = chats(outs, page)[-1]
     assert len(final) == 2 and plain_text(final[1]["content"]) == "Blue, red."
-    assert '<span class="rio-latent">Blue</span>' in final[1]["content"]
+    assert '<span class="rio-latent" title=' in final[1]["content"]
 
 
-def test_race_exports_hold_both_runs(tmp_path):
+def test_race_exports_hold_both_runs():
     backend = FakeBackend()
-    h = H.Handlers(ModelHolder(backend))
+    page, h = make(backend)
     session = Session()
     outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot", session, *defaults()))
-    chat_a = [o[0] for o in outs if isinstance(o[0], list)][-1]
-    chat_b = [o[3] for o in outs if isinstance(o[3], list)][-1]
+    a, b = page.race.panes
+    chat_a = [o[a.chat] for o in outs if a.chat in o][-1]
+    chat_b = [o[b.chat] for o in outs if b.chat in o][-1]
     buttons = h.race_exports(None, session, chat_a, chat_b)
-    assert len(buttons) == 4 and all(b["visible"] for b in buttons)
-    paths = [Path(b["value"]) for b in buttons]
+    assert len(buttons) == 4 and all(u["visible"] for u in buttons.values())
+    paths = [Path(buttons[page.race.downloads[k]]["value"]) for k in H.EXPORT_KINDS]
     runs = json.loads(paths[0].read_text(encoding="utf-8"))["runs"]
     assert [r["method"] for r in runs] == ["swir", "cot"]
     assert all(len(r["steps"]) == len(SCRIPT) for r in runs)
     assert paths[1].read_bytes()[:4] == b"\x89PNG"
-    page = paths[2].read_text(encoding="utf-8")
-    assert "rio-trace-data-0" in page and "rio-trace-data-1" in page
+    html_page = paths[2].read_text(encoding="utf-8")
+    assert "rio-trace-data-0" in html_page and "rio-trace-data-1" in html_page
     md = paths[3].read_text(encoding="utf-8")
     assert md.count("The answer is 4.") == 2 and "# SwiReasoning · swir" in md and "# CoT · cot" in md
-    assert h.race_exports(None, Session(), [], []) == H.hide_exports()
+    hidden = h.race_exports(None, Session(), [], [])
+    assert all(u["visible"] is False for u in hidden.values())
 
 
 def test_method_menu_offers_only_what_the_backend_runs():
-    from rio_app.layout import build_app
-
     def offered(backend) -> set[str]:
-        demo = build_app(backend)
+        demo = build_page(backend)[0]
         radios = [b for b in demo.blocks.values() if isinstance(b, gr.Radio)]
         return {v for r in radios for _, v in r.choices}
 
@@ -381,3 +487,18 @@ def test_method_menu_offers_only_what_the_backend_runs():
     remote = FakeBackend()
     remote.info = BackendInfo("served", "http://x/v1", frozenset({"text"}), "remote", ("cot", "cot-greedy"))
     assert {"cot", "cot-greedy"} <= offered(remote) and "swir" not in offered(remote)
+
+
+def test_each_backend_limits_reach_the_page_and_the_checks(tmp_path):
+    from engine.media import MB, MediaLimits
+
+    backend = FakeBackend(modalities=("text", "image"))
+    backend.info = BackendInfo(
+        "fake",
+        "fake:",
+        frozenset({"text", "image"}),
+        "cpu",
+        METHODS,
+        limits=MediaLimits(image_max_bytes=3 * MB),
+    )
+    assert "3 MB" in H.limits_line(backend, "en")

@@ -44,7 +44,7 @@ class HostileBackend:
     def chat(self, turns, settings, cancel=None):
         yield Started(settings.method, 4, settings.max_new_tokens, 2, True)
         for i, (text, mode, phase) in enumerate(TOKENS):
-            yield Step(i, 100 + i, text, 1.0 + i / 5, 1.1, mode, None, False, False, phase)
+            yield Step(i, 100 + i, text, 1.0 + i / 5, 1.1, mode == "latent", None, False, False, phase)
         n = len(TOKENS)
         yield Done(Summary(n, 1, n - 1, 0, "eos", 0.01, 50.0))
 

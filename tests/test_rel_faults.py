@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 
 import pytest
 import torch
@@ -23,20 +24,26 @@ from engine.presets import DEFAULT_PRESET
 from engine.prompt import Turn
 from engine.runtime import _placement, load_runtime
 from rio_app.convert import MAX_PROMPT_CHARS, check_length
-from rio_app.handlers import Handlers, header_html
+from rio_app.handlers import header_html
+from rio_app.layout import build_page
 from rio_app.state import ModelHolder, Session
 
 pytestmark = pytest.mark.model
 
 
+def _handlers(holder_or_backend, loader=None) -> tuple:
+    _demo, page, h = build_page(holder_or_backend, load_backend=loader)
+    return page, h
+
+
 def _respond(backend, text: str, max_new_tokens: int = 6) -> list:
     """Run the app's respond handler to the end; return the final chat."""
-    h = Handlers(ModelHolder(backend))
+    page, h = _handlers(backend)
     history = [{"role": "user", "content": text}]
     chat = history
     for out in h.respond(None, history, Session(), *settings_values(max_new_tokens, seed=3)):
-        if isinstance(out[0], list):
-            chat = out[0]
+        value = out.get(page.chat.chatbot)
+        chat = value if isinstance(value, list) else chat
     return chat
 
 
@@ -179,7 +186,7 @@ def test_generator_resumed_on_other_threads_matches_one_thread(tiny_moe_backend)
     plain = list(tiny_moe_backend.chat([Turn("user", "Tell me about rivers.")], settings))
     steps = [e for e in threaded if isinstance(e, Step)]
     assert [s.token_id for s in steps] == [e.token_id for e in plain if isinstance(e, Step)]
-    assert any(s.mode == "latent" for s in steps)  # soft-embedding steps ran across threads
+    assert any(s.latent for s in steps)  # soft-embedding steps ran across threads
     assert isinstance(threaded[-1], Done) and not any(leaked)
 
 
@@ -190,7 +197,7 @@ class _Spy:
     def __init__(self) -> None:
         self.calls: list = []
 
-    def __call__(self, name, fallback=False):
+    def __call__(self, name, fallback=False, max_prompt_tokens=None):
         self.calls.append(name)
         raise AssertionError("the loader must not run when switching is off")
 
@@ -198,8 +205,9 @@ class _Spy:
 def test_model_switch_refused_server_side_when_off(tiny_moe_backend):
     spy = _Spy()
     holder = ModelHolder(tiny_moe_backend, allow_switch=False)
-    outs = list(Handlers(holder, spy).load_model(None, "smollm2-offline"))
-    assert "turned off" in outs[-1][0]
+    page, h = _handlers(holder, spy)
+    outs = list(h.load_model(None, "smollm2-offline"))
+    assert "turned off" in outs[-1][page.status]
     assert spy.calls == [] and holder.backend is tiny_moe_backend
 
 
@@ -219,7 +227,7 @@ def test_megabyte_prompt_is_refused_with_a_clear_message(smollm2_backend):
     big = "x" * 1_000_000
     with pytest.raises(PromptTooLong, match="1,000,000 characters"):
         check_length([big])
-    h = Handlers(ModelHolder(smollm2_backend))
+    _page, h = _handlers(smollm2_backend)
     verdict = h.check_message(None, {"text": big, "files": []}, [], Session())[0]
     assert verdict["is_valid"] is False and "too long" in verdict["message"]
     chat = _respond(smollm2_backend, big)  # straight to respond, as an API client can
@@ -227,7 +235,7 @@ def test_megabyte_prompt_is_refused_with_a_clear_message(smollm2_backend):
 
 
 def test_prompt_over_the_token_cap_is_refused_before_prefill(smollm2_backend, monkeypatch):
-    monkeypatch.setattr(smollm2_backend, "max_prompt_tokens", 64)
+    monkeypatch.setattr(smollm2_backend, "info", replace(smollm2_backend.info, max_prompt_tokens=64))
     prefills: list = []
     monkeypatch.setattr(smollm2_backend.runtime, "prefill", lambda *a: prefills.append(a) or pytest.fail())
     chat = _respond(smollm2_backend, "word " * 500)  # under the character cap, over 64 tokens

@@ -29,7 +29,6 @@ from engine.remote import (
     connect,
     load_tokenizer,
     normalize_base_url,
-    switch_marks_are_replay,
 )
 from engine.swir import replay
 
@@ -182,15 +181,15 @@ def test_request_body_on_a_stock_server():
     server = FakeServer(_sse([_chunk(content="4", finish="stop")]))
     backend = _backend(server)
     settings = DecodeSettings(method="cot", max_new_tokens=32, sampling=SamplingParams(top_k=0), seed=3)
-    _run(backend, settings)
+    events = _run(backend, settings)
     body = server.bodies[0]
     assert body["stream"] is True and body["logprobs"] is True and body["top_logprobs"] == 20
     assert body["max_tokens"] == 32 and body["seed"] == 3 and "top_k" not in body
     assert body["chat_template_kwargs"] == {"enable_thinking": True}
     assert body["return_tokens_as_token_ids"] is True  # vLLM only
     assert "vllm_xargs" not in body
-    assert backend.info.methods == ("cot", "cot-greedy") and backend.info.entropy == "estimate"
-    assert switch_marks_are_replay(backend) and "would switch" in backend.info.note
+    assert backend.info.methods == ("cot", "cot-greedy") and events[0].entropy == "estimate"
+    assert events[0].switch_marks == "replay" and "would switch" in backend.info.note
     with pytest.raises(RioError, match="does not run 'swir'"):
         _run(backend, DecodeSettings(method="swir"))
 
@@ -219,9 +218,9 @@ def test_swir_extension_body_matches_the_fork_field_list(smol_tokenizer):
         and tok.encode("7", add_special_tokens=False)[0] in sw["math_ids"]
     )
     assert json.loads(json.dumps(sw)) == sw  # plain JSON values only
-    assert backend.info.methods[0] == "swir" and not switch_marks_are_replay(backend)
+    assert backend.info.methods[0] == "swir" and events[0].switch_marks == "server"
     steps = [e for e in events if isinstance(e, Step)]
-    assert all(s.mode == "explicit" and s.ref_entropy is None for s in steps)  # modes are server-side
+    assert all(not s.latent and s.ref_entropy is None for s in steps)  # modes are server-side
 
 
 def test_swir_extension_needs_a_tokenizer():
@@ -246,9 +245,9 @@ def test_would_switch_replay_equals_the_pure_policy():
     math_ = [t in ("7", "=") for t in texts]
     ds = replay([s.entropy for s in steps], [-1] * 40, is_math=math_, ids=_REPLAY_IDS, cfg=settings.swir,
                 max_new_tokens=40)  # fmt: skip
-    assert [s.mode for s in steps[: len(ds)]] == [d.mode for d in ds]
+    assert [s.latent for s in steps[: len(ds)]] == [d.latent for d in ds]
     assert [s.switch for s in steps[: len(ds)]] == [d.switch for d in ds]
-    assert [s.forced for s in steps[: len(ds)]] == [d.forced for d in ds]
+    assert [s.forced_explicit for s in steps[: len(ds)]] == [d.forced_explicit for d in ds]
     assert any(s.switch == "to_explicit" for s in steps)
     assert all(s.ref_entropy is not None for s in steps)
 
@@ -368,7 +367,7 @@ def test_real_server_replay_marks_where_swir_would_switch(llama_url):
     ds = replay([s.entropy for s in steps], [-1] * len(steps),
                 is_math=[backend.step_is_math(-1, s.text) for s in steps], ids=_REPLAY_IDS,
                 cfg=GREEDY.swir, max_new_tokens=GREEDY.max_new_tokens)  # fmt: skip
-    assert [(s.mode, s.switch) for s in steps[: len(ds)]] == [(d.mode, d.switch) for d in ds]
+    assert [(s.latent, s.switch) for s in steps[: len(ds)]] == [(d.latent, d.switch) for d in ds]
     assert steps[0].ref_entropy == steps[0].entropy  # t = 0 sets the reference
     assert any(s.switch == "to_explicit" for s in steps)
 
@@ -440,7 +439,7 @@ def test_app_serves_a_remote_backend_and_falls_back_when_it_is_down(llama_url, s
 
     monkeypatch.setattr("engine.local.load_runtime", lambda spec, device=None: smollm2_runtime)
     remote = app.make_backend(app.parse_args(["--backend", "openai", "--base-url", llama_url]))
-    assert isinstance(remote, OpenAIBackend) and remote.info.entropy == "estimate"
+    assert isinstance(remote, OpenAIBackend) and remote.info.runtime == "remote"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}/v1"

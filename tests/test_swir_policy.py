@@ -11,6 +11,7 @@ IDS = SignalIds(think=1, end_think=2, newline=3, convergence=(2,), termination=(
 TOK = 50  # an ordinary token
 MAX = 100
 NO_CONTROL = SwirParams(window=2, max_switch_count=None)
+REF = {"variant": "reference"}
 
 
 def run(entropies, tokens=None, *, math=None, cfg=NO_CONTROL):
@@ -25,22 +26,22 @@ def run(entropies, tokens=None, *, math=None, cfg=NO_CONTROL):
 
 def test_first_step_is_latent_with_newline_mix_and_sets_reference():
     ((state, d),) = run([2.0])
-    assert d.mode == "latent" and d.switch is None
+    assert d.latent and d.switch is None
     assert state.ref_h == 2.0
     assert d.mix == Mix(0.9, IDS.newline)
 
 
 def test_latent_to_explicit_when_entropy_falls_below_reference():
     (_, _), (s1, d1) = run([2.0, 1.5])
-    assert d1.switch == "to_explicit" and d1.mode == "explicit"
-    assert s1.ref_h == 1.5 and s1.steps_in_mode == 0 and s1.switches == 1
+    assert d1.switch == "to_explicit" and not d1.latent
+    assert s1.ref_h == 1.5 and s1.steps_in_mode == 0 and s1.to_explicit == 1
     # explicit input on that switch: beta * soft + (1 - beta) * E[</think>]
     assert d1.mix == Mix(pytest.approx(schedule(0.7, 1, MAX)), IDS.end_think)
 
 
 def test_latent_stays_when_entropy_does_not_fall():
     out = run([2.0, 2.0, 3.0])
-    assert [d.mode for _, d in out] == ["latent"] * 3
+    assert [d.latent for _, d in out] == [True] * 3
     assert out[-1][1].mix == Mix(1.0, None)  # plain soft embedding
 
 
@@ -51,9 +52,9 @@ def test_explicit_to_latent_needs_higher_entropy_and_a_full_window():
     assert [d.switch for _, d in out] == [None, "to_explicit", None, "to_latent"]
     assert out[2][1].mix == Mix(0.0, TOK)
     s3, d3 = out[3]
-    assert d3.mode == "latent" and s3.ref_h == 1.5 and s3.steps_in_mode == 0
+    assert d3.latent and s3.ref_h == 1.5 and s3.steps_in_mode == 0
     assert d3.mix == Mix(pytest.approx(0.5 + 0.5 * 3 / MAX), IDS.think)
-    assert s3.switches == 1  # only latent -> explicit counts
+    assert s3.to_explicit == 1  # only latent -> explicit counts
 
 
 def test_window_counts_steps_since_the_last_switch():
@@ -67,29 +68,36 @@ def test_window_counts_steps_since_the_last_switch():
 def test_locked_after_chosen_end_think_never_goes_latent():
     out = run([2.0, 1.0, 5.0, 5.0, 5.0], tokens=[TOK, TOK, IDS.end_think, TOK, TOK])
     assert all(s.locked for s, _ in out[2:])
-    assert [d.mode for _, d in out[2:]] == ["explicit"] * 3
+    assert [d.latent for _, d in out[2:]] == [False] * 3
 
 
 def test_locked_forces_explicit_while_policy_mode_is_latent():
     (_, d0), (s1, d1) = run([2.0, 3.0], tokens=[TOK, IDS.end_think])
-    assert s1.mode == "latent" and d1.mode == "explicit" and d1.forced
+    assert s1.mode == "latent" and not d1.latent and d1.forced_explicit
 
 
 def test_injected_end_think_does_not_lock_quirk():
     state = SwirState(mode="explicit", ref_h=1.0, queue=(IDS.end_think,))
-    s, d = policy_step(state, 5, 1.0, TOK, is_math=False, ids=IDS, cfg=SwirParams(), max_new_tokens=MAX)
+    cfg = SwirParams(**REF)
+    s, d = policy_step(state, 5, 1.0, TOK, is_math=False, ids=IDS, cfg=cfg, max_new_tokens=MAX)
     assert d.token == IDS.end_think and d.injected and not s.locked
+
+
+def test_strict_injected_end_think_locks():
+    state = SwirState(mode="explicit", ref_h=1.0, queue=(IDS.end_think,))
+    s, d = policy_step(state, 5, 1.0, TOK, is_math=False, ids=IDS, cfg=SwirParams(), max_new_tokens=MAX)
+    assert d.token == IDS.end_think and d.injected and s.locked
 
 
 def test_math_token_forces_explicit_step_and_keeps_policy_mode():
     (_, d0), (s1, d1) = run([2.0, 3.0], math=[False, True])
     assert s1.mode == "latent"
-    assert d1.mode == "explicit" and d1.forced and d1.mix == Mix(0.0, TOK)
+    assert not d1.latent and d1.forced_explicit and d1.mix == Mix(0.0, TOK)
 
 
 def test_math_token_at_step_zero_is_explicit():
     ((_, d0),) = run([2.0], math=[True])
-    assert d0.mode == "explicit" and d0.forced and d0.mix == Mix(0.0, TOK)
+    assert not d0.latent and d0.forced_explicit and d0.mix == Mix(0.0, TOK)
 
 
 def test_convergence_words_queued_from_max_switches_and_emitted_next_steps():
@@ -103,11 +111,11 @@ def test_convergence_words_queued_from_max_switches_and_emitted_next_steps():
 
 
 def test_termination_after_twice_max_switches_sets_answer_budget():
-    cfg = SwirParams(window=1, max_switch_count=1, answer_budget=3)
+    cfg = SwirParams(window=1, max_switch_count=1, answer_budget=3, **REF)
     # latent/explicit alternation: switches to explicit at t1, t3, t5 -> third > 2*max
     hs = [5.0, 4.0, 4.5, 3.0, 3.5, 2.0, 2.0, 2.0, 2.0]
     out = run(hs, cfg=cfg)
-    assert [s.switches for s, _ in out][:6] == [0, 1, 1, 2, 2, 3]
+    assert [s.to_explicit for s, _ in out][:6] == [0, 1, 1, 2, 2, 3]
     s5, _ = out[5]
     assert s5.queue == IDS.termination and s5.budget == 2  # set to 3, counted down at once
     tokens = [d.token for _, d in out[6:8]]
@@ -116,8 +124,8 @@ def test_termination_after_twice_max_switches_sets_answer_budget():
 
 
 def test_answer_budget_ends_after_budget_minus_one_more_steps():
-    cfg = SwirParams(window=1, max_switch_count=1, answer_budget=3)
-    state = SwirState(mode="latent", ref_h=5.0, switches=2)
+    cfg = SwirParams(window=1, max_switch_count=1, answer_budget=3, **REF)
+    state = SwirState(mode="latent", ref_h=5.0, to_explicit=2)
     state, d = policy_step(state, 10, 1.0, TOK, is_math=False, ids=IDS, cfg=cfg, max_new_tokens=MAX)
     assert d.switch == "to_explicit" and state.budget == 2
     ends = []
@@ -144,3 +152,57 @@ def test_replay_over_a_recorded_trace_matches_step_by_step_policy():
     cfg = SwirParams(window=2, max_switch_count=None)
     decisions = replay(hs, [TOK] * 5, is_math=[False] * 5, ids=IDS, cfg=cfg, max_new_tokens=MAX)
     assert [d.switch for d in decisions] == [d.switch for _, d in run(hs, cfg=cfg)]
+
+
+# ---- the strict variant against the reference, on a model that keeps switching
+
+PLAIN = SignalIds(think=None, end_think=None, newline=3, convergence=(20, 21), termination=(30, 31, 32))
+
+
+def zigzag(n: int) -> list[float]:
+    """Entropy that falls then rises every step: a latent step switches at once, an explicit
+    one switches back as soon as the window allows."""
+    return [5.0 - 0.001 * t + (0.5 if t % 2 == 0 else 0.0) for t in range(n)]
+
+
+def simulate(cfg: SwirParams, ids: SignalIds, n: int = 512) -> list:
+    state, out = SwirState(), []
+    for t, h in enumerate(zigzag(n)):
+        state, d = policy_step(state, t, h, TOK, is_math=False, ids=ids, cfg=cfg, max_new_tokens=n)
+        out.append((state, d))
+        if d.budget_done:
+            break
+    return out
+
+
+@pytest.mark.parametrize("ids", [IDS, PLAIN], ids=["thinking-tokens", "plain-words"])
+def test_strict_cap_caps_and_the_run_ends_after_the_termination_words(ids):
+    cap = 2
+    out = simulate(SwirParams(window=1, max_switch_count=cap), ids)
+    switches = out[-1][0].to_explicit
+    assert switches <= 2 * cap + 1
+    queued = [t for t, (_, d) in enumerate(out) if d.trigger == "termination"]
+    assert len(queued) <= 1
+    if queued:  # plain words: convergence does not lock, termination does, and the budget ends the run
+        assert out[-1][1].budget_done and len(out) - 1 - queued[0] <= 32
+        assert all(s.locked for s, _ in out[queued[0] :])
+    else:  # the injected </think> locked explicit mode after the cap
+        assert switches == cap and out[-1][0].locked
+    assert sum(d.trigger == "termination" for _, d in out) <= 1
+
+
+def test_reference_quirk_rearms_termination_and_never_ends():
+    out = simulate(SwirParams(window=1, max_switch_count=2, **REF), IDS)
+    assert len(out) == 512 and out[-1][0].to_explicit > 100  # "101 switches of a cap of 2"
+    assert sum(d.trigger == "termination" for _, d in out) > 50
+
+
+def test_strict_missing_anchors_mix_nothing_in():
+    cfg = SwirParams(window=1, max_switch_count=None, alpha0=0.5)
+    state, mixes = SwirState(), []
+    for t, h in enumerate([2.0, 1.0, 1.5]):
+        state, d = policy_step(state, t, h, TOK, is_math=False, ids=PLAIN, cfg=cfg, max_new_tokens=MAX)
+        mixes.append(d.mix)
+    # t0 latent with the newline anchor; t1 to explicit without </think>: the plain token;
+    # t2 to latent without <think>: the plain soft embedding
+    assert mixes == [Mix(0.9, PLAIN.newline), Mix(0.0, TOK), Mix(1.0, None)]

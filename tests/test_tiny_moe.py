@@ -198,7 +198,7 @@ def test_manual_decode_matches_generate(loaded, embeds):
     model.model.rope_deltas = None  # a stale value from an earlier prompt must not leak in
     with torch.no_grad():
         out = model(**inputs, use_cache=True)
-        cache, delta = out.past_key_values, model.model.rope_deltas  # delta: [B, 1]
+        cache, delta = out.cache, model.model.rope_deltas  # delta: [B, 1]
         emb = model.get_input_embeddings().weight  # [V, hidden]
         got = []
         for _ in range(steps):
@@ -207,7 +207,7 @@ def test_manual_decode_matches_generate(loaded, embeds):
             t = torch.full((1, 1), cache.get_seq_length(), dtype=torch.long)  # [B, 1]
             pos = torch.stack([t, t + delta, t + delta, t + delta])  # [4, B, 1]
             step = {"inputs_embeds": emb[tok][None, None]} if embeds else {"input_ids": torch.tensor([[tok]])}
-            out = model(**step, position_ids=pos, past_key_values=cache, use_cache=True)
+            out = model(**step, position_ids=pos, cache=cache, use_cache=True)
     assert int(delta) != 0 and got == expected
 
 

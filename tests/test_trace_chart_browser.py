@@ -17,8 +17,8 @@ pytest.importorskip("playwright")
 gr = pytest.importorskip("gradio")
 
 from engine.events import Step  # noqa: E402
-from engine.visualize import LIVE_TEXT_LIMIT  # noqa: E402
 from rio_app.trace_chart import TraceChart, append_steps, chart_meta, chart_value  # noqa: E402
+from rio_app.visualize import LIVE_TEXT_LIMIT  # noqa: E402
 from tests.loopback_proxy import free_port  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -38,8 +38,8 @@ def _steps(n: int, method: str) -> list[Step]:
         )
         out.append(
             Step(t=t, token_id=t, text=HOSTILE.get(t, f"w{t}"), entropy=1.0 + (t % 7) / 5,
-                 ref_entropy=1.2 if method == "swir" else None, mode="latent" if latent else "explicit",
-                 switch=sw, forced=False, injected=t == 5, phase="thinking")
+                 ref_entropy=1.2 if method == "swir" else None, latent=latent,
+                 switch=sw, forced_explicit=False, injected=t == 5, phase="thinking")
         )  # fmt: skip
     return out
 

@@ -1,4 +1,4 @@
-"""engine/visualize.py: PNG export, standalone HTML safety, and the shared pure helpers.
+"""rio_app/visualize.py: PNG export, standalone HTML safety, and the shared pure helpers.
 
 Owns: fast checks without a browser (the live chart in Chromium is in
 test_trace_chart_browser.py). Traces are built here from a small rule-based
@@ -15,8 +15,8 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
-from engine import visualize as viz
 from engine.events import Step
+from rio_app import visualize as viz
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "</script><b>x</b>", "a\u2028b&amp;"]
@@ -32,8 +32,8 @@ def make_steps(n: int, method: str = "swir") -> list[Step]:
             switch = "to_latent" if latent else "to_explicit"
         out.append(
             Step(t=t, token_id=t, text=f"w{t} ", entropy=1.0 + math.sin(t / 5),
-                 ref_entropy=1.0 if method == "swir" else None, mode="latent" if latent else "explicit",
-                 switch=switch, forced=t % 13 == 0 and latent, injected=t % 97 == 1, phase="thinking")
+                 ref_entropy=1.0 if method == "swir" else None, latent=latent,
+                 switch=switch, forced_explicit=t % 13 == 0 and latent, injected=t % 97 == 1, phase="thinking")
         )  # fmt: skip
     return out
 
@@ -132,9 +132,9 @@ def test_switch_steps_by_direction():
 
 
 def test_step_row_codes_and_rounding():
-    s = Step(t=7, token_id=3, text="x" * 40, entropy=1.23456, ref_entropy=0.5, mode="latent",
-             switch="to_latent", forced=True, injected=True, phase="answer")  # fmt: skip
-    assert viz.step_row(s) == [7, 1.235, 0.5, 1, 2, 1 | 2 | 4, "x" * viz.LIVE_TEXT_LIMIT]
+    s = Step(t=7, token_id=3, text="x" * 40, entropy=1.23456, ref_entropy=0.5, latent=True,
+             switch="to_latent", forced_explicit=True, injected=True, phase="answer")  # fmt: skip
+    assert viz.step_row(s) == [7, 1.235, 0.5, 1, 2, 1 | 2 | 4, [], "x" * viz.LIVE_TEXT_LIMIT]
     rec = {
         "t": 0,
         "text": "",
@@ -143,7 +143,7 @@ def test_step_row_codes_and_rounding():
         "mode": "explicit",
         "switch": "to_explicit",
     }
-    assert viz.step_row(rec) == [0, None, None, 0, 1, 0, ""]
+    assert viz.step_row(rec) == [0, None, None, 0, 1, 0, [], ""]
 
 
 def test_chunks_round_trip_awkward_text():
@@ -158,7 +158,11 @@ def test_chunks_round_trip_awkward_text():
 
 def test_chunk_numbers_are_short():
     s = {"t": 3, "text": "x", "entropy": 2.0, "ref_entropy": 0.12345, "mode": "explicit", "switch": None}
-    assert viz.encode_steps([s]) == "3,2,0.123,0,0,0,x"
+    assert viz.encode_steps([s]) == "3,2,0.123,0,0,0,,x"
+    latent = {**s, "mode": "latent", "mix": [[5, " a,b;c:%", 0.51234], [6, "\n", 0.2]]}
+    chunk = viz.encode_steps([latent])
+    assert chunk == "3,2,0.123,1,0,0,0.512:%20a%2Cb%3Bc%3A%25;0.2:%0A,x"
+    assert viz.decode_chunk(chunk)[0][6] == [[" a,b;c:%", 0.512], ["\n", 0.2]]
 
 
 def test_meta_from_trace():
@@ -217,7 +221,7 @@ def test_standalone_html_embeds_the_data():
     value = json.loads(parser.data["rio-trace-data-0"])
     rows = [r for chunk in value["chunks"] for r in viz.decode_chunk(chunk)]
     assert len(rows) == 60
-    assert [r[6] for r in rows[2:6]] == HOSTILE  # hostile text survives exactly, as data
+    assert [r[7] for r in rows[2:6]] == HOSTILE  # hostile text survives exactly, as data
     assert rows[10][4] == 1  # the switch at t=10 is there
     assert value["meta"]["max_switch"] == 2
 

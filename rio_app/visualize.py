@@ -8,19 +8,23 @@ plus the pure helpers the UI and tests share: `latent_spans`, `switch_steps`,
 appends), `chart_meta`/`meta_from_trace` (the part of a chart value that does
 not change while a run streams) and `entropy_label`.
 
-Leaves to others: producing steps (`decode.py`), writing trace files
-(`trace.py`), the Gradio component and its wiring (`rio_app/trace_chart.py`).
+Leaves to others: producing steps (`engine/decode.py`), writing trace files
+(`engine/trace.py`), the Gradio component and its wiring (`trace_chart.py`).
 
 A step is either an `engine.events.Step` or a trace-file record (a dict with
-`t, token_id, text, entropy, ref_entropy, mode, switch, forced, injected`).
-A compact row is `[t, H, ref, mode, switch, flags, text]`: `H` and `ref`
-rounded to 3 decimals (None when unknown), mode 1 = latent / 0 = explicit,
-switch 0 = none / 1 = latent->explicit / 2 = explicit->latent, flags a bit
-set (1 forced, 2 injected, 4 answer phase), text cut to `text_limit` chars.
+`t, token_id, text, entropy, ref_entropy, mode, switch, forced, injected`);
+Steps are read through their `record()`.
+A compact row is `[t, H, ref, mode, switch, flags, mix, text]`: `H` and
+`ref` rounded to 3 decimals (None when unknown), mode 1 = latent / 0 =
+explicit, switch 0 = none / 1 = latent->explicit / 2 = explicit->latent,
+flags a bit set (1 forced, 2 injected, 4 answer phase), `mix` the top tokens
+of a latent step's mixed distribution as `[[text, p], ...]` (empty on
+explicit steps), text cut to `text_limit` chars.
 On the wire a batch of rows is one string, a *chunk*: one line per row,
-`t,H,ref,mode,switch,flags,text` (empty H/ref when unknown; the text is
-everything after the sixth comma, with backslash, CR and LF written as a
-backslash followed by a backslash, "r" or "n"). A chart value is `{"meta": {...}, "chunks": [chunk, ...]}`:
+`t,H,ref,mode,switch,flags,mix,text` (empty H/ref when unknown; `mix` as
+`p:text;p:text` with each text percent-encoded, so it holds no comma; the
+text is everything after the seventh comma, with backslash, CR and LF written
+as a backslash followed by a backslash, "r" or "n"). A chart value is `{"meta": {...}, "chunks": [chunk, ...]}`:
 Gradio walks every item of a value on each streamed update, so a few long
 strings cost far less server time than thousands of small lists.
 
@@ -39,6 +43,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -47,6 +52,7 @@ SWITCH_CODE = {None: 0, "to_explicit": 1, "to_latent": 2}
 FLAG_FORCED, FLAG_INJECTED, FLAG_ANSWER = 1, 2, 4
 LIVE_TEXT_LIMIT = 24  # chars of token text per streamed row
 EXPORT_TEXT_LIMIT = 80  # chars per row in a standalone HTML export
+MIX_TEXT_LIMIT = 12  # chars of each mixed token's text in a row
 WINDOW = 400  # steps the main panel shows in full; older ones live in the overview
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -67,6 +73,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "no_entropy": "no entropy reported",
         "waiting": "waiting for tokens…",
         "overview": "whole run",
+        "mixed": "soft embedding mixed:",
     },
     "pt-BR": {
         "entropy": "entropia",
@@ -85,6 +92,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "no_entropy": "entropia não informada",
         "waiting": "aguardando tokens…",
         "overview": "execução inteira",
+        "mixed": "embedding suave misturou:",
     },
 }
 METHOD_NAMES = {"swir": "SwiReasoning", "cot": "CoT (sampled)", "cot-greedy": "CoT (greedy)"}
@@ -104,9 +112,12 @@ COLORS = {
 
 
 def _get(step: Any, name: str, default: Any = None) -> Any:
-    if isinstance(step, dict):
-        return step.get(name, default)
-    return getattr(step, name, default)
+    return step.get(name, default)
+
+
+def _records(steps: Iterable[Any]) -> list[dict]:
+    """Trace records, whether `steps` holds records or `Step` events."""
+    return [s if isinstance(s, dict) else s.record() for s in steps]
 
 
 def _round(x: float | None) -> float | None:
@@ -114,7 +125,8 @@ def _round(x: float | None) -> float | None:
 
 
 def step_row(step: Any, text_limit: int = LIVE_TEXT_LIMIT) -> list:
-    """One step as a compact row `[t, H, ref, mode, switch, flags, text]`."""
+    """One step as a compact row `[t, H, ref, mode, switch, flags, mix, text]`."""
+    step = step if isinstance(step, dict) else step.record()
     flags = (
         (FLAG_FORCED if _get(step, "forced") else 0)
         | (FLAG_INJECTED if _get(step, "injected") else 0)
@@ -128,12 +140,13 @@ def step_row(step: Any, text_limit: int = LIVE_TEXT_LIMIT) -> list:
         MODE_CODE.get(_get(step, "mode"), 0),
         SWITCH_CODE.get(_get(step, "switch"), 0),
         flags,
+        [[str(tok)[:MIX_TEXT_LIMIT], round(float(p), 3)] for _, tok, p in _get(step, "mix") or ()],
         text[:text_limit],
     ]
 
 
 def step_rows(steps: Iterable[Any], text_limit: int = LIVE_TEXT_LIMIT) -> list[list]:
-    return [step_row(s, text_limit) for s in steps]
+    return [step_row(s, text_limit) for s in _records(steps)]
 
 
 _TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r"})
@@ -144,11 +157,21 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.3f}".rstrip("0").rstrip(".")
 
 
+def _mix_field(mix: list) -> str:
+    return ";".join(f"{_num(p)}:{quote(text, safe='')}" for text, p in mix)
+
+
+def _mix_of(field: str) -> list:
+    pairs = (item.split(":", 1) for item in field.split(";")) if field else ()
+    return [[unquote(text), float(p)] for p, text in pairs]
+
+
 def encode_steps(steps: Iterable[Any], text_limit: int = LIVE_TEXT_LIMIT) -> str:
-    """Steps as one chunk string: a line `t,H,ref,mode,switch,flags,text` per step."""
+    """Steps as one chunk string: a line `t,H,ref,mode,switch,flags,mix,text` per step."""
     lines = []
-    for t, h, ref, mode, sw, flags, text in step_rows(steps, text_limit):
-        lines.append(f"{t},{_num(h)},{_num(ref)},{mode},{sw},{flags},{text.translate(_TEXT_ESCAPES)}")
+    for t, h, ref, mode, sw, flags, mix, text in step_rows(steps, text_limit):
+        head = f"{t},{_num(h)},{_num(ref)},{mode},{sw},{flags},{_mix_field(mix)}"
+        lines.append(f"{head},{text.translate(_TEXT_ESCAPES)}")
     return "\n".join(lines)
 
 
@@ -168,9 +191,9 @@ def decode_chunk(chunk: str) -> list[list]:
     """The rows of one chunk (the inverse of `encode_steps`)."""
     rows = []
     for line in chunk.split("\n") if chunk else []:
-        t, h, ref, mode, sw, flags, text = line.split(",", 6)
+        t, h, ref, mode, sw, flags, mix, text = line.split(",", 7)
         num = [None if x == "" else float(x) for x in (h, ref)]
-        rows.append([int(t), num[0], num[1], int(mode), int(sw), int(flags), _unescape(text)])
+        rows.append([int(t), num[0], num[1], int(mode), int(sw), int(flags), _mix_of(mix), _unescape(text)])
     return rows
 
 
@@ -181,7 +204,7 @@ def latent_spans(steps: Sequence[Any]) -> list[tuple[int, int]]:
     """
     spans: list[tuple[int, int]] = []
     start = prev = None
-    for s in steps:
+    for s in _records(steps):
         t = int(_get(s, "t"))
         latent = _get(s, "mode") == "latent"
         if start is not None and (not latent or t != prev + 1):
@@ -198,7 +221,7 @@ def latent_spans(steps: Sequence[Any]) -> list[tuple[int, int]]:
 def switch_steps(steps: Iterable[Any]) -> dict[str, list[int]]:
     """The `t` of every switch, by direction (`to_explicit`, `to_latent`)."""
     out: dict[str, list[int]] = {"to_explicit": [], "to_latent": []}
-    for s in steps:
+    for s in _records(steps):
         d = _get(s, "switch")
         if d in out:
             out[d].append(int(_get(s, "t")))
