@@ -1,0 +1,318 @@
+"""The seeded arithmetic data (train/arith_data.py) and chat prompts (train/chat_prompts.py), pure Python."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from fractions import Fraction
+
+import pytest
+
+from train import arith_data as ad
+from train import chat_prompts as cp
+
+NUM = r"\d+(?:[.,]\d+)?"
+STATEMENT = re.compile(rf"(?<![\d.,:])({NUM}(?:\s*[-+×÷]\s*{NUM})+)\s*=\s*({NUM})(?![\d:])")
+COMPARISON = re.compile(rf"(?<![\d.,:])({NUM})\s*([<>])\s*({NUM})(?![\d:])")
+BOX = re.compile(r"\\boxed\{([^{}]*)\}")
+
+
+def _money(cents: int) -> str:
+    return str(cents // 100) if cents % 100 == 0 else f"{cents // 100}.{cents % 100:02d}"
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+# Each variant's answer recomputed from its params alone, independently of the renderers.
+ORACLE = {
+    "three": lambda a, b, c: a + b + c,
+    "more_than": lambda a, d: 2 * a + d,
+    "fewer_than": lambda a, d: 2 * a - d,
+    "two_out": lambda a, b, c: a - b - c,
+    "out_in": lambda a, b, c: a - b + c,
+    "target": lambda t, a, b: t - a - b,
+    "groups_plus": lambda q, k, e: q * k + e,
+    "groups_minus": lambda q, k, m: q * k - m,
+    "two_groups": lambda q1, k1, q2, k2: q1 * k1 + q2 * k2,
+    "change": lambda q, p, bill: _money(bill - q * p),
+    "two_items": lambda q1, p1, q2, p2: _money(q1 * p1 + q2 * p2),
+    "left": lambda m, q, p, p2: _money(m - q * p - p2),
+    "end2": lambda h, m, d1, d2: _clock(60 * h + m + d1 + d2),
+    "end_hm": lambda h, m, dh, dm: _clock(60 * (h + dh) + m + dm),
+    "between": lambda h, m, diff: diff,
+    "m_cm_add": lambda a, b, c: 100 * a + b + c,
+    "m_cut": lambda a, b, c: 100 * a - b - c,
+    "h_min_left": lambda h, m, done: 60 * h + m - done,
+    "kg_left": lambda kg, b, c: 1000 * kg - b - c,
+    "l_cups": lambda a, s, k: 1000 * a // s - k,
+    "rest": lambda p, n: n - Fraction(p * n, 100),
+    "discount": lambda p, n: n - Fraction(p * n, 100),
+    "increase": lambda p, n: n + Fraction(p * n, 100),
+    "discount_qty": lambda p, n, q: (n - Fraction(p * n, 100)) * q,
+    "sum_vs": lambda a, b1, b2: abs(a - b1 - b2),
+    "times": lambda k, b: (k - 1) * b,
+    "two_games": lambda a1, a2, b1, b2: abs(a1 + a2 - b1 - b2),
+    "legs": lambda k1, n1, k2, n2: k1 * n1 + k2 * n2,
+    "wheels": lambda k1, n1, k2, n2: k1 * n1 + k2 * n2,
+    "sides": lambda k1, n1, k2, n2: k1 * n1 + k2 * n2,
+    "legs_rest": lambda t, c: 2 * c + 4 * (t - c),
+}
+
+
+@pytest.fixture(scope="module")
+def train() -> list[ad.Problem]:
+    return ad.generate(1000, seed=1)
+
+
+@pytest.fixture(scope="module")
+def heldout() -> list[ad.Problem]:
+    return ad.generate(150, seed=1, split="heldout")
+
+
+def _value(text: str) -> Fraction:
+    return Fraction(text.replace(",", "."))
+
+
+def _evaluate(expr: str) -> Fraction:
+    """Left-to-right arithmetic with × and ÷ before + and -."""
+    tokens = re.findall(rf"{NUM}|[-+×÷]", expr)
+    terms, ops = [_value(tokens[0])], []
+    for op, num in zip(tokens[1::2], tokens[2::2], strict=True):
+        if op in "×÷":
+            terms[-1] = terms[-1] * _value(num) if op == "×" else terms[-1] / _value(num)
+        else:
+            ops.append(op)
+            terms.append(_value(num))
+    total = terms[0]
+    for op, term in zip(ops, terms[1:], strict=True):
+        total = total + term if op == "+" else total - term
+    return total
+
+
+def test_same_seed_same_output_and_different_seed_differs():
+    assert ad.generate(120, seed=5) == ad.generate(120, seed=5)
+    assert ad.generate(120, seed=5) != ad.generate(120, seed=6)
+    assert ad.generate(50, seed=5, split="heldout") == ad.generate(50, seed=5, split="heldout")
+
+
+def test_generate_leaves_the_global_rng_alone():
+    random.seed(123)
+    before = random.random()
+    random.seed(123)
+    ad.generate(20, seed=9)
+    assert random.random() == before
+
+
+def test_split_is_on_params_and_disjoint_across_languages(train, heldout):
+    assert all(not ad.is_heldout(p.kind, p.params) for p in train)
+    assert all(ad.is_heldout(p.kind, p.params) for p in heldout)
+    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in heldout}
+    en_train = ad.generate(300, seed=2, langs=("en",))
+    pt_held = ad.generate(60, seed=2, split="heldout", langs=("pt-BR",))
+    assert {p.lang for p in en_train} == {"en"} and {p.lang for p in pt_held} == {"pt-BR"}
+    assert not {(p.kind, p.params) for p in en_train} & {(p.kind, p.params) for p in pt_held}
+    assert 0.07 < sum(ad.is_heldout(p.kind, p.params) for p in ad.generate(400, 3, "heldout")) / 400 <= 1
+
+
+def test_heldout_rule_is_stable():
+    params = ("three", 47, 38, 12)
+    assert ad.is_heldout("sum", params) == (int(ad.params_hash("sum", params)[:12], 16) % 8 == 0)
+    share = sum(ad.is_heldout("sum", ("three", a, b, 3)) for a in range(12, 70) for b in range(5, 40)) / (
+        58 * 35
+    )
+    assert 0.09 < share < 0.16
+
+
+def test_deduplicated_with_stable_ids(train):
+    assert len({(p.kind, p.params) for p in train}) == len(train)
+    assert len({p.id for p in train}) == len(train)
+    assert all(p.id.startswith(p.kind + "-") for p in train)
+    again = ad.make_problem(train[0].kind, train[0].params, "pt-BR", random.Random(0))
+    assert again.id == train[0].id and again.answer == train[0].answer
+
+
+def test_every_arithmetic_statement_is_correct(train, heldout):
+    seen = 0
+    for p in train + heldout:
+        found = 0
+        for expr, result in STATEMENT.findall(p.thinking):
+            assert _evaluate(expr) == _value(result), (p.id, expr, result, p.thinking)
+            found += 1
+        for a, sign, b in COMPARISON.findall(p.thinking):
+            assert (_value(a) > _value(b)) == (sign == ">"), (p.id, p.thinking)
+        assert found >= 1, p.thinking
+        seen += found
+    assert seen > 2.5 * len(train + heldout)
+
+
+def test_answers_match_an_independent_oracle(train, heldout):
+    for p in train + heldout:
+        expected = ORACLE[p.params[0]](*p.params[1:])
+        assert p.answer == ad.normalize_answer(str(expected)), (p.params, p.answer)
+        if p.kind != "time":
+            assert 0 < float(p.answer) < 1000
+
+
+def test_every_sampler_keeps_its_numbers_easy():
+    rng = random.Random(0)
+    for vs in ad.VARIANTS.values():
+        for v in vs:
+            for _ in range(400):
+                nums = v.sample(rng)
+                assert all(isinstance(x, int) and x >= 0 for x in nums), (v.name, nums)
+                answer = ORACLE[v.name](*nums)
+                if v.kind != "time":
+                    value = Fraction(str(answer))
+                    # money can be small; counted things are at least 2 (never "1 apples")
+                    assert (value > 0 if v.kind == "money" else value >= 2) and value < 1000, (v.name, nums)
+
+
+def test_boxed_answer_equals_answer_and_last_line_states_it(train):
+    for p in train:
+        boxes = BOX.findall(p.answer_text)
+        assert len(boxes) == 1, p.answer_text
+        assert ad.normalize_answer(boxes[0]) == p.answer
+        assert boxes[0] in p.thinking.split("\n")[-1], (boxes[0], p.thinking)
+        if p.lang == "pt-BR":
+            assert "." not in boxes[0], boxes[0]  # decimal comma in pt-BR
+
+
+def test_money_is_exact_and_in_the_right_format(train):
+    money = [p for p in train if p.kind == "money"]
+    assert money
+    for p in money:
+        box = BOX.findall(p.answer_text)[0]
+        assert re.fullmatch(r"\d+[.,]\d{2}", box), box
+        assert ("R$ " in p.question) == (p.lang == "pt-BR") and ("$" in p.question)
+    for p in train:
+        assert not re.search(r"\d[.,]\d{3,}", p.question + p.thinking + p.answer_text), p.id
+
+
+def test_numbers_stay_easy(train):
+    in_questions = [int(x) for p in train for x in re.findall(r"(?<![\d.,:])\d+(?![\d:.,]\d)", p.question)]
+    assert sum(x <= 99 for x in in_questions) / len(in_questions) > 0.9
+    for p in train:  # above 999 only round thousands (1 kg = 1000 g, 2 L = 2000 ml)
+        assert all(int(x) % 1000 == 0 for x in re.findall(r"(?<![\d.,:])\d{4,}", p.thinking)), p.thinking
+
+
+def test_times_are_24_hour_clock(train):
+    for p in (p for p in train if p.params[0] in ("end2", "end_hm")):
+        assert re.fullmatch(r"(?:[6-9]|1\d|2[0-3]):[0-5]\d", p.answer), p.answer
+
+
+def test_both_languages_and_every_kind_and_variant_present(train):
+    assert Counter(p.lang for p in train).keys() == {"en", "pt-BR"}
+    assert min(Counter(p.lang for p in train).values()) > 0.4 * len(train)
+    assert {p.kind for p in train} == set(ad.KINDS)
+    assert {p.params[0] for p in train} == {v.name for vs in ad.VARIANTS.values() for v in vs}
+
+
+def test_trace_shape(train):
+    finals = {lang: tuple(t.split("{")[0] for t in ad.FINAL[lang]) for lang in ad.LANGS}
+    for p in train:
+        lines = p.thinking.split("\n")
+        assert 2 <= len(lines) <= 7, p.thinking
+        assert all(line.strip() == line and line for line in lines)
+        assert "<think>" not in p.thinking and "</think>" not in p.thinking
+        assert lines[-1].startswith(finals[p.lang]), lines[-1]
+        assert 20 <= ad.approx_tokens(p.thinking) <= 110, p.thinking
+        assert 12 <= ad.approx_tokens(p.question) <= 64, p.question
+    assert sum(ad.approx_tokens(p.thinking) for p in train) / len(train) < 68
+
+
+def test_traces_vary(train):
+    first_words = Counter(p.thinking.split()[0] for p in train if p.lang == "en")
+    assert len(first_words) >= 15
+    assert sum(line.count("=") > 1 for p in train for line in p.thinking.split("\n")) > 0.15 * len(train)
+    three = [p for p in train if p.params[0] == "three"]
+    assert any("more" in p.thinking or "novos" in p.thinking for p in three)
+    orders = {
+        p.thinking.split("\n")[-2 if "✓" not in p.thinking else -3].split("=")[0].strip() for p in three
+    }
+    assert len(orders) > 5
+
+
+def test_check_prob_controls_the_check_line():
+    assert not any("✓" in p.thinking for p in ad.generate(80, seed=4, check_prob=0.0))
+    assert all("✓" in p.thinking.split("\n")[-2] for p in ad.generate(80, seed=4, check_prob=1.0))
+    share = sum("✓" in p.thinking for p in ad.generate(400, seed=4)) / 400
+    assert 0.27 < share < 0.43
+
+
+def test_task_records_and_jsonl(tmp_path, heldout):
+    path = tmp_path / "tasks.jsonl"
+    ad.write_tasks(path, heldout[:20])
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows == [ad.task_record(p) for p in heldout[:20]]
+    assert set(rows[0]) == {"id", "question", "answer", "lang", "kind", "match"}
+    assert all(r["match"] == "boxed" for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("85", "85"),
+        ("12,50", "12.50"),
+        ("R$ 12,50", "12.50"),
+        ("$7.5", "7.50"),
+        ("64.00", "64"),
+        ("15:45", "15:45"),
+        ("09:05", "9:05"),
+        ("9h05", "9:05"),
+        (" 85 ", "85"),
+    ],
+)
+def test_normalize_answer(text, canonical):
+    assert ad.normalize_answer(text) == canonical
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError):
+        ad.generate(3, seed=0, split="test")
+    with pytest.raises(ValueError):
+        ad.generate(3, seed=0, langs=("fr",))
+
+
+def test_chat_prompts_both_languages_and_split():
+    langs = Counter(lang for lang, _ in cp.PROMPTS)
+    assert langs["en"] >= 75 and langs["pt-BR"] >= 75 and len(cp.PROMPTS) == len(set(cp.PROMPTS))
+    assert ("en", "What is the capital of France?") in cp.PROMPTS
+    assert ("pt-BR", "Qual é a capital do Brasil?") in cp.PROMPTS
+    train, held = cp.split_prompts(0)
+    assert set(train) | set(held) == set(cp.PROMPTS) and not set(train) & set(held)
+    assert 0.12 < len(held) / len(cp.PROMPTS) < 0.18
+    assert {lang for lang, _ in held} == {"en", "pt-BR"}
+    assert cp.split_prompts(0) == (train, held) and cp.split_prompts(1) != (train, held)
+
+
+ANSWERS = {
+    "What is the capital of France?": "Paris",
+    "Qual é a capital do Brasil?": "Brasília",
+    "What is the capital of Japan?": "Tokyo",
+    "Qual é a capital de Portugal?": "Lisboa",
+    "What is the largest planet in our solar system?": "Jupiter",
+    "Who wrote Romeo and Juliet?": "Shakespeare",
+    "Quem escreveu Dom Casmurro?": "Machado",
+}
+
+
+def test_short_thought_never_gives_the_answer():
+    rng = random.Random(0)
+    for lang, prompt in cp.PROMPTS:
+        for _ in range(4):
+            thought = cp.short_thought(prompt, lang, rng)
+            assert 1 <= len(thought.split("\n")) <= 2 and thought.strip()
+            assert not re.search(r"\d", thought), thought
+            if prompt in ANSWERS:
+                assert ANSWERS[prompt].lower() not in thought.lower(), thought
+    assert "France" in " ".join(
+        cp.short_thought("What is the capital of France?", "en", rng) for _ in range(6)
+    )
+    assert not re.search(r"\d", cp.short_thought("What is 17 * 23?", "en", rng))
+    assert cp.short_thought("Oi!", "pt-BR", random.Random(1)) != cp.short_thought(
+        "Hi!", "en", random.Random(1)
+    )
