@@ -1,9 +1,9 @@
-"""Rio Chat's entry point: `python app.py [--model PRESET|ID|FOLDER] [--host H] [--port P] [--share]
-[--no-model-switch]`.
+"""Rio Chat's entry point: `python app.py [--model PRESET|ID|FOLDER|FILE.gguf] [--backend local|llamacpp|openai]
+[--host H] [--port P] [--share] [--no-model-switch]`.
 
 Owns: reading the arguments (or the environment: RIO_MODEL, RIO_HOST /
 GRADIO_SERVER_NAME, RIO_PORT / GRADIO_SERVER_PORT, RIO_ALLOW_MODEL_SWITCH,
-RIO_MAX_PROMPT_TOKENS),
+RIO_MAX_PROMPT_TOKENS, RIO_BACKEND, RIO_THREADS, RIO_N_CTX, RIO_TOKENIZER),
 loading the backend once (falling back to the offline default, with the
 reason shown in the page header) and launching the app. On Hugging Face Spaces, `python app.py`
 with no arguments does the same. Leaves the page to `rio_app.layout` and
@@ -16,7 +16,10 @@ import argparse
 import logging
 import os
 from dataclasses import replace
+from functools import partial
 
+from engine.cli import BACKENDS, env_int, llama_options
+from engine.llamacpp import DEFAULT_N_CTX
 from engine.presets import DEFAULT_PRESET
 from rio_app.state import OFF_WORDS, switch_allowed_by_env
 
@@ -54,9 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--backend",
-        choices=("local", "openai"),
+        choices=BACKENDS,
         default=env.get("RIO_BACKEND", "local"),
-        help="local: run the model here; openai: an OpenAI-compatible server (vLLM, SGLang)",
+        help="local: run the model here with torch; llamacpp: run a GGUF here with llama.cpp (needs "
+        "llama-cpp-python); openai: an OpenAI-compatible server (vLLM, SGLang)",
+    )
+    p.add_argument("--threads", type=int, default=env_int("RIO_THREADS"), help="llama.cpp CPU threads")
+    p.add_argument(
+        "--n-ctx", type=int, default=env_int("RIO_N_CTX") or DEFAULT_N_CTX, help="llama.cpp context length"
     )
     p.add_argument("--base-url", default=env.get("RIO_BASE_URL"), help="the server, e.g. http://host:8000/v1")
     p.add_argument("--api-key", default=env.get("RIO_API_KEY"))
@@ -67,7 +75,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="speak the SwiReasoning request extension of the vLLM fork (needs --tokenizer)",
     )
     p.add_argument(
-        "--tokenizer", default=env.get("RIO_TOKENIZER"), help="folder or cached id for signal-token ids"
+        "--tokenizer",
+        default=env.get("RIO_TOKENIZER"),
+        help="the model's Hugging Face tokenizer folder (a remote server's signal-token ids, or a GGUF "
+        "whose own tokenizer transformers cannot read)",
     )
     return p.parse_args(argv)
 
@@ -91,12 +102,13 @@ def make_backend(args: argparse.Namespace):
             note = f"{err} {backend.info.note or f'Running the offline model {backend.info.name} instead.'}"
             backend.info = replace(backend.info, note=note)
             return backend
-    return load_backend(args.model, fallback=True, max_prompt_tokens=cap)
+    return load_backend(args.model, fallback=True, max_prompt_tokens=cap, llama=llama_options(args))
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from engine.local import load_backend
     from rio_app.layout import build_app, launch_kwargs
     from rio_app.state import ModelHolder
 
@@ -105,7 +117,8 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("rio").warning(backend.info.note)
     # The holder enforces the choice server-side: the load endpoint stays reachable by API.
     holder = ModelHolder(backend, allow_switch=args.allow_model_switch)
-    demo = build_app(holder, allow_model_switch=args.allow_model_switch)
+    loader = partial(load_backend, llama=llama_options(args))  # a switched-to model runs where this one does
+    demo = build_app(holder, allow_model_switch=args.allow_model_switch, load_backend=loader)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
 
 

@@ -2,7 +2,9 @@
 
 Owns: parsing options into `DecodeSettings`, streaming a run to the terminal
 (thinking and answer separated, tokens of latent steps dimmed when the output
-is a terminal), the summary line, and `--trace out.json`. `--backend openai`
+is a terminal), the summary line, and `--trace out.json`. `--backend llamacpp`
+runs a GGUF file (or a preset that ships one) with llama.cpp in this process
+(`--threads`, `--n-ctx`); `--backend openai`
 talks to a vLLM/SGLang/llama.cpp server (`engine/remote.py`) instead of
 loading a model; `--model` then names the served model. A user error prints
 one line and exits with status 2; no traceback.
@@ -20,11 +22,20 @@ from typing import TextIO
 from engine.config import METHODS, DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
 from engine.events import Done, Started, Step
+from engine.llamacpp import DEFAULT_N_CTX, LlamaOptions
 from engine.presets import DEFAULT_PRESET, PRESETS
 from engine.prompt import Turn
 from engine.trace import TraceRecorder
 
 DIM, RESET, BOLD = "\x1b[2m", "\x1b[0m", "\x1b[1m"
+
+
+BACKENDS = ("local", "llamacpp", "openai")
+
+
+def env_int(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _switch_count(value: str) -> int | None:
@@ -41,14 +52,20 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--model", default=os.environ.get("RIO_MODEL"),
                     help=f"preset ({', '.join(PRESETS)}), hub id or local folder; with --backend openai, "
                     "the served model name (default: the only one served)")  # fmt: skip
-    ap.add_argument("--backend", choices=("local", "openai"), default=os.environ.get("RIO_BACKEND", "local"),
-                    help="local: load the model here; openai: an OpenAI-compatible server")  # fmt: skip
+    ap.add_argument("--backend", choices=BACKENDS, default=os.environ.get("RIO_BACKEND", "local"),
+                    help="local: load the model here with torch; llamacpp: run a GGUF here with llama.cpp; "
+                    "openai: an OpenAI-compatible server")  # fmt: skip
+    ap.add_argument("--threads", type=int, default=env_int("RIO_THREADS"),
+                    help="llama.cpp CPU threads (default: every core)")  # fmt: skip
+    ap.add_argument("--n-ctx", type=int, default=env_int("RIO_N_CTX") or DEFAULT_N_CTX,
+                    help="llama.cpp context length in tokens")  # fmt: skip
     ap.add_argument("--base-url", default=os.environ.get("RIO_BASE_URL"), help="e.g. http://host:8000/v1")
     ap.add_argument("--api-key", default=os.environ.get("RIO_API_KEY"))
     ap.add_argument("--swir-extension", action="store_true",
                     help="the server runs SwiReasoning (vLLM fork's vllm_xargs extension); needs --tokenizer")  # fmt: skip
     ap.add_argument("--tokenizer", default=os.environ.get("RIO_TOKENIZER"),
-                    help="local folder or cached hub id of the served model's tokenizer")  # fmt: skip
+                    help="local folder or cached hub id of the model's Hugging Face tokenizer (for a "
+                    "remote server, or a GGUF whose own tokenizer transformers cannot read)")  # fmt: skip
     ap.add_argument("--method", choices=METHODS, default="swir")
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--seed", type=int, default=None)
@@ -159,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             return run(args)
         args.model = args.model or DEFAULT_PRESET
-        if args.model not in PRESETS and not Path(args.model).exists() and "/" not in args.model:
+        known = args.model in PRESETS or Path(args.model).exists() or "/" in args.model
+        if not known and not (args.backend == "llamacpp" and args.model.endswith(".gguf")):
             raise RioError(
                 f"Unknown model {args.model!r}: use a preset ({', '.join(PRESETS)}), a hub id or a folder."
             )
@@ -171,17 +189,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def llama_options(args: argparse.Namespace) -> LlamaOptions | None:
+    """The llama.cpp options when the backend is llamacpp, else None (torch)."""
+    if args.backend != "llamacpp":
+        return None
+    return LlamaOptions(n_ctx=args.n_ctx, threads=args.threads, tokenizer=args.tokenizer)
+
+
 def load(args: argparse.Namespace):
-    """The backend the options name: a local model, or a connection to a server."""
+    """The backend the options name: a local model (torch or llama.cpp), or a connection to a server."""
     if args.backend == "openai":
         from engine.remote import RemoteOptions, connect
 
         opts = RemoteOptions(swir_extension=args.swir_extension, tokenizer=args.tokenizer)
         return connect(args.base_url, args.model, args.api_key, options=opts)
-    from engine.local import LocalBackend
-    from engine.runtime import load_runtime
+    from engine.local import load_backend
 
-    return LocalBackend(load_runtime(args.model, device=args.device))
+    return load_backend(args.model, fallback=False, device=args.device, llama=llama_options(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,10 +17,11 @@ from engine.config import METHODS, DecodeSettings
 from engine.decode import decode
 from engine.errors import ModelUnavailable
 from engine.events import Event
+from engine.llamacpp import LlamaOptions, load_llama
 from engine.media import MediaLimits, check_media
 from engine.presets import DEFAULT_PRESET
 from engine.prompt import Prepared, Turn, prepare
-from engine.runtime import load_runtime
+from engine.runtime import kernel_notice, load_runtime
 from engine.steps import StepRuntime
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class LocalBackend:
         max_prompt_tokens: int | None = None,
     ) -> None:
         self.runtime = rt = runtime
+        notice = kernel_notice(rt.model) if hasattr(rt, "model") and rt.model is not None else ""
+        note = " ".join(x for x in (note, notice) if x)
         self.info = BackendInfo(
             name=rt.name, source=rt.source, modalities=rt.modalities, device=_device_label(rt),
             methods=METHODS, context_length=rt.context_length, note=note,
@@ -81,17 +84,20 @@ def load_backend(
     fallback: bool = True,
     device: str | None = None,
     max_prompt_tokens: int | None = None,
+    llama: LlamaOptions | None = None,
 ) -> LocalBackend:
-    """Load `spec` (preset, hub id or folder). If it fails and `fallback` is on,
-    load the first offline fallback that works and put the reasons in `info.note`."""
+    """Load `spec` (preset, hub id, folder, or with `llama` options a GGUF on llama.cpp).
+    If it fails and `fallback` is on, load the first offline fallback that works
+    (with torch) and put the reasons in `info.note`."""
     spec = spec or DEFAULT_PRESET
     try:
-        return LocalBackend(load_runtime(spec, device=device), max_prompt_tokens=max_prompt_tokens)
+        runtime = load_llama(spec, llama) if llama is not None else load_runtime(spec, device=device)
+        return LocalBackend(runtime, max_prompt_tokens=max_prompt_tokens)
     except ModelUnavailable as err:
         if not fallback:
             raise
         reasons = [str(err)]
-    for name in (f for f in FALLBACKS if f != spec):
+    for name in (f for f in FALLBACKS if f != spec or llama is not None):
         try:
             runtime = load_runtime(name, device=device)
         except ModelUnavailable as err:

