@@ -3,7 +3,8 @@
 
 Owns: reading the arguments (or the environment: RIO_MODEL, RIO_HOST /
 GRADIO_SERVER_NAME, RIO_PORT / GRADIO_SERVER_PORT, RIO_ALLOW_MODEL_SWITCH,
-RIO_MAX_PROMPT_TOKENS, RIO_BACKEND, RIO_THREADS, RIO_N_CTX, RIO_TOKENIZER),
+RIO_MAX_PROMPT_TOKENS, RIO_BACKEND, RIO_BATCH_ROWS, RIO_THREADS, RIO_N_CTX,
+RIO_TOKENIZER),
 loading the backend once (falling back to the offline default, with the
 reason shown in the page header) and launching the app. On Hugging Face Spaces, `python app.py`
 with no arguments does the same. Leaves the page to `rio_app.layout` and
@@ -24,6 +25,7 @@ from engine.presets import DEFAULT_PRESET
 from rio_app.state import OFF_WORDS, switch_allowed_by_env
 
 DEFAULT_MAX_PROMPT_TOKENS = 32_768  # a public server should not prefill a 262k-token paste
+DEFAULT_BATCH_ROWS = 8  # a decode step of a small model costs little more for 8 rows than for one
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,6 +64,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="local: run the model here with torch; llamacpp: run a GGUF here with llama.cpp (needs "
         "llama-cpp-python); openai: an OpenAI-compatible server (vLLM, SGLang)",
     )
+    p.add_argument(
+        "--batch-rows",
+        type=int,
+        default=env_int("RIO_BATCH_ROWS") or DEFAULT_BATCH_ROWS,
+        help="visitors' runs decoded together in one batch (1: one at a time); also RIO_BATCH_ROWS",
+    )
     p.add_argument("--threads", type=int, default=env_int("RIO_THREADS"), help="llama.cpp CPU threads")
     p.add_argument(
         "--n-ctx", type=int, default=env_int("RIO_N_CTX") or DEFAULT_N_CTX, help="llama.cpp context length"
@@ -98,11 +106,17 @@ def make_backend(args: argparse.Namespace):
             model = None if args.model == DEFAULT_PRESET else args.model
             return connect(args.base_url or "", model, args.api_key, options=options)
         except RioError as err:
-            backend = load_backend(DEFAULT_PRESET, max_prompt_tokens=cap)
+            backend = load_backend(DEFAULT_PRESET, max_prompt_tokens=cap, max_batch_rows=args.batch_rows)
             note = f"{err} {backend.info.note or f'Running the offline model {backend.info.name} instead.'}"
             backend.info = replace(backend.info, note=note)
             return backend
-    return load_backend(args.model, fallback=True, max_prompt_tokens=cap, llama=llama_options(args))
+    return load_backend(
+        args.model,
+        fallback=True,
+        max_prompt_tokens=cap,
+        llama=llama_options(args),
+        max_batch_rows=args.batch_rows,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("rio").warning(backend.info.note)
     # The holder enforces the choice server-side: the load endpoint stays reachable by API.
     holder = ModelHolder(backend, allow_switch=args.allow_model_switch)
-    loader = partial(load_backend, llama=llama_options(args))  # a switched-to model runs where this one does
+    # a model a visitor switches to runs where and how this one does
+    loader = partial(load_backend, llama=llama_options(args), max_batch_rows=args.batch_rows)
     demo = build_app(holder, allow_model_switch=args.allow_model_switch, load_backend=loader)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
 

@@ -8,7 +8,7 @@ another's history or trace) and the report (a table printed and written into
 docs/RELIABILITY.md between markers). tests/test_rel_load.py runs a small
 version of the same. Leaves the app to rio_app/ and the models to engine/.
 
-    python bench/load_test.py --model tiny-moe --sessions 20 --turns 3 --max-new-tokens 8
+    python bench/load_test.py --model smollm2-offline --sessions 20 --turns 2 --max-new-tokens 32 --batch-rows 8
 
 Queue wait: submit -> first streamed frame (the run has started). TTFT:
 submit -> first frame with model text. Both are seen by the client, so they
@@ -302,7 +302,7 @@ def machine_line() -> str:
     )
 
 
-def table(model: str, cfg: LoadConfig, s: dict, rss: tuple, wall_s: float) -> str:
+def table(model: str, cfg: LoadConfig, s: dict, rss: tuple, wall_s: float, rows: int = 1) -> str:
     def f(x: float | None) -> str:
         return "–" if x is None else f"{x:.2f} s"
 
@@ -310,6 +310,7 @@ def table(model: str, cfg: LoadConfig, s: dict, rss: tuple, wall_s: float) -> st
     again = "–" if second is None else f"{second:.0f} MiB ({second - after:+.0f} MiB)"
     rows = [
         ("model", f"`{model}`, method `{cfg.method}`, max_new_tokens {cfg.max_new_tokens}"),
+        ("batch rows (runs decoded together)", str(rows)),
         ("sessions × turns", f"{cfg.sessions} × {cfg.turns} = {s['submitted']} turns submitted at once"),
         ("turns answered / error message / lost", f"{s['answer']} / {s['error']} / {s['lost']}"),
         ("session failures (connect, export)", str(s["session_failures"])),
@@ -372,11 +373,14 @@ def rss_mib() -> float:
 
 def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="tiny-moe", choices=["tiny-moe", "smollm2-offline"])
+    p.add_argument(
+        "--model", default="smollm2-offline", help="a preset (smollm2-offline, smollm2-think, tiny-moe)"
+    )
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--turns", type=int, default=3)
     p.add_argument("--max-new-tokens", type=int, default=8)
     p.add_argument("--method", default="swir", choices=["swir", "cot", "cot-greedy"])
+    p.add_argument("--batch-rows", type=int, default=8, help="rows decoded together (1: one run at a time)")
     p.add_argument(
         "--rounds", type=int, default=2, choices=[1, 2], help="2: run again to tell a leak from a plateau"
     )
@@ -388,7 +392,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> i
 
     cfg = LoadConfig(args.sessions, args.turns, args.max_new_tokens, args.method)
     machine = machine_line()
-    backend = load_backend(args.model, fallback=False)
+    backend = load_backend(args.model, fallback=False, max_batch_rows=args.batch_rows)
     demo, url = serve(backend, cfg.max_new_tokens)
     warm = run_load(url, LoadConfig(1, 1, cfg.max_new_tokens, cfg.method), backend.runtime.tokenizer)
     before = rss_mib()
@@ -407,7 +411,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> i
     demo.close()
     s = summarize(results, cfg)
     rss = (before, after, max(peak.peak, after), second if args.rounds > 1 else None)
-    block = table(args.model, cfg, s, rss, wall)
+    block = table(args.model, cfg, s, rss, wall, args.batch_rows)
     verdict = "nothing lost, no session saw another's" if not problems else f"{len(problems)} problems"
     block += f"\n\nChecks: {verdict}. Machine: {machine}.\n"
     log(block)

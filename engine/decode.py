@@ -219,16 +219,24 @@ class Row:
             return "cancelled"
         return "max_new_tokens" if self.t == self.settings.max_new_tokens else None
 
-    def next_input(self) -> int | torch.Tensor:
-        """What the model reads next, from the last decision: a token id or an embedding `[H]`."""
-        mix, p, sw = self.decision.mix, self.p, self.settings.swir
+    def next_input(self, soft: torch.Tensor | None = None) -> int | torch.Tensor:
+        """What the model reads next, from the last decision: a token id or an embedding `[H]`.
+        `soft` is this row's `p @ E` when the caller computed it with other rows' (`next_inputs`)."""
+        mix, sw = self.decision.mix, self.settings.swir
         if mix.soft_weight == 0.0:
             assert mix.anchor is not None
             return mix.anchor
-        soft = soft_embedding(p, self.rt.embed, sw.mix_mass, sw.mix_top_k)  # [H]
+        if soft is None:
+            soft = soft_embedding(self.p, self.rt.embed, sw.mix_mass, sw.mix_top_k)  # [H]
         if mix.anchor is None:
             return soft
         return mix.soft_weight * soft + (1.0 - mix.soft_weight) * self.rt.embed[mix.anchor]
+
+    @property
+    def wants_exact_mix(self) -> bool:
+        """The next input mixes the whole distribution exactly (it can share one product with other rows)."""
+        sw = self.settings.swir
+        return self.decision.mix.soft_weight > 0.0 and sw.mix_mass is None and sw.mix_top_k is None
 
     def done(self, stop: StopReason | None = None) -> Done:
         """The run's `Done`, with `stop` overriding the row's own reason (e.g. cancelled)."""
@@ -247,6 +255,18 @@ class Row:
             after_injection_tokens=tally.after_injection, thinking_end=tally.thinking_end,
             answer_tokens=tally.answer_tokens,
         )  # fmt: skip
+
+
+def next_inputs(rows: list[Row]) -> list[int | torch.Tensor]:
+    """Every row's next input; the exact soft mixes of all rows in one product `P @ E`
+    (`[k, V] x [V, H]`), which reads the embedding matrix once instead of k times."""
+    exact = [i for i, row in enumerate(rows) if row.wants_exact_mix]
+    softs: dict[int, torch.Tensor] = {}
+    if len(exact) > 1:
+        embed = rows[0].rt.embed
+        probs = torch.stack([rows[i].p for i in exact]).to(embed.device, embed.dtype)  # [k, V]
+        softs = dict(zip(exact, probs @ embed, strict=True))  # k x [H]
+    return [row.next_input(softs.get(i)) for i, row in enumerate(rows)]
 
 
 def feed(rt: StepRuntime, row: Row, cache: Any) -> torch.Tensor:

@@ -1,8 +1,9 @@
 """LocalBackend: a model in this process (torch or llama.cpp), behind `Backend`.
 
 Owns: loading with a fallback to the offline default (and saying why),
-serialising runs on the one model (`runtime.lock`), and composing prompt
-building with the decode loop. Leaves everything model-shaped to the runtime
+serialising runs on the one model (`runtime.lock`) or, with
+`max_batch_rows` above 1, handing them to the batching scheduler
+(`batching.py`), and composing prompt building with the decode loop. Leaves everything model-shaped to the runtime
 (`runtime.py`, `llamacpp.py`), prompts to `prompt.py`, the loop to `decode.py`.
 """
 
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from engine.backend import BackendInfo
+from engine.batching import Scheduler
 from engine.config import METHODS, DecodeSettings
 from engine.decode import decode
 from engine.errors import ModelUnavailable
@@ -41,15 +43,17 @@ class LocalBackend:
         note: str = "",
         limits: MediaLimits | None = None,
         max_prompt_tokens: int | None = None,
+        max_batch_rows: int = 1,
     ) -> None:
         self.runtime = rt = runtime
+        self.scheduler = _scheduler(rt, max_batch_rows)
         notice = kernel_notice(rt.model) if hasattr(rt, "model") and rt.model is not None else ""
         note = " ".join(x for x in (note, notice) if x)
         self.info = BackendInfo(
             name=rt.name, source=rt.source, modalities=rt.modalities, device=_device_label(rt),
             methods=METHODS, context_length=rt.context_length, note=note,
             limits=limits or MediaLimits(), max_prompt_tokens=max_prompt_tokens,
-            runtime=getattr(rt, "kind", "torch"),
+            runtime=getattr(rt, "kind", "torch"), max_batch_rows=self.scheduler.max_rows if self.scheduler else 1,
         )  # fmt: skip
 
     def check_media(self, images: Sequence[str], videos: Sequence[str]) -> None:
@@ -66,10 +70,26 @@ class LocalBackend:
     ) -> Iterator[Event]:
         settings.validate()
         prepared = self.prepare(turns, settings)  # media errors surface before the model is taken
+        if self.scheduler is not None:
+            yield from self.scheduler.submit(
+                prepared.inputs, settings, cancel, opens_thinking=prepared.opens_thinking
+            )
+            return
         with self.runtime.lock:
             yield from decode(
                 self.runtime, prepared.inputs, settings, cancel, opens_thinking=prepared.opens_thinking
             )
+
+
+def _scheduler(rt: StepRuntime, rows: int) -> Scheduler | None:
+    """A batching scheduler when more than one row is asked for and the runtime can batch."""
+    if rows <= 1:
+        return None
+    new_batch = getattr(rt, "new_batch", None)
+    if new_batch is None:
+        log.info("%s decodes one run at a time (its runtime does not batch)", rt.name)
+        return None
+    return Scheduler(rt, new_batch, rows)
 
 
 # Tried in order when the asked model cannot be loaded: the bundled text model,
@@ -85,6 +105,7 @@ def load_backend(
     device: str | None = None,
     max_prompt_tokens: int | None = None,
     llama: LlamaOptions | None = None,
+    max_batch_rows: int = 1,
 ) -> LocalBackend:
     """Load `spec` (preset, hub id, folder, or with `llama` options a GGUF on llama.cpp).
     If it fails and `fallback` is on, load the first offline fallback that works
@@ -92,7 +113,7 @@ def load_backend(
     spec = spec or DEFAULT_PRESET
     try:
         runtime = load_llama(spec, llama) if llama is not None else load_runtime(spec, device=device)
-        return LocalBackend(runtime, max_prompt_tokens=max_prompt_tokens)
+        return LocalBackend(runtime, max_prompt_tokens=max_prompt_tokens, max_batch_rows=max_batch_rows)
     except ModelUnavailable as err:
         if not fallback:
             raise
@@ -105,5 +126,7 @@ def load_backend(
             continue
         log.warning("%s; falling back to %s", " ".join(reasons), name)
         note = f"{' '.join(reasons)} Running the offline model {name} instead."
-        return LocalBackend(runtime, note=note, max_prompt_tokens=max_prompt_tokens)
+        return LocalBackend(
+            runtime, note=note, max_prompt_tokens=max_prompt_tokens, max_batch_rows=max_batch_rows
+        )
     raise ModelUnavailable(" ".join(reasons))

@@ -57,6 +57,12 @@ class Runtime:
         self.math_mask = _math_mask(self.tokenizer, self.vocab_size, self.device)  # [V] bool
         self.mrope = hasattr(getattr(self.model, "model", None), "rope_deltas")
 
+    def new_batch(self, _rt: Any = None) -> Any:
+        """An empty batch cache for the scheduler (`engine.batching.TorchBatch`)."""
+        from engine.batching import TorchBatch
+
+        return TorchBatch(self)
+
     # ---- token ids -------------------------------------------------------
     def token_id(self, token: str) -> int:
         return tokens.token_id(self.tokenizer, token)

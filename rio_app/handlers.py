@@ -21,9 +21,12 @@ rendering to `render.py`, and all model work to `engine/`.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
+import queue
 import random
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -427,7 +430,8 @@ class Handlers:
     def race(
         self, request: gr.Request, message: Any, against: str, session: Session, *values: Any
     ) -> Iterator[dict]:
-        """SwiReasoning, then `against`, on one prompt and seed; each pane streams its own run."""
+        """SwiReasoning and `against` on one prompt and seed, each pane streaming its own run: two
+        rows of one batch where the backend batches, else one after the other."""
         lang, race = lang_of(request), self.page.race
         try:
             base = self._settings(values)
@@ -439,15 +443,18 @@ class Handlers:
         user, turns = user_messages(message), [message_turn(message)]
         backend = self.holder.backend
         cancel = session.cancel if isinstance(session, Session) else None
-        runs: list[Frame] = []
-        for pane, method in zip(race.panes, ("swir", against), strict=True):
-            if cancel is not None and cancel.is_set():
-                break
-            settings = replace(base, method=method, seed=seed)
-            for frame in run_frames(backend, turns, settings, cancel, lang, title=backend.info.name):
-                yield self._pane_update(pane, frame, user, lang)
-                if frame.final:
-                    runs.append(frame)
+        plans = [
+            (pane, replace(base, method=m, seed=seed))
+            for pane, m in zip(race.panes, ("swir", against), strict=True)
+        ]
+        together = backend.info.max_batch_rows >= 2  # two rows of one batch; else one after the other
+        frames = _interleaved if together else _one_after_another
+        finals: dict[int, Frame] = {}
+        for k, frame in frames(backend, turns, plans, cancel, lang):
+            yield self._pane_update(plans[k][0], frame, user, lang)
+            if frame.final:
+                finals[k] = frame
+        runs = [finals[k] for k in sorted(finals)]
         if isinstance(session, Session):
             session.race_runs = [f.recorder.to_dict() for f in runs]
         yield {race.verdict: race_verdict(runs, lang)}
@@ -516,6 +523,39 @@ class Handlers:
 
 
 _EXPORT_NAMES = ("rio-trace.json", "rio-trace.png", "rio-trace.html", "rio-conversation.md")
+
+
+def _one_after_another(backend: Backend, turns: list, plans: list, cancel: Any, lang: str) -> Iterator[tuple]:
+    """(pane index, frame) of each race run in turn."""
+    for k, (_, settings) in enumerate(plans):
+        if cancel is not None and cancel.is_set():
+            return
+        for frame in run_frames(backend, turns, settings, cancel, lang, title=backend.info.name):
+            yield k, frame
+
+
+def _interleaved(backend: Backend, turns: list, plans: list, cancel: Any, lang: str) -> Iterator[tuple]:
+    """(pane index, frame) of the race runs as they stream side by side: each run is consumed
+    on its own thread (in this request's context, so toasts still reach the page)."""
+    frames: queue.SimpleQueue = queue.SimpleQueue()
+
+    def consume(k: int, settings: DecodeSettings) -> None:
+        try:
+            for frame in run_frames(backend, turns, settings, cancel, lang, title=backend.info.name):
+                frames.put((k, frame))
+        finally:
+            frames.put((k, None))
+
+    for k, (_, settings) in enumerate(plans):
+        ctx = contextvars.copy_context()
+        threading.Thread(target=ctx.run, args=(consume, k, settings), daemon=True).start()
+    running = len(plans)
+    while running:
+        k, frame = frames.get()
+        if frame is None:
+            running -= 1
+            continue
+        yield k, frame
 
 
 def hide_exports(buttons: dict) -> dict:

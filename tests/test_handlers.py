@@ -502,3 +502,18 @@ def test_each_backend_limits_reach_the_page_and_the_checks(tmp_path):
         limits=MediaLimits(image_max_bytes=3 * MB),
     )
     assert "3 MB" in H.limits_line(backend, "en")
+
+
+def test_race_on_a_batching_backend_streams_both_panes_side_by_side():
+    backend = FakeBackend()
+    backend.info = BackendInfo("fake", "fake:", frozenset({"text"}), "cpu", METHODS, max_batch_rows=2)
+    page, h = make(backend)
+    session = Session()
+    outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot", session, *defaults(seed=4)))
+    assert sorted(c[1].method for c in backend.calls) == ["cot", "swir"]
+    a, b = page.race.panes
+    assert any("rio-card" in o.get(a.card, "") for o in outs) and any(
+        "rio-card" in o.get(b.card, "") for o in outs
+    )
+    assert [r["method"] for r in session.race_runs] == ["swir", "cot"]  # pane order, whatever finished first
+    assert "same number of tokens" in outs[-2][page.race.verdict]

@@ -141,6 +141,22 @@ def test_concurrent_sessions_are_isolated_and_nothing_is_lost(served):
     assert not backend.runtime.lock.locked()
 
 
+def test_concurrent_sessions_in_one_batch_are_isolated_and_nothing_is_lost(tiny_moe_runtime):
+    """The same load through the batching scheduler: four sessions decode as rows of one batch."""
+    from engine.local import LocalBackend
+
+    backend = LocalBackend(tiny_moe_runtime, max_batch_rows=4)
+    demo, url = serve(ModelHolder(backend, allow_switch=False), 6)
+    try:
+        cfg = LoadConfig(sessions=4, turns=2, max_new_tokens=6)
+        results = run_load(url, cfg, tiny_moe_runtime.tokenizer)
+    finally:
+        demo.close()
+        backend.scheduler.close()
+    assert check_results(results, cfg) == []
+    assert all(t.outcome == "answer" for r in results for t in r.turns)
+
+
 def _start_turn(url: str, text: str, max_new_tokens: int):
     client = _client(url)
     _box, history = client.predict({"text": text, "files": []}, [], api_name="/take_message")
