@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 class Batch(Protocol):
     """A runtime's cache for the rows decoded together (in the scheduler's row order)."""
 
-    def join(self, row_cache: Any, extra: Any) -> None: ...
+    def prefill(self, inputs: dict[str, Any]) -> torch.Tensor: ...  # a joining row's first logits [V]
     def keep(self, indices: list[int]) -> None: ...
     def step(self, inputs: list[int | torch.Tensor], positions: list[int]) -> torch.Tensor: ...  # [B, V]
 
@@ -62,6 +62,12 @@ class TorchBatch:
     pads: list[int] = field(default_factory=list)  # left padding of each row
     deltas: list[int] = field(default_factory=list)  # each row's multimodal rope delta
     length: int = 0  # padded length of the cached positions
+
+    def prefill(self, inputs: dict[str, Any]) -> torch.Tensor:
+        """Prefill a joining row alone, then join its cache to the batch; its first logits `[V]`."""
+        logits, cache = self.rt.prefill(inputs)
+        self.join(cache, self.rt.rope_delta)
+        return logits
 
     def join(self, row_cache: Any, rope_delta: int) -> None:
         n = _cached_length(row_cache)
@@ -243,8 +249,7 @@ class Scheduler:
             slot.end(slot.row.done("cancelled"))
             return False
         try:
-            slot.logits, cache = self.rt.prefill(slot.inputs)
-            batch.join(cache, getattr(self.rt, "rope_delta", 0))
+            slot.logits = batch.prefill(slot.inputs)
         except Exception as err:
             log.exception("prefill failed")
             slot.end(err)

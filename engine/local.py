@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from engine.backend import BackendInfo
 from engine.batching import Scheduler
@@ -112,7 +113,10 @@ def load_backend(
     (with torch) and put the reasons in `info.note`."""
     spec = spec or DEFAULT_PRESET
     try:
-        runtime = load_llama(spec, llama) if llama is not None else load_runtime(spec, device=device)
+        if llama is not None:
+            runtime = load_llama(spec, replace(llama, seqs=max(llama.seqs, max_batch_rows)))
+        else:
+            runtime = load_runtime(spec, device=device)
         return LocalBackend(runtime, max_prompt_tokens=max_prompt_tokens, max_batch_rows=max_batch_rows)
     except ModelUnavailable as err:
         if not fallback:

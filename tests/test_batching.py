@@ -150,3 +150,18 @@ def test_closing_a_consumer_cancels_its_row(smol_batched):
     gen.close()
     follow = trace(smol_batched.chat([Turn("user", "Hi")], settings("cot-greedy", 4)))
     assert len(follow) == 4  # the scheduler serves the next request
+
+
+def test_llama_cpp_rows_as_sequences_of_one_context_equal_rows_alone():
+    pytest.importorskip("llama_cpp")
+    from engine.llamacpp import LlamaOptions, load_llama
+
+    alone_backend = LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=1024, threads=2)))
+    batched = LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=1024, threads=2, seqs=4)),
+                           max_batch_rows=4)  # fmt: skip
+    cases = [([Turn("user", q)], settings(m)) for q, m in SMOL_CASES]
+    cases[2] = (cases[2][0], DecodeSettings(method="cot", max_new_tokens=24, seed=5))
+    alone = [trace(alone_backend.chat(t, s)) for t, s in cases]
+    assert [trace(ev) for ev in run_together(batched, cases)] == alone
+    assert batched.info.max_batch_rows == 4 and batched.info.runtime == "llama.cpp"
+    batched.scheduler.close()
