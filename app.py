@@ -72,6 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=env_int("RIO_THREADS"), help="llama.cpp CPU threads")
     p.add_argument(
+        "--mmproj",
+        default=env.get("RIO_MMPROJ"),
+        help="llama.cpp vision projector GGUF (default: an mmproj*.gguf beside the model)",
+    )
+    p.add_argument(
         "--n-ctx", type=int, default=env_int("RIO_N_CTX") or DEFAULT_N_CTX, help="llama.cpp context length"
     )
     p.add_argument("--base-url", default=env.get("RIO_BASE_URL"), help="the server, e.g. http://host:8000/v1")

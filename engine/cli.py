@@ -57,6 +57,8 @@ def parser() -> argparse.ArgumentParser:
                     "openai: an OpenAI-compatible server")  # fmt: skip
     ap.add_argument("--threads", type=int, default=env_int("RIO_THREADS"),
                     help="llama.cpp CPU threads (default: every core)")  # fmt: skip
+    ap.add_argument("--mmproj", default=os.environ.get("RIO_MMPROJ"),
+                    help="llama.cpp vision projector GGUF (default: an mmproj*.gguf beside the model)")  # fmt: skip
     ap.add_argument("--n-ctx", type=int, default=env_int("RIO_N_CTX") or DEFAULT_N_CTX,
                     help="llama.cpp context length in tokens")  # fmt: skip
     ap.add_argument("--base-url", default=os.environ.get("RIO_BASE_URL"), help="e.g. http://host:8000/v1")
@@ -82,6 +84,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--top-k", type=int)
     ap.add_argument("--min-p", type=float)
     ap.add_argument("--no-thinking", action="store_true", help="enable_thinking=False in the chat template")
+    ap.add_argument("--system", default="", help="a system prompt before the question")
     ap.add_argument("--suffix", action="store_true", help="append the step-by-step / boxed-answer request")
     ap.add_argument("--image", action="append", default=[], help="an image file (repeatable)")
     ap.add_argument("--video", action="append", default=[], help="a video file (repeatable)")
@@ -112,7 +115,7 @@ def settings_from(args: argparse.Namespace, sampling: SamplingParams, swir: Swir
     )
     return DecodeSettings(
         method=args.method, max_new_tokens=args.max_new_tokens, sampling=sampling, swir=swir,
-        seed=args.seed, thinking=not args.no_thinking, step_by_step_suffix=args.suffix,
+        seed=args.seed, thinking=not args.no_thinking, step_by_step_suffix=args.suffix, system_prompt=args.system,
     ).validate()  # fmt: skip
 
 
@@ -193,7 +196,7 @@ def llama_options(args: argparse.Namespace) -> LlamaOptions | None:
     """The llama.cpp options when the backend is llamacpp, else None (torch)."""
     if args.backend != "llamacpp":
         return None
-    return LlamaOptions(n_ctx=args.n_ctx, threads=args.threads, tokenizer=args.tokenizer)
+    return LlamaOptions(n_ctx=args.n_ctx, threads=args.threads, tokenizer=args.tokenizer, mmproj=args.mmproj)
 
 
 def load(args: argparse.Namespace):

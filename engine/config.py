@@ -93,6 +93,7 @@ class DecodeSettings:
     seed: int | None = None
     thinking: bool = True  # the chat template's enable_thinking
     step_by_step_suffix: bool = False
+    system_prompt: str = ""  # a system message before the conversation ("" = none)
 
     def validate(self) -> DecodeSettings:
         if self.method not in METHODS:

@@ -8,7 +8,9 @@ input embedding matrix read once from the GGUF with the `gguf` package
 (dequantised to float32 and cached as .npy beside the other converted
 models), and the tokenizer (the matching Hugging Face tokenizer when given,
 else the one transformers builds from the GGUF's own metadata, chat template
-included). Leaves the loop, the policy and the soft mix to `decode.py`.
+included). Images and video frames go through the model's mmproj with
+libmtmd (`llamacpp_media.py`); without one the runtime reads text only.
+Leaves the loop, the policy and the soft mix to `decode.py`.
 
 Speed notes (measured on a 2-core AVX2 machine, SmolLM2-135M Q4_1): a token
 step and an embedding step of the same token cost the same and give the same
@@ -39,6 +41,7 @@ import torch
 
 from engine import tokens
 from engine.errors import ModelUnavailable
+from engine.llamacpp_media import MtmdProcessor, find_mmproj
 from engine.presets import cache_root
 
 log = logging.getLogger(__name__)
@@ -118,13 +121,14 @@ class LlamaRuntime:
     def prefill(self, inputs: dict[str, Any], seq_id: int = 0) -> tuple[torch.Tensor, LlamaSeq]:
         """Run the prompt in batches of `N_BATCH` as sequence `seq_id` (its old cells cleared);
         logits of the last token `[V]`."""
-        if any(k in inputs for k in ("pixel_values", "pixel_values_videos")):
-            raise ModelUnavailable(
-                f"{self.name} runs on llama.cpp here as a text model: images need its mmproj."
-            )
-        ids = [int(i) for i in inputs["input_ids"].reshape(-1).tolist()]
         seq = LlamaSeq(seq_id)
         self.lib.llama_memory_seq_rm(self._memory, seq_id, -1, -1)
+        if "mtmd_chunks" in inputs:  # a prompt with media, tokenized by the MtmdProcessor
+            seq.length = self.processor.eval_chunks(
+                self.lib, self.ctx, inputs["mtmd_chunks"], seq_id, N_BATCH
+            )
+            return self._logits(), seq
+        ids = [int(i) for i in inputs["input_ids"].reshape(-1).tolist()]
         for start in range(0, len(ids), N_BATCH):
             chunk = ids[start : start + N_BATCH]
             b = self._tokens
@@ -135,22 +139,24 @@ class LlamaRuntime:
         seq.length = len(ids)
         return self._logits(), seq
 
+    # A step goes at the sequence's own next position (`cache.length`): after media, a multimodal
+    # rope model has advanced fewer positions than the prompt has tokens, so `position` may differ.
     def step_ids(self, token: int, cache: LlamaSeq, position: int) -> torch.Tensor:
         b = self._tokens
-        self._set(b, 0, token, position, True, cache.seq_id)
+        self._set(b, 0, token, cache.length, True, cache.seq_id)
         b.n_tokens = 1
         self._decode(b)
-        cache.length = position + 1
+        cache.length += 1
         return self._logits()
 
     def step_embeds(self, embedding: torch.Tensor, cache: LlamaSeq, position: int) -> torch.Tensor:
         vec = embedding.detach().to(torch.float32).contiguous()  # [H]
         b = self._embd
         ctypes.memmove(b.embd, vec.data_ptr(), self.n_embd * 4)
-        b.pos[0], b.n_seq_id[0], b.seq_id[0][0], b.logits[0] = position, 1, cache.seq_id, 1
+        b.pos[0], b.n_seq_id[0], b.seq_id[0][0], b.logits[0] = cache.length, 1, cache.seq_id, 1
         b.n_tokens = 1
         self._decode(b)
-        cache.length = position + 1
+        cache.length += 1
         return self._logits()
 
     @staticmethod
@@ -176,6 +182,8 @@ class LlamaRuntime:
         lib, self.lib = self.lib, None
         if lib is None:
             return
+        if self.processor is not None:
+            self.processor.close()
         lib.llama_batch_free(self._tokens)
         lib.llama_batch_free(self._embd)
         lib.llama_free(self.ctx)
@@ -238,6 +246,7 @@ class LlamaOptions:
     threads: int | None = None  # None: every core this process may use
     tokenizer: str | None = None
     seqs: int = 1  # sequences in the context: the rows the batching scheduler may run together
+    mmproj: str | None = None  # the vision projector; None: an mmproj*.gguf beside the model, if any
 
 
 def gguf_for(spec: str) -> Path:
@@ -270,9 +279,17 @@ def load_llama(spec: str, options: LlamaOptions | None = None) -> LlamaRuntime:
 
         tokenizer = load_tokenizer(options.tokenizer)
     name = spec if not spec.endswith(".gguf") else path.name
-    return load_llama_runtime(
+    rt = load_llama_runtime(
         path, name=name, tokenizer=tokenizer, n_ctx=options.n_ctx, threads=options.threads, seqs=options.seqs
     )
+    mmproj = Path(options.mmproj) if options.mmproj else find_mmproj(path)
+    if mmproj is not None:
+        if not mmproj.is_file():
+            rt.close()
+            raise ModelUnavailable(f"The projector file '{mmproj}' does not exist.")
+        rt.processor = MtmdProcessor(mmproj, rt.model, rt.tokenizer, rt.threads)
+        rt.modalities = frozenset({"text", "image", "video"})
+    return rt
 
 
 def load_llama_runtime(

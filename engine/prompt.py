@@ -62,14 +62,19 @@ def neutralize(text: str, controls: Sequence[str]) -> str:
 def build_messages(
     turns: Sequence[Turn], settings: DecodeSettings, multimodal: bool, controls: Sequence[str] = ()
 ) -> list[dict]:
-    """Chat-template messages. Earlier assistant turns carry their answer only:
-    Qwen templates drop thinking from history, and so do we for every model.
-    Text is passed through `neutralize`, so typed control tokens stay text."""
+    """Chat-template messages (a system message first when the settings have one). Earlier
+    assistant turns carry their answer only: Qwen templates drop thinking from history, and so
+    do we for every model. Text is passed through `neutralize`, so typed control tokens stay text."""
     if not turns or turns[-1].role != "user":
         raise RioError("The conversation must end with a user message.")
     if not turns[-1].text.strip() and not (turns[-1].images or turns[-1].videos):
         raise RioError("The message is empty: type a question or attach an image or video.")
-    messages = []
+    messages: list[dict] = []
+    if settings.system_prompt.strip():
+        system = neutralize(settings.system_prompt, controls)
+        messages.append(
+            {"role": "system", "content": system if not multimodal else [{"type": "text", "text": system}]}
+        )
     for i, turn in enumerate(turns):
         text = neutralize(turn.text, controls)
         if settings.step_by_step_suffix and i == len(turns) - 1:

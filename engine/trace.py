@@ -33,6 +33,7 @@ def settings_record(settings: DecodeSettings) -> dict:
     d.update(asdict(settings.swir))
     d["thinking"] = settings.thinking
     d["step_by_step_suffix"] = settings.step_by_step_suffix
+    d["system_prompt"] = settings.system_prompt
     return d
 
 

@@ -295,7 +295,7 @@ class Handlers:
             if isinstance(session, Session) and session.next_settings is not None:
                 settings, session.next_settings = session.next_settings, None
             turns = self._turns(history, session)
-            check_length([t.text for t in turns])  # the API can send any history, past the box
+            check_length([t.text for t in turns] + [settings.system_prompt])  # the API can send any history
         except PromptTooLong as err:
             gr.Warning(str(err))
             yield {chat.chatbot: history + [error_message(str(err), lang)]}

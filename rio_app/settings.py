@@ -103,6 +103,12 @@ SETTINGS: tuple[Setting, ...] = (
         "seed", "seed", lambda value, info: gr.Number(value=value, precision=0, label=I18N("seed")), _seed
     ),
     Setting("suffix", "step_by_step_suffix", _checkbox("suffix"), bool),
+    Setting(
+        "system_prompt",
+        "system_prompt",
+        lambda value, info: gr.Textbox(value=value, lines=2, max_lines=8, label=I18N("system_prompt")),
+        lambda x: str(x or ""),
+    ),  # fmt: skip
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS)
 

@@ -63,7 +63,7 @@ def test_an_embedding_fed_for_a_token_gives_that_tokens_logits(llama_backend):
     logits, cache = rt.prefill(inputs)
     tok = int(logits.argmax())
     by_id = rt.step_ids(tok, cache, 5)
-    rt.prefill(inputs)
+    _, cache = rt.prefill(inputs)
     by_embedding = rt.step_embeds(rt.embed[tok], cache, 5)
     torch.testing.assert_close(by_embedding, by_id, rtol=0, atol=1e-5)
 
@@ -134,3 +134,52 @@ def test_cli_runs_a_gguf_with_llamacpp(capsys):
 
 def test_backend_info_says_it_runs_on_llama_cpp(llama_backend):
     assert llama_backend.info.runtime == "llama.cpp" and llama_backend.info.modalities == {"text"}
+
+
+# ---- the tiny qwen3_5_moe as GGUF (llama.cpp's own converter), text and image -------------
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_moe_runtime, tmp_path_factory):
+    """The tiny-moe checkpoint converted by llama.cpp's converter: (model.gguf, mmproj.gguf)."""
+    from engine.gguf_export import export_gguf
+
+    out = tmp_path_factory.mktemp("tiny-gguf")
+    src = tiny_moe_runtime.source
+    model = export_gguf(src, out / "tiny-moe.gguf", outtype="f32", pre_tokenizer="qwen35")
+    mmproj = export_gguf(src, out / "mmproj-tiny-moe.gguf", outtype="f32", mmproj=True)
+    return model, mmproj
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tiny_gguf, tiny_moe_runtime):
+    from engine.llamacpp import LlamaOptions, load_llama
+    from engine.local import LocalBackend
+
+    model, _ = tiny_gguf  # its mmproj lies beside it and is found by name
+    return LocalBackend(load_llama(str(model), LlamaOptions(tokenizer=tiny_moe_runtime.source, n_ctx=2048)))
+
+
+def test_tiny_qwen35moe_gguf_decodes_like_the_torch_model(tiny_llama, tiny_moe_backend):
+    settings = DecodeSettings(method="cot-greedy", max_new_tokens=16)
+    turns = [Turn("user", "What is 3 + 4?")]
+    ours = [s.token_id for s in steps_of(tiny_llama.chat(turns, settings))]
+    torch_ids = [s.token_id for s in steps_of(tiny_moe_backend.chat(turns, settings))]
+    assert ours == torch_ids
+    assert tiny_llama.info.modalities == {"text", "image", "video"}
+
+
+def test_tiny_qwen35moe_gguf_reads_an_image_through_its_mmproj(tiny_llama, tmp_path):
+    from PIL import Image, ImageDraw
+
+    img = tmp_path / "sum.png"
+    im = Image.new("RGB", (128, 64), "white")
+    ImageDraw.Draw(im).text((10, 20), "27 + 48", fill="black")
+    im.save(img)
+    settings = DecodeSettings(method="swir", max_new_tokens=12, sampling=SamplingParams(greedy=True))
+    with_image = tiny_llama.chat([Turn("user", "What is the result?", images=(str(img),))], settings)
+    events = list(with_image)
+    started = events[0]
+    assert started.prompt_tokens > 20 and len(steps_of(events)) >= 1
+    text_only = list(tiny_llama.chat([Turn("user", "What is the result?")], settings))
+    assert text_only[0].prompt_tokens < started.prompt_tokens  # the image's tokens are in the prompt
