@@ -298,7 +298,7 @@ function mixTable(field) {
     let text;
     try { text = decodeURIComponent(item.slice(at + 1)); } catch (e) { text = item.slice(at + 1); }
     const row = el("tr", "", table);
-    el("td", "rio-trace-tip-token", row).textContent = JSON.stringify(text);
+    el("td", "rio-trace-tip-mixtok", row).textContent = JSON.stringify(text);
     el("td", "rio-trace-tip-p", row).textContent = (p * 100).toFixed(1) + "%";
   }
 }

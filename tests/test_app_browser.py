@@ -58,10 +58,14 @@ def smol_url(smollm2_backend):
 
 
 @pytest.fixture(scope="module")
-def tiny_url(tiny_moe_backend):
-    demo, url = _serve(tiny_moe_backend, 10)
+def tiny_url(tiny_moe_runtime):
+    from engine.local import LocalBackend
+
+    backend = LocalBackend(tiny_moe_runtime, max_batch_rows=2)  # the race runs as two rows of one batch
+    demo, url = _serve(backend, 10)
     yield url
     demo.close()
+    backend.scheduler.close()
 
 
 def _open(browser, url: str, locale: str = "en-US", size: tuple[int, int] = (1400, 900)):
@@ -142,6 +146,10 @@ def test_thinking_block_and_image_answer(browser, tiny_url):
     title = chat.locator(".thought-group").first.inner_text()
     assert "latent" in title and "explicit" in title
     assert "tokens" in page.locator("#rio-summary").inner_text()
+    # a latent token's tooltip lists what its soft embedding mixed (the title survives the sanitizer)
+    chat.locator(".thought-group").first.click()
+    tips = chat.locator(".rio-latent[title]")
+    assert tips.count() >= 1 and "%" in (tips.first.get_attribute("title") or "")
     ctx.close()
 
 

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 
 HOSTILE = {3: "<img src=x onerror=alert(1)>", 4: "<script>alert(1)</script>", 6: 'a,b\\c\n"d'}
 N_A, N_B, N_C, BATCH = 120, 40, 4000, 8
+MIX = ((11, " the", 0.4123), (12, "<b>x</b>", 0.2), (13, "a,b;c:%", 0.1), (14, "\n", 0.05), (15, "🌀", 0.01))
 
 
 def _steps(n: int, method: str) -> list[Step]:
@@ -39,7 +40,8 @@ def _steps(n: int, method: str) -> list[Step]:
         out.append(
             Step(t=t, token_id=t, text=HOSTILE.get(t, f"w{t}"), entropy=1.0 + (t % 7) / 5,
                  ref_entropy=1.2 if method == "swir" else None, latent=latent,
-                 switch=sw, forced_explicit=False, injected=t == 5, phase="thinking")
+                 switch=sw, forced_explicit=False, injected=t == 5, phase="thinking",
+                 mix=MIX if latent else ())
         )  # fmt: skip
     return out
 
@@ -142,5 +144,19 @@ def test_streams_hovers_and_keeps_charts_apart(app, page):
         token = tip.locator(".rio-trace-tip-token").text_content()
         assert token == json.dumps(text[:LIVE_TEXT_LIMIT], ensure_ascii=False)  # rows carry 24 chars
         assert tip.locator("img, script").count() == 0
+    # a latent step's tip lists the tokens its soft embedding mixed, as text, with their shares
+    page.mouse.move(box["x"] + 36 + (2 + 0.5) / N_A * pw, box["y"] + 60)
+    tip = page.locator("#chart-a .rio-trace-tip")
+    tip.wait_for(state="visible", timeout=2_000)
+    cells = tip.locator(".rio-trace-tip-mix tr").all_inner_texts()
+    assert len(cells) == len(MIX)
+    assert cells[0].split("\t") == ['" the"', "41.2%"] and cells[1].startswith('"<b>x</b>"')
+    assert cells[2].startswith('"a,b;c:%"') and cells[4].startswith('"🌀"')
+    assert tip.locator("b, img, script").count() == 0
+    # an explicit step has no mix table
+    page.mouse.move(box["x"] + 36 + (12 + 0.5) / N_A * pw, box["y"] + 60)
+    tip.wait_for(state="visible", timeout=2_000)
+    page.wait_for_function("document.querySelector('#chart-a .rio-trace-tip').dataset.step === '12'")
+    assert tip.locator(".rio-trace-tip-mix").count() == 0
     assert page.locator("#chart-b .rio-trace-tip").is_hidden()
     assert dialogs == []
