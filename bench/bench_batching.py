@@ -75,13 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-offline")
     ap.add_argument("--rows", type=int, default=8)
+    ap.add_argument("--backend", choices=("local", "llamacpp"), default="local")
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--out", type=Path, default=Path("docs/benchmarks/batching.md"))
     args = ap.parse_args(argv)
     from engine.local import LocalBackend
     from engine.runtime import load_runtime
 
-    rt = load_runtime(args.model)
+    if args.backend == "llamacpp":
+        from engine.llamacpp import LlamaOptions, load_llama
+
+        rt = load_llama(args.model, LlamaOptions(n_ctx=1024, seqs=args.rows))
+    else:
+        rt = load_runtime(args.model)
     alone, batched = LocalBackend(rt), LocalBackend(rt, max_batch_rows=args.rows)
     measure(alone, 1, "cot-greedy", 8)  # warm up
     lines = ["| method | one row tok/s | rows | aggregate tok/s | ratio | a row's own tok/s (median, min) |",
@@ -93,13 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                      f"{statistics.median(own):.1f}, {min(own):.1f} |")  # fmt: skip
     batched.scheduler.close()
     load = os.getloadavg()[0]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, load {load:.1f} at the end, torch CPU"
-    text = "\n".join([f"# Batched decoding ({args.model}, {args.max_new_tokens} new tokens)", "",
-                      f"`python bench/bench_batching.py --model {args.model} --rows {args.rows}`; {machine}.", "",
+    runtime = "llama.cpp" if args.backend == "llamacpp" else "torch CPU"
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, load {load:.1f} at the end, {runtime}"
+    text = "\n".join([f"## {args.model} on {runtime}, {args.max_new_tokens} new tokens", "",
+                      f"`python bench/bench_batching.py --model {args.model} --rows {args.rows} --backend "
+                      f"{args.backend}`; {machine}.", "",
                       *lines, ""])  # fmt: skip
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    with open(args.out, "a", encoding="utf-8") as f:  # one section per run
+        f.write(text + "\n")
     return 0
 
 

@@ -311,6 +311,7 @@ def load_llama_runtime(
     lib.llama_backend_init()
     params = lib.llama_model_default_params()
     params.n_gpu_layers = 0
+    params.load_mode = getattr(lib, "LLAMA_LOAD_MODE_MMAP", 1)  # as llama-cpp-python loads (auto was slower here)
     model = lib.llama_model_load_from_file(str(path).encode(), params)
     if not model:
         raise ModelUnavailable(
