@@ -29,7 +29,7 @@ import torch
 from engine import tokens
 from engine.config import DecodeSettings
 from engine.events import Done, MixEntry, Started, Step, StopReason, Summary, ThinkingEnd
-from engine.sampling import choose_token, probs_and_entropy
+from engine.sampling import sample_step
 from engine.steps import StepRuntime
 from engine.swir import Decision, Mix, SignalIds, SwirState, policy_step
 
@@ -155,6 +155,9 @@ class Row:
         if settings.seed is not None and not settings.greedy:
             self.gen = torch.Generator(device=rt.device).manual_seed(settings.seed)
         self.state, self.tally = SwirState(), _Tally()
+        self.math_ids = (
+            frozenset(torch.nonzero(rt.math_mask).flatten().tolist()) if self.swir else frozenset()
+        )
         self.detok = Detokenizer(rt.tokenizer)
         self.end_think = tokens.token_id(rt.tokenizer, "</think>") if rt.has_think_tokens else None
         self.t, self.stop, self.decision, self.p = 0, None, None, None
@@ -176,13 +179,12 @@ class Row:
     def step(self, logits: torch.Tensor) -> Step:
         """Steps 1-8 of the rule for one token: choose it, apply the policy, emit."""
         s, t = self.settings, self.t
-        # 1. Distribution, entropy, token.
-        p, h = probs_and_entropy(logits)  # [V], nats
-        chosen = choose_token(logits, s.sampling, s.greedy, self.gen)
+        # 1. Distribution, entropy, token (one device -> host transfer).
+        p, h, chosen = sample_step(logits, s.sampling, s.greedy, self.gen)  # [V], nats, id
         # 2-7. Policy (SwiR) or plain decoding (CoT).
         if self.swir:
             self.state, d = policy_step(
-                self.state, t, h, chosen, is_math=bool(self.rt.math_mask[chosen]), ids=self.ids,
+                self.state, t, h, chosen, is_math=chosen in self.math_ids, ids=self.ids,
                 cfg=s.swir, max_new_tokens=s.max_new_tokens,
             )  # fmt: skip
         else:
@@ -208,7 +210,8 @@ class Row:
     def _mix_entries(self, p: torch.Tensor) -> tuple[MixEntry, ...]:
         vals, ids = torch.topk(p, min(MIX_SHOWN, p.shape[-1]))
         decode = self.rt.tokenizer.decode
-        return tuple((int(i), decode([int(i)]), float(v)) for v, i in zip(vals, ids, strict=True))
+        pairs = torch.stack([ids.double(), vals.double()], dim=1).tolist()  # one transfer
+        return tuple((int(i), decode([int(i)]), v) for i, v in pairs)
 
     def _stop_reason(self, d: Decision) -> StopReason | None:
         if d.token in self.rt.eos_ids:

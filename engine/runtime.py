@@ -14,6 +14,8 @@ steps then pass `position_ids = past_length + rope_delta` themselves, which
 keeps them right for token ids and soft embeddings alike (a growing
 attention mask alone would rebuild 3-D positions for the whole mask).
 One `Runtime` serves one run at a time: callers hold `runtime.lock`.
+The fast step (`engine/fast_step.py`: static cache + CUDA graph) plugs in at
+the lines marked "fast-step hook"; it is on by itself only on one CUDA device.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 import torch
 
-from engine import tokens
+from engine import fast_step, tokens
 from engine.errors import ModelUnavailable
 from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, cache_root, memory_gb, needed_gb, smollm2_folder
 
@@ -49,6 +51,7 @@ class Runtime:
     context_length: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     rope_delta: int = 0  # set by prefill for multimodal-rope models
+    fast: Any = None  # fast-step hook: an engine.fast_step.FastStep (static cache + CUDA graph), or None
 
     def __post_init__(self) -> None:
         self.embed = _mix_matrix(self.model.get_input_embeddings().weight)  # [V, H]
@@ -56,11 +59,13 @@ class Runtime:
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
         self.math_mask = _math_mask(self.tokenizer, self.vocab_size, self.device)  # [V] bool
         self.mrope = hasattr(getattr(self.model, "model", None), "rope_deltas")
+        self.fast = self.fast or fast_step.select(self)  # fast-step hook: on by itself only on CUDA
 
     def new_batch(self, _rt: Any = None) -> Any:
         """An empty batch cache for the scheduler (`engine.batching.TorchBatch`)."""
         from engine.batching import TorchBatch
 
+        self.fast = None  # fast-step hook: the scheduler joins dynamic caches
         return TorchBatch(self)
 
     # ---- token ids -------------------------------------------------------
@@ -74,6 +79,8 @@ class Runtime:
     # ---- forward steps ---------------------------------------------------
     def prefill(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
         """Run the prompt; return the last position's logits `[V]` and the cache."""
+        if self.fast is not None and (fast := self.fast.prefill(inputs)) is not None:  # fast-step hook
+            return fast
         if self.mrope:
             self.model.model.rope_deltas = None
         inputs = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in inputs.items()}
@@ -92,6 +99,8 @@ class Runtime:
         return self._step(cache, position, inputs_embeds=emb)
 
     def _step(self, cache: Any, position: int, **inputs: torch.Tensor) -> torch.Tensor:
+        if self.fast is not None and self.fast.owns(cache):  # fast-step hook
+            return self.fast.step(cache, position, **inputs)
         if self.mrope:
             pos = torch.tensor([[[position + self.rope_delta]]], device=self.device)  # [1, 1, 1]
             inputs["position_ids"] = pos
