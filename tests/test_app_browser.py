@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("playwright")
 
-from engine.config import DecodeSettings, SwirParams  # noqa: E402
+from engine.config import DecodeSettings, SamplingParams, SwirParams  # noqa: E402
 from rio_app.examples import example_image  # noqa: E402
 from rio_app.layout import build_app, launch_kwargs  # noqa: E402
 from tests.loopback_proxy import free_port  # noqa: E402
@@ -39,9 +39,11 @@ def _shot(page, name: str, full_page: bool = False) -> None:
         page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
-def _serve(backend, max_new_tokens: int, window: int = 512, allow_model_switch: bool = True):
+def _serve(backend, max_new_tokens: int, window: int = 512, allow_model_switch: bool = True, **sampling):
     # a small switch window makes SwiReasoning switch within a few steps
-    settings = DecodeSettings(max_new_tokens=max_new_tokens, swir=SwirParams(window=window))
+    settings = DecodeSettings(
+        max_new_tokens=max_new_tokens, swir=SwirParams(window=window), sampling=SamplingParams(**sampling)
+    )
     demo = build_app(backend, settings=settings, allow_model_switch=allow_model_switch)
     port = free_port()
     demo.launch(
@@ -53,6 +55,13 @@ def _serve(backend, max_new_tokens: int, window: int = 512, allow_model_switch: 
 @pytest.fixture(scope="module")
 def smol_url(smollm2_backend):
     demo, url = _serve(smollm2_backend, SMOL_TOKENS, window=2, allow_model_switch=False)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def think_url(think_backend):
+    demo, url = _serve(think_backend, 256, window=16, greedy=True)  # the preset's window, argmax
     yield url
     demo.close()
 
@@ -118,6 +127,20 @@ def test_streamed_answer_with_growing_chart(browser, smol_url):
     assert chart["overview"] == "line" and int(chart["overviewMarks"]) == n - 1
     assert chart["viewStart"] == "0" and int(chart["viewSteps"]) == n
     _shot(page, "chat.png")
+    ctx.close()
+
+
+def test_the_default_model_thinks_and_finds_the_number(browser, think_url):
+    """smollm2-think, SwiReasoning: a held-out problem gets a thinking block and the right number."""
+    from engine.eval import load_tasks
+    from tests.test_smollm2_think import HELD_OUT, TASKS
+
+    task = next(t for t in load_tasks(TASKS) if t.id == HELD_OUT[0])
+    ctx, page = _open(browser, think_url)
+    _send(page, task.question)
+    _wait_done(page)
+    assert page.locator("#rio-chat .thought-group").count() >= 1
+    assert task.answer in page.locator("#rio-chat .bot").last.inner_text()
     ctx.close()
 
 

@@ -55,13 +55,13 @@ def _texts(chat: list) -> str:
 
 
 @pytest.fixture()
-def default_is_cached(monkeypatch, smollm2_runtime):
+def default_is_cached(monkeypatch, think_runtime):
     """The fallback model comes from the session fixture; every other spec loads for real."""
     real = local.load_runtime
     monkeypatch.setattr(
         local,
         "load_runtime",
-        lambda spec, device=None: smollm2_runtime if spec == DEFAULT_PRESET else real(spec),
+        lambda spec, device=None: think_runtime if spec == DEFAULT_PRESET else real(spec),
     )
 
 
