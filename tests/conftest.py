@@ -1,7 +1,8 @@
 """Shared fixtures: one model load per session, a private model cache, Chromium.
 
-The tiny `qwen3_5_moe` checkpoint is built into a session temp folder (so the
-build path runs in every suite) and both real models load once per session.
+The models load once per session from a private cache (so the GGUF conversion of
+SmolLM2 and the merge of the smollm2-think adapter run in every suite): the default
+fine-tune, the bundled SmolLM2 and the trained tiny `qwen3_5_moe` shipped in models/.
 Browser tests get Debian's Chromium; if it is missing the fixture installs it
 with apt-get (Playwright cannot download browsers here).
 """
@@ -40,6 +41,20 @@ def smollm2_runtime():
     from engine.runtime import load_runtime
 
     return load_runtime("smollm2-offline")
+
+
+@pytest.fixture(scope="session")
+def think_runtime():
+    from engine.runtime import load_runtime
+
+    return load_runtime("smollm2-think")
+
+
+@pytest.fixture(scope="session")
+def think_backend(think_runtime):
+    from engine.local import LocalBackend
+
+    return LocalBackend(think_runtime)
 
 
 @pytest.fixture(scope="session")
