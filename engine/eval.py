@@ -476,10 +476,15 @@ def run_eval(
     progress: bool = True,
     *,
     on_record: Callable[[Record], None] | None = None,
+    parallel: int = 1,
 ) -> list[Record]:
     """Run every task with every method, budget and seed (`seeds`: N for 0..N-1, or a
     list); one `Record` each, in run order. Methods the backend lacks are skipped
-    with a warning. `on_record` sees each record as soon as it exists."""
+    with a warning. `on_record` sees each record as soon as it exists (in run order).
+    `parallel` > 1 keeps that many tasks in flight at once, for a backend that batches
+    them (`LocalBackend(max_batch_rows=...)`, a server): same records, less time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
@@ -491,11 +496,14 @@ def run_eval(
     total = len(tasks) * sum(len(p.budgets) for p in todo)
     records: list[Record] = []
     tally: dict[str, list[int]] = {}  # method -> [correct, runs]
-    with tqdm(total=total, disable=not progress, unit="run", dynamic_ncols=True, file=sys.stderr) as bar:
+    pool = ThreadPoolExecutor(max(1, parallel), thread_name_prefix="eval")
+    bar = tqdm(total=total, disable=not progress, unit="run", dynamic_ncols=True, file=sys.stderr)
+    with pool, bar:
         for plan in todo:
             bar.set_description(f"{plan.method}@{plan.settings.max_new_tokens}")
-            for task in tasks:
-                new = plan_records(plan, task, *run_once(backend, task, plan.settings))
+            runs = pool.map(lambda task, plan=plan: run_once(backend, task, plan.settings), tasks)
+            for task, ran in zip(tasks, runs, strict=True):
+                new = plan_records(plan, task, *ran)
                 records += new
                 for r in new:
                     count = tally.setdefault(r.method, [0, 0])
@@ -665,7 +673,15 @@ def parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m engine.eval", description="Grade a JSONL task file with SwiR and CoT.")
     ap.add_argument("--model", help=f"preset ({', '.join(PRESETS)}), hub id or folder; "
                     "with --backend openai, the served model (default: the only one)")  # fmt: skip
-    ap.add_argument("--backend", choices=("local", "openai"), default="local")
+    ap.add_argument("--backend", choices=("local", "llamacpp", "openai"), default="local")
+    ap.add_argument(
+        "--batch-rows",
+        type=int,
+        default=1,
+        help="tasks decoded together in one batch (local backends; a server batches itself)",
+    )
+    ap.add_argument("--threads", type=int, help="llama.cpp: CPU threads (default: all cores)")
+    ap.add_argument("--n-ctx", type=int, help="llama.cpp: context length per task")
     ap.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
     ap.add_argument("--api-key")
     ap.add_argument("--swir-extension", action="store_true", help="the server runs SwiR (needs --tokenizer)")
@@ -719,11 +735,11 @@ def check_args(args: argparse.Namespace) -> tuple[list[str], list[int]]:
         raise RioError(f"--methods: unknown {', '.join(bad) if methods else '(none)'}; choose from "
                        f"{', '.join(EVAL_METHODS)}.")  # fmt: skip
     budgets = _int_list(args.budgets, "budgets")
-    if args.seeds < 1 or (args.limit is not None and args.limit < 1):
-        raise RioError("--seeds and --limit must be at least 1.")
+    if args.seeds < 1 or args.batch_rows < 1 or (args.limit is not None and args.limit < 1):
+        raise RioError("--seeds, --batch-rows and --limit must be at least 1.")
     if args.backend == "openai" and not args.base_url:
         raise RioError("--backend openai needs --base-url, e.g. http://host:8000/v1.")
-    if args.backend == "local":
+    if args.backend in ("local", "llamacpp"):
         args.model = args.model or DEFAULT_PRESET
         if args.model not in PRESETS and not Path(args.model).exists() and "/" not in args.model:
             raise RioError(
@@ -754,9 +770,17 @@ def open_backend(args: argparse.Namespace) -> Backend:
         from engine.cli import load
 
         return load(args)
+    from engine.llamacpp import DEFAULT_N_CTX, LlamaOptions
     from engine.local import load_backend
 
-    return load_backend(args.model, fallback=False, device=args.device)
+    llama = None
+    if args.backend == "llamacpp":
+        llama = LlamaOptions(
+            n_ctx=args.n_ctx or DEFAULT_N_CTX, threads=args.threads, tokenizer=args.tokenizer
+        )
+    return load_backend(
+        args.model, fallback=False, device=args.device, llama=llama, max_batch_rows=args.batch_rows
+    )
 
 
 def default_out(model: str) -> Path:
@@ -799,7 +823,7 @@ def run(args: argparse.Namespace, methods: list[str], budgets: list[int], tasks:
             fh.flush()
 
         records = run_eval(backend, tasks, kept, budgets, args.seeds, settings, progress=not args.no_progress,
-                           on_record=write)  # fmt: skip
+                           on_record=write, parallel=args.batch_rows)  # fmt: skip
     if any(m in TRUNCATABLE for m in kept) and len(budgets) > 1:
         notes.append(
             "CoT budgets below the largest are the largest run truncated (same tokens as a shorter run)."

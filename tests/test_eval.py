@@ -439,3 +439,24 @@ def test_cli_end_to_end_on_tiny_moe(tmp_path, monkeypatch, capsys, tiny_moe_back
         img.verify()
         assert img.format == "PNG"
     assert "| swir | 8 |" in capsys.readouterr().out
+
+
+@pytest.mark.model
+def test_parallel_tasks_on_a_batching_backend_give_the_same_records(tmp_path, smollm2_runtime):
+    """--batch-rows: tasks in flight together, decoded as rows of one batch, same greedy runs."""
+    from engine.local import LocalBackend
+
+    tasks = ev.load_tasks(write(
+        tmp_path,
+        '{"id": "a", "question": "What is 2 + 3?", "answer": "5"}',
+        '{"id": "b", "question": "Name a colour of the sky, in one word.", "answer": "blue", "match": "exact"}',
+        '{"id": "c", "question": "Quanto é 10 menos 4?", "answer": "6"}',
+    ))  # fmt: skip
+    one = ev.run_eval(LocalBackend(smollm2_runtime), tasks, ["cot-greedy"], [12], 1, progress=False)
+    batched = LocalBackend(smollm2_runtime, max_batch_rows=3)
+    try:
+        many = ev.run_eval(batched, tasks, ["cot-greedy"], [12], 1, progress=False, parallel=3)
+    finally:
+        batched.scheduler.close()
+    assert [r.task_id for r in many] == ["a", "b", "c"]
+    assert [r.token_ids for r in many] == [r.token_ids for r in one]
