@@ -91,18 +91,20 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "tiny-moe",
-            "tiny random qwen3_5_moe (offline, test model)",
+            "tiny qwen3_5_moe trained here (offline; sums, pictures, clips)",
             "builtin:tiny-moe",
             "image-text-to-text",
             VL,
-            0.002,
-            0.001,
+            0.0035,
+            0.0025,
             dtype="float32",
-            sampling=SamplingParams(temperature=1.0, top_p=0.95, top_k=20),
-            swir=SwirParams(window=4),
+            thinking=True,
+            sampling=QWEN_SAMPLING,
+            swir=SwirParams(window=16),
             context_length=32768,
-            note="Random weights built on this machine: exercises the whole multimodal MoE path; "
-            "its words are nonsense by design.",
+            note="This project's 3.5M-parameter qwen3_5_moe trained from scratch on synthetic tasks "
+            "(arithmetic, an expression or shapes in a picture, numbers in a clip, a follow-up), not a Rio "
+            "model: it knows nothing else. See docs/MODEL-tiny-moe.md.",
         ),
         _qwen(
             "rio-3.5-open",
@@ -187,7 +189,11 @@ def availability(name: str) -> Availability:
             return Availability(False, f"the adapter is missing from {ADAPTER_DIR}")
         return Availability(True, "bundled fine-tune (offline)")
     if p.source == "builtin:tiny-moe":
-        return Availability(True, "built on this machine (offline)")
+        from engine.tiny_moe import is_complete, shipped_path
+
+        if not is_complete(shipped_path()):
+            return Availability(False, f"the trained weights are missing from {shipped_path()}")
+        return Availability(True, "shipped in the repository (offline)")
     ram, gpu = memory_gb()
     if p.needs_gpu and gpu == 0:
         return Availability(False, f"needs a GPU (about {needed_gb(p, True):.0f} GB of GPU memory)")

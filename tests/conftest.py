@@ -65,6 +65,17 @@ def tiny_moe_runtime():
 
 
 @pytest.fixture(scope="session")
+def random_moe_runtime():
+    """The random tiny qwen3_5_moe (same architecture, untrained, built into the private cache):
+    its entropy swings step to step, so SwiReasoning switches within a few tokens. For tests of
+    the machinery that must see latent steps, whatever a trained model would do."""
+    from engine.runtime import load_runtime
+    from engine.tiny_moe import ensure_random_tiny_moe
+
+    return load_runtime(str(ensure_random_tiny_moe()))
+
+
+@pytest.fixture(scope="session")
 def smollm2_backend(smollm2_runtime):
     from engine.local import LocalBackend
 

@@ -67,10 +67,18 @@ def think_url(think_backend):
 
 
 @pytest.fixture(scope="module")
-def tiny_url(tiny_moe_runtime):
+def trained_moe_url(tiny_moe_backend):
+    demo, url = _serve(tiny_moe_backend, 320, window=16, greedy=True)  # the preset's window, argmax
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_url(random_moe_runtime):
+    """The random tiny qwen3_5_moe: images and video, and latent steps within a few tokens."""
     from engine.local import LocalBackend
 
-    backend = LocalBackend(tiny_moe_runtime, max_batch_rows=2)  # the race runs as two rows of one batch
+    backend = LocalBackend(random_moe_runtime, max_batch_rows=2)  # the race runs as two rows of one batch
     demo, url = _serve(backend, 10)
     yield url
     demo.close()
@@ -173,6 +181,21 @@ def test_thinking_block_and_image_answer(browser, tiny_url):
     chat.locator(".thought-group").first.click()
     tips = chat.locator(".rio-latent[title]")
     assert tips.count() >= 1 and "%" in (tips.first.get_attribute("title") or "")
+    ctx.close()
+
+
+def test_trained_tiny_moe_reads_the_expression_in_an_uploaded_picture(browser, trained_moe_url):
+    """The trained tiny qwen3_5_moe, a held-out picture: the answer holds the expression's result."""
+    from tests.test_tiny_moe import BROWSER_TASK, TASKS, task_line
+
+    task = task_line(*BROWSER_TASK)
+    ctx, page = _open(browser, trained_moe_url)
+    page.locator("#rio-box input[type=file]").set_input_files(str(TASKS / task["images"][0]))
+    page.wait_for_selector("#rio-box .thumbnail-item, #rio-box img", timeout=30_000)
+    _send(page, task["question"])
+    _wait_done(page)
+    assert page.locator("#rio-chat .thought-group").count() >= 1
+    assert task["answer"] in page.locator("#rio-chat .bot").last.inner_text()
     ctx.close()
 
 

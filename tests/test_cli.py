@@ -37,12 +37,14 @@ def test_rejected_media_file_exits_2(tmp_path, capsys, tiny_moe_runtime):
 
 
 @pytest.mark.model
-def test_run_writes_the_whole_trace(tmp_path, capsys, tiny_moe_runtime):
-    out = tmp_path / "run.json"
-    argv = ["hello there", "--model", "tiny-moe", "--max-new-tokens", "12", "--seed", "5", "--window", "3"]
+def test_run_writes_the_whole_trace(tmp_path, capsys):
+    from engine.tiny_moe import ensure_random_tiny_moe
+
+    out, model = tmp_path / "run.json", str(ensure_random_tiny_moe())  # switches within a few tokens
+    argv = ["hello there", "--model", model, "--max-new-tokens", "12", "--seed", "5", "--window", "3"]
     assert main([*argv, "--trace", str(out)]) == 0
     trace = json.loads(out.read_text())
-    assert trace["method"] == "swir" and trace["model"]["preset"] == "tiny-moe"
+    assert trace["method"] == "swir" and trace["model"]["preset"] == model
     assert trace["settings"]["seed"] == 5 and trace["settings"]["window"] == 3
     assert trace["prompt_token_ids"] and all(isinstance(i, int) for i in trace["prompt_token_ids"])
     steps = trace["steps"]

@@ -10,9 +10,10 @@ import gradio as gr
 import pytest
 
 from engine.backend import BackendInfo
-from engine.config import METHODS, DecodeSettings, SamplingParams
+from engine.config import METHODS, DecodeSettings, SamplingParams, SwirParams
 from engine.errors import MediaError, RioError
 from engine.events import Done, Started, Step, Summary
+from engine.presets import PRESETS
 from rio_app import handlers as H
 from rio_app.convert import conversation_markdown, history_to_turns, user_messages
 from rio_app.layout import build_page
@@ -400,7 +401,9 @@ def test_model_switch_keeps_the_old_model_until_the_new_one_is_ready():
     outs = list(h.load_model(None, "tiny-moe", progress=lambda *a, **k: None))
     assert seen == [old] and holder.backend is new
     assert "loaded" in outs[-1][page.status]
-    assert outs[-1][page.settings["temperature"]]["value"] == 1.0  # the tiny preset's recommendation
+    tiny = PRESETS["tiny-moe"]  # its recommendations replace the old model's settings
+    assert outs[-1][page.settings["window"]]["value"] == tiny.swir.window != SwirParams().window
+    assert outs[-1][page.settings["temperature"]]["value"] == tiny.sampling.temperature
 
     def failing(name, fallback, max_prompt_tokens=None):
         raise RioError("needs a GPU")

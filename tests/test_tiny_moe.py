@@ -1,13 +1,19 @@
-"""The tiny random qwen3_5_moe checkpoint: build, load, template, generate.
+"""The tiny qwen3_5_moe checkpoints: the trained one shipped in models/tiny-moe/, and the random one.
 
-Builds the checkpoint once per session into a temporary folder and loads it
-through the same Auto classes a real Qwen3.5 checkpoint goes through.
+The shipped folder loads offline through the Auto classes a real Qwen3.5 checkpoint goes
+through; its tokenizer, template and processor follow the real layout; decoding by hand
+matches `generate` (text, image, video, two turns); the trained weights answer held-out
+questions through the CLI. The random builder runs once per session into a temporary folder.
+The task generator's arithmetic and split are checked without a model.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,14 +22,30 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from engine.errors import ModelUnavailable
-from engine.tiny_moe import MARKER, build_tiny_moe, ensure_tiny_moe
+from engine.tiny_moe import (
+    DATA_DIR,
+    MARKER,
+    QWEN_DIR,
+    added_tokens,
+    build_tiny_moe,
+    ensure_random_tiny_moe,
+    ensure_tiny_moe,
+)
+from train import tiny_moe_data as data
 
 pytestmark = pytest.mark.model
 
+TASKS = Path(__file__).resolve().parents[1] / "tasks" / "tiny_moe"
+FACTS = json.loads((QWEN_DIR / "tokenizer_facts.json").read_text())
+# Held-out items the shipped weights answer under both methods (a regression test of the
+# multimodal path, not an accuracy claim: see docs/MODEL-tiny-moe.md for the accuracy).
+CLI_TASKS = ("image.jsonl", 17), ("image.jsonl", 25), ("image.jsonl", 30), ("video.jsonl", 6)
+BROWSER_TASK = ("image.jsonl", 17)
+
 
 @pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory):
-    return ensure_tiny_moe(tmp_path_factory.mktemp("tiny") / "tiny-moe-v1")
+def tiny_dir():
+    return ensure_tiny_moe()
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +56,19 @@ def loaded(tiny_dir):
     return model, AutoProcessor.from_pretrained(tiny_dir)
 
 
-def _chat(processor, content, **kwargs):
-    messages = [{"role": "user", "content": content}]
+@pytest.fixture(scope="session")
+def random_dir(tmp_path_factory):
+    return ensure_random_tiny_moe(tmp_path_factory.mktemp("tiny") / "tiny-moe-random")
+
+
+def _chat(processor, messages, **kwargs):
     return processor.apply_chat_template(
         messages, tokenize=True, add_generation_prompt=True, return_dict=True, return_tensors="pt", **kwargs
     )
+
+
+def _user(content) -> list[dict]:
+    return [{"role": "user", "content": content}]
 
 
 def _image() -> Image.Image:
@@ -51,20 +81,17 @@ def _video_inputs(processor):
 
     frames = np.random.RandomState(1).randint(0, 256, (8, 64, 64, 3), dtype=np.uint8)  # [T, H, W, 3]
     meta = VideoMetadata(total_num_frames=8, fps=4.0, frames_indices=list(range(8)), width=64, height=64)
-    content = [{"type": "video", "video": frames}, {"type": "text", "text": "What happens?"}]
+    content = [{"type": "video", "video": frames}, {"type": "text", "text": "What is the sum?"}]
     kwargs = {"video_metadata": [meta], "do_sample_frames": False}
-    return _chat(processor, content, processor_kwargs=kwargs)
+    return _chat(processor, _user(content), processor_kwargs=kwargs)
 
 
 def _greedy_entropies(model, inputs, steps: int) -> tuple[list[int], list[float]]:
+    model.model.rope_deltas = None
     out = model.generate(
-        **inputs,
-        do_sample=False,
-        max_new_tokens=steps,
-        min_new_tokens=steps,
-        output_logits=True,
+        **inputs, do_sample=False, max_new_tokens=steps, min_new_tokens=steps, output_logits=True,
         return_dict_in_generate=True,
-    )
+    )  # fmt: skip
     logp = torch.cat(out.logits).float().log_softmax(-1)  # [steps, V]
     entropies = (-(logp.exp() * logp).sum(-1)).tolist()
     return out.sequences[0, inputs["input_ids"].shape[1] :].tolist(), entropies
@@ -82,12 +109,17 @@ def _switches(entropies: list[float], window: int) -> tuple[int, int]:
     return to_explicit, to_latent
 
 
-def test_folder_holds_safetensors_only(tiny_dir):
+# ---------------------------------------------------------------- the shipped folder
+
+
+def test_folder_holds_safetensors_only_and_is_small(tiny_dir):
     names = {p.name for p in tiny_dir.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"} <= names
     assert {"processor_config.json", "generation_config.json", MARKER} <= names
     assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".ckpt"))]
-    assert not [n for n in tiny_dir.parent.iterdir() if n.name.startswith(".")]  # no temp folder left
+    assert sum(p.stat().st_size for p in tiny_dir.rglob("*") if p.is_file()) <= 20 * 2**20
+    info = json.loads((tiny_dir / MARKER).read_text())
+    assert info["trained"] is True and info["steps"] > 0
 
 
 def test_config_keeps_the_architecture(loaded):
@@ -95,28 +127,57 @@ def test_config_keeps_the_architecture(loaded):
     assert type(model).__name__ == "Qwen3_5MoeForConditionalGeneration"
     assert model.config.model_type == "qwen3_5_moe"
     text = model.config.text_config
-    assert {"linear_attention", "full_attention"} <= set(text.layer_types)
+    assert len(text.layer_types) % 4 == 0
+    assert text.layer_types[:4] == ["linear_attention"] * 3 + ["full_attention"]
     assert text.num_experts >= 4 and 1 < text.num_experts_per_tok < text.num_experts
     mlp = model.model.language_model.layers[0].mlp
-    assert mlp.experts.gate_up_proj.shape[0] == text.num_experts
-    assert hasattr(mlp, "shared_expert")
+    assert mlp.experts.gate_up_proj.shape[0] == text.num_experts and hasattr(mlp, "shared_expert")
+    rope = text.rope_parameters
+    rotary = int(text.head_dim * rope["partial_rotary_factor"])
+    assert rope["mrope_interleaved"] and sum(rope["mrope_section"]) == rotary // 2
+    vision = model.config.vision_config
+    assert (vision.patch_size, vision.temporal_patch_size, vision.spatial_merge_size) == (16, 2, 2)
     assert model.lm_head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr()
     assert model.dtype == torch.float32
 
 
 def test_generation_config_stops_on_both_eos(loaded, tiny_dir):
-    _, processor = loaded
-    tok = processor.tokenizer
+    tok = loaded[1].tokenizer
     eos = json.loads((tiny_dir / "generation_config.json").read_text())["eos_token_id"]
     assert eos == [tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")]
+    assert tok.eos_token == "<|im_end|>" and tok.pad_token == "<|endoftext|>"
+
+
+def test_added_tokens_follow_the_real_layout(loaded):
+    tok = loaded[1].tokenizer
+    real = FACTS["special_tokens"]
+    base, real_base = tok.convert_tokens_to_ids("<|endoftext|>"), real["<|endoftext|>"]
+    assert {t: tok.convert_tokens_to_ids(t) - base for t in real} == {
+        t: i - real_base for t, i in real.items()
+    }
+    assert len(tok) == base + len(real)  # the BPE ids first, then the 33 added tokens
+    flags = {t.content: t.special for t in tok.added_tokens_decoder.values()}
+    assert not any(flags[t] for t in FACTS["not_special_in_tokenizer"])
+    assert all(flags[t] for t in ("<|im_start|>", "<|im_end|>", "<|image_pad|>", "<|video_pad|>"))
+    assert (tok.image_token, tok.video_token, tok.vision_bos_token) == ("<|image_pad|>", "<|video_pad|>",
+                                                                        "<|vision_start|>")  # fmt: skip
+
+
+def test_data_files_agree_with_the_real_facts():
+    listed = added_tokens()["tokens"]
+    real = FACTS["special_tokens"]
+    assert [t["content"] for t in listed] == sorted(real, key=real.get)
+    assert [t["offset"] for t in listed] == [real[t["content"]] - real["<|endoftext|>"] for t in listed]
+    for name in ("corpus_general.jsonl", "corpus_tasks.jsonl"):
+        assert all(isinstance(json.loads(line), str) for line in (DATA_DIR / name).read_text().splitlines())
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "The answer is 42, because 6 * 7 = 42.",
-        "Olá! A água ferve a cem graus; não é? São Paulo, ação, coração.",
-        'def f(x):\n    return "a\\nb"  # \\frac{1}{2}',
+        "The image shows 27 + 48. 7 + 8 = 15, write 5, carry 1.",
+        "Olá! A água ferve a cem graus; não é? São Paulo, ação, coração. Quantos quadrados há na imagem?",
+        'def f(x):\n    return "a\\nb"  # \\frac{1}{2} \\boxed{75}',
     ],
 )
 def test_tokenizer_round_trips(loaded, text):
@@ -124,20 +185,21 @@ def test_tokenizer_round_trips(loaded, text):
     ids = tok.encode(text, add_special_tokens=False)
     assert tok.decode(ids) == text
     assert len(ids) < len(text.encode())  # merges were learned
+    assert [tok.decode([i]) for i in tok.encode("1234", add_special_tokens=False)] == list("1234")
 
 
 def test_special_tokens_are_single_tokens(loaded):
     tok = loaded[1].tokenizer
     for t in ["<think>", "</think>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|image_pad|>"]:
-        ids = tok.encode(t, add_special_tokens=False)
-        assert ids == [tok.convert_tokens_to_ids(t)], t
+        assert tok.encode(t, add_special_tokens=False) == [tok.convert_tokens_to_ids(t)], t
     assert tok.convert_tokens_to_ids("\\n") is not None  # the reference's backslash-n token
-    assert 1000 <= len(tok) <= 2000
+    assert 1000 <= len(tok) <= 3000
 
 
-def test_chat_template_thinking_flag(loaded):
+def test_chat_template_is_qwen35s(loaded, tiny_dir):
     _, processor = loaded
-    messages = [{"role": "user", "content": [{"type": "text", "text": "Oi"}]}]
+    assert (tiny_dir / "chat_template.jinja").read_text() == (QWEN_DIR / "chat_template.jinja").read_text()
+    messages = _user([{"type": "text", "text": "Oi"}])
 
     def render(**kw):
         return processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kw)
@@ -158,47 +220,53 @@ def test_chat_template_drops_old_thinking(loaded):
     assert "old" not in text and "<|im_start|>assistant\nb<|im_end|>" in text
 
 
-def test_generate_text(loaded):
+def test_processor_uses_the_real_patch_settings(loaded):
     model, processor = loaded
-    inputs = _chat(processor, [{"type": "text", "text": "Hello, what is 2+2?"}])
-    assert {"input_ids", "attention_mask", "mm_token_type_ids"} <= set(inputs)
-    out = model.generate(**inputs, do_sample=False, max_new_tokens=8, min_new_tokens=8)
-    assert out.shape == (1, inputs["input_ids"].shape[1] + 8)
-    assert int(out.max()) < len(processor.tokenizer)
-
-
-def test_generate_image(loaded):
-    model, processor = loaded
-    inputs = _chat(processor, [{"type": "image", "image": _image()}, {"type": "text", "text": "Describe."}])
+    for sub in (processor.image_processor, processor.video_processor):
+        assert (sub.patch_size, sub.temporal_patch_size, sub.merge_size) == (16, 2, 2)
+        assert list(sub.image_mean) == list(sub.image_std) == [0.5, 0.5, 0.5]
+    inputs = _chat(processor, _user([{"type": "image", "image": _image()}, {"type": "text", "text": "?"}]))
     grid = inputs["image_grid_thw"][0].tolist()  # [t, h, w] in 16-pixel patches
     n_pad = int((inputs["input_ids"] == model.config.image_token_id).sum())
-    assert n_pad == math.prod(grid) // 4 and 4 <= n_pad <= 16  # small pixel budget
+    assert n_pad == math.prod(grid) // 4 and 4 <= n_pad <= 32  # small pixel budget
     assert int(inputs["mm_token_type_ids"].sum()) == n_pad
-    out = model.generate(**inputs, do_sample=False, max_new_tokens=8, min_new_tokens=8)
-    assert out.shape[1] == inputs["input_ids"].shape[1] + 8
-
-
-def test_generate_video_from_decoded_frames(loaded):
-    model, processor = loaded
-    inputs = _video_inputs(processor)
-    assert inputs["video_grid_thw"].tolist() == [[4, 4, 4]]  # 8 frames / temporal patch 2, 64 px / 16
-    text = processor.tokenizer.decode(inputs["input_ids"][0])
+    video = _video_inputs(processor)
+    assert video["video_grid_thw"].tolist() == [[4, 4, 4]]  # 8 frames / temporal patch 2, 64 px / 16
+    text = processor.tokenizer.decode(video["input_ids"][0])
     assert "<0.1 seconds>" in text and "<1.6 seconds>" in text  # timestamps from the metadata
-    out = model.generate(**inputs, do_sample=False, max_new_tokens=8, min_new_tokens=8)
-    assert out.shape[1] == inputs["input_ids"].shape[1] + 8
 
 
-@pytest.mark.parametrize("embeds", [False, True])
-def test_manual_decode_matches_generate(loaded, embeds):
+# ---------------------------------------------------------------- decoding by hand == generate
+
+
+def _parity_inputs(processor, case: str):
+    if case == "video":
+        return _video_inputs(processor)
+    if case == "image":
+        return _chat(processor, _user([{"type": "image", "image": _image()}, {"type": "text", "text": "?"}]))
+    if case == "text":
+        return _chat(processor, _user([{"type": "text", "text": "What is 23 + 45 - 12?"}]))
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "What is 23 + 45?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "The answer is \\boxed{68}."}]},
+        {"role": "user", "content": [{"type": "text", "text": "Now double it."}]},
+    ]
+    return _chat(processor, messages)
+
+
+@pytest.mark.parametrize(("case", "embeds"), [("text", False), ("image", True), ("video", False),
+                                              ("video", True), ("two-turn", False)])  # fmt: skip
+def test_manual_decode_matches_generate(loaded, case, embeds):
     """Prefill, then one step at a time with positions built from rope_deltas."""
     model, processor = loaded
-    inputs = _video_inputs(processor)
+    inputs = _parity_inputs(processor, case)
     steps = 12
     expected, _ = _greedy_entropies(model, inputs, steps)
     model.model.rope_deltas = None  # a stale value from an earlier prompt must not leak in
     with torch.no_grad():
         out = model(**inputs, use_cache=True)
-        cache, delta = out.cache, model.model.rope_deltas  # delta: [B, 1]
+        cache, delta = out.cache, model.model.rope_deltas  # delta: [B, 1] (None for text)
+        delta = delta if delta is not None else torch.zeros((1, 1), dtype=torch.long)
         emb = model.get_input_embeddings().weight  # [V, hidden]
         got = []
         for _ in range(steps):
@@ -208,33 +276,123 @@ def test_manual_decode_matches_generate(loaded, embeds):
             pos = torch.stack([t, t + delta, t + delta, t + delta])  # [4, B, 1]
             step = {"inputs_embeds": emb[tok][None, None]} if embeds else {"input_ids": torch.tensor([[tok]])}
             out = model(**step, position_ids=pos, cache=cache, use_cache=True)
-    assert int(delta) != 0 and got == expected
+    assert got == expected
+    assert (int(delta) != 0) == (case in ("image", "video"))
 
 
-def test_entropy_swings_and_switches_both_ways(loaded):
-    model, processor = loaded
-    inputs = _chat(processor, [{"type": "text", "text": "Qual é a capital do Brasil?"}])
+# ---------------------------------------------------------------- the trained weights answer
+
+
+def task_line(name: str, index: int) -> dict:
+    return json.loads((TASKS / name).read_text(encoding="utf-8").splitlines()[index])
+
+
+@pytest.mark.parametrize(
+    "method", [["--method", "cot-greedy"], ["--method", "swir", "--greedy"]]  # the preset's SwiR knobs
+)
+@pytest.mark.parametrize(("name", "index"), CLI_TASKS)
+def test_cli_answers_held_out_media_questions(capsys, name, index, method):
+    from engine.cli import main
+    from engine.eval import last_boxed
+
+    task = task_line(name, index)
+    media = [("--image", p) for p in task.get("images", [])] + [
+        ("--video", p) for p in task.get("videos", [])
+    ]
+    argv = [task["question"], "--model", "tiny-moe", *method, "--max-new-tokens", "320"]
+    argv += [x for flag, path in media for x in (flag, str(TASKS / path))]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "[answer]" in out and last_boxed(out.split("[answer]")[-1]) == task["answer"], out
+
+
+# ---------------------------------------------------------------- the random model
+
+
+def test_random_model_entropy_swings_and_switches_both_ways(random_dir):
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    model = AutoModelForImageTextToText.from_pretrained(random_dir, dtype=torch.float32).eval()
+    processor = AutoProcessor.from_pretrained(random_dir)
+    assert json.loads((random_dir / MARKER).read_text())["trained"] is False
+    inputs = _chat(processor, _user([{"type": "text", "text": "Qual é a capital do Brasil?"}]))
     _, entropies = _greedy_entropies(model, inputs, 40)
     assert max(entropies) - min(entropies) > 1.0
     to_explicit, to_latent = _switches(entropies, window=4)
     assert to_explicit >= 1 and to_latent >= 1
 
 
-def test_build_is_deterministic(tiny_dir, tmp_path):
+def test_random_build_is_deterministic_and_shares_the_tokenizer(random_dir, tiny_dir, tmp_path):
     build_tiny_moe(tmp_path)
-    first, second = load_file(tiny_dir / "model.safetensors"), load_file(tmp_path / "model.safetensors")
-    assert first.keys() == second.keys()
-    assert all(torch.equal(first[k], second[k]) for k in first)
+    first, second = load_file(random_dir / "model.safetensors"), load_file(tmp_path / "model.safetensors")
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
     assert (tiny_dir / "tokenizer.json").read_text() == (tmp_path / "tokenizer.json").read_text()
 
 
-def test_ensure_reuses_a_complete_folder(tiny_dir):
-    stamp = (tiny_dir / "model.safetensors").stat().st_mtime_ns
-    assert ensure_tiny_moe(tiny_dir) == tiny_dir
-    assert (tiny_dir / "model.safetensors").stat().st_mtime_ns == stamp
+def test_ensure_random_reuses_a_complete_folder(random_dir):
+    stamp = (random_dir / "model.safetensors").stat().st_mtime_ns
+    assert ensure_random_tiny_moe(random_dir) == random_dir
+    assert (random_dir / "model.safetensors").stat().st_mtime_ns == stamp
+    assert not [n for n in random_dir.parent.iterdir() if n.name.startswith(".")]  # no temp folder left
 
 
-def test_ensure_refuses_a_foreign_folder(tmp_path):
+def test_ensure_refuses_a_foreign_or_missing_folder(tmp_path):
     (tmp_path / "notes.txt").write_text("not a model")
     with pytest.raises(ModelUnavailable, match="not a complete tiny model"):
-        ensure_tiny_moe(tmp_path)
+        ensure_random_tiny_moe(tmp_path)
+    with pytest.raises(ModelUnavailable, match="train.tiny_moe_train"):
+        ensure_tiny_moe(tmp_path / "missing")
+
+
+# ---------------------------------------------------------------- the task generator (no model)
+
+ARITH = re.compile(r"[\d(][\d ()+×-]*$")  # the formula that ends the text left of an "="
+
+
+def _statements(trace: str) -> list[tuple[str, int]]:
+    """(formula, stated value) for every `formula = value` in a trace."""
+    found = []
+    for line in trace.splitlines():
+        for part in re.split(r"[,:]", line):
+            if " = " in part:
+                left, right = part.split(" = ", 1)
+                formula, value = ARITH.search(left.strip()), re.fullmatch(r"(\d+)\.?", right.strip())
+                if formula and value:
+                    found.append((formula.group(0).strip(), int(value.group(1))))
+    return found
+
+
+@pytest.mark.parametrize("kind", data.KINDS)
+def test_traces_compute_right_and_box_the_answer(kind):
+    rng = random.Random(3)
+    for i in range(60):
+        ex = data.make_example(kind, data.LANGS[i % 2], rng, render=False)
+        statements = _statements(ex.thinking)
+        assert statements, ex.thinking
+        for formula, value in statements:
+            assert eval(formula.replace("×", "*")) == value, (
+                formula,
+                value,
+                ex.thinking,
+            )  # digits and + - * ( ) only
+        assert f"\\boxed{{{ex.answer}}}" in ex.answer_text
+        assert ex.answer in ex.thinking.splitlines()[-1]
+
+
+def test_held_out_split_is_disjoint_from_training():
+    rng = random.Random(5)
+    for kind in ("text", "image", "video", "shapes"):
+        train = [data.fresh_params(kind, rng, heldout=False) for _ in range(200)]
+        held = [data.fresh_params(kind, rng, heldout=True) for _ in range(50)]
+        assert not {data.held_out(kind, p) for p in train} - {False}
+        assert {data.held_out(kind, p) for p in held} == {True}
+
+
+def test_task_files_load_for_the_eval_harness():
+    from engine.eval import load_tasks
+
+    for name in ("text", "image", "shapes", "video", "double"):
+        tasks = load_tasks(TASKS / f"{name}.jsonl")
+        assert len(tasks) >= 50 and {t.kind for t in tasks} == {name}
+        assert len({t.id for t in tasks}) == len(tasks)
+        assert all(Path(p).is_file() for t in tasks for p in (*t.images, *t.videos))

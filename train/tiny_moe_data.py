@@ -1,0 +1,588 @@
+"""Seeded tasks for the tiny qwen3_5_moe, in English and Brazilian Portuguese, with `<think>` traces.
+
+Owns: the five task kinds and their parameters, the thinking traces (column arithmetic written
+digit by digit, with varied wording), the final boxed sentence, the held-out split (a stable hash
+of kind + parameters, the same for both languages, as `train.arith_data` does), the training
+stream, the tokenizer corpus and the evaluation task files (JSONL plus JPEG/MP4 media) that
+`python -m engine.eval` reads.
+
+Kinds:
+- `text`: a multi-step problem (two or three operations: +, -, × by one digit), as a bare
+  expression or as a short story (names and items from `train.arith_data`);
+- `image`: "What is the result of the expression in the image?" for `a + b`, `a - b` (a >= b)
+  and `a × d` (d one digit), operands of one to three digits;
+- `shapes`: "How many squares are in the image?", 1-9 squares among circles and triangles;
+- `video`: "What is the sum of the numbers shown in the video?", 2-4 numbers from 1 to 9;
+- `double`: "Now double it." after a text or image turn whose answer is in the history.
+
+Leaves pixels to `tiny_moe_media.py`, tokenisation and chat templates to the processor, and
+training to `tiny_moe_train.py`. Command line: `python -m train.tiny_moe_data --tasks DIR`
+writes the held-out task files; `--corpus FILE` writes the tokenizer corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from train import tiny_moe_media as media
+from train.arith_data import ITEMS, PEOPLE, is_heldout, params_hash
+
+LANGS = ("en", "pt-BR")
+KINDS = ("text", "image", "shapes", "video", "double")
+QUESTIONS = {
+    "image": ("What is the result of the expression in the image?", "Qual é o resultado da expressão na imagem?"),
+    "shapes": ("How many squares are in the image?", "Quantos quadrados há na imagem?"),
+    "video": ("What is the sum of the numbers shown in the video?", "Qual é a soma dos números mostrados no vídeo?"),
+    "double": ("Now double it.", "Agora dobre."),
+}  # fmt: skip
+PARAPHRASES = {
+    "image": (("Compute the expression in the image.", "Solve the expression shown."),
+              ("Calcule a expressão da imagem.", "Resolva a conta mostrada na imagem.")),
+    "shapes": (("Count the squares in the image.", "How many squares do you see?"),
+               ("Conte os quadrados da imagem.", "Quantos quadrados você vê?")),
+    "video": (("Add up the numbers in the video.", "What do the numbers in the video add up to?"),
+              ("Some os números do vídeo.", "Quanto dá a soma dos números do vídeo?")),
+    "double": (("Now double that.", "Double the result."), ("Agora dobre o resultado.", "Dobre esse valor.")),
+}  # fmt: skip
+P_PARAPHRASE = 0.15
+
+
+@dataclass(frozen=True)
+class Example:
+    """One conversation to learn from or to grade: the last user turn, its trace and answer."""
+
+    id: str
+    kind: str
+    lang: str
+    question: str
+    thinking: str  # the trace, lines joined by "\n" (no <think> tags)
+    answer_text: str  # the final sentence with \boxed{...}
+    answer: str
+    params: tuple
+    images: tuple[Image.Image, ...] = ()
+    frames: np.ndarray | None = None  # [T, H, W, 3]: the frames the app samples (2 per number)
+    numbers: tuple[int, ...] = ()  # a video's numbers (to write its file again)
+    vision: tuple = ()  # what the last turn's picture holds, for training's auxiliary vision loss
+    history: tuple[dict, ...] = field(default=())  # earlier turns: {"role", "text", "images"}
+
+
+def _pick(lang: str, en: Sequence[str], pt: Sequence[str], rng: random.Random) -> str:
+    return rng.choice(en if lang == "en" else pt)
+
+
+# ---------------------------------------------------------------- column arithmetic
+
+PLACE = {
+    "en": ("Ones", "Tens", "Hundreds", "Thousands"),
+    "pt-BR": ("Unidades", "Dezenas", "Centenas", "Milhares"),
+}
+SO = {"en": ("So ", "Then ", ""), "pt-BR": ("Então ", "Logo, ", "")}
+
+
+@dataclass(frozen=True)
+class Words:
+    """The wording of one trace's column lines, drawn once per trace."""
+
+    lang: str
+    labels: bool  # "Ones: ..." prefixes
+    write: str  # ", write {d}, carry {c}" and friends
+    borrow: str
+    so: str
+
+
+def words(lang: str, rng: random.Random) -> Words:
+    if lang == "en":
+        write = rng.choice((", write {d}, carry {c}", ", write {d} and carry {c}", ", keep {d}, carry {c}"))
+        borrow = rng.choice((", borrow 1", ", borrowing 1"))
+    else:
+        write = rng.choice((", escrevo {d} e vai {c}", ", fica {d} e vai {c}", ", escrevo {d}, vai {c}"))
+        borrow = rng.choice((", pego 1 emprestado", ", empresta 1"))
+    return Words(lang, rng.random() < 0.4, write, borrow, rng.choice(SO[lang]))
+
+
+def _digits(n: int) -> list[int]:
+    """Least significant first."""
+    return [int(c) for c in reversed(str(n))]
+
+
+def _line(w: Words, col: int, body: str) -> str:
+    return f"{PLACE[w.lang][col]}: {body}." if w.labels else f"{body}."
+
+
+def add_lines(a: int, b: int, w: Words) -> list[str]:
+    """`a + b` column by column (one-digit pairs at once), ending with the whole sum."""
+    if a < 10 and b < 10:
+        return [f"{a} + {b} = {a + b}."]
+    da, db, carry, lines = _digits(a), _digits(b), 0, [f"{a} + {b}:"]
+    cols = max(len(da), len(db))
+    for i in range(cols):
+        x, y = (da[i] if i < len(da) else 0), (db[i] if i < len(db) else 0)
+        s = x + y + carry
+        body = f"{x} + {y}" + (f" + {carry}" if carry else "") + f" = {s}"
+        if s >= 10 and i < cols - 1:
+            body += w.write.format(d=s % 10, c=1)
+        lines.append(_line(w, i, body))
+        carry = s // 10 if i < cols - 1 else 0
+    lines.append(f"{w.so}{a} + {b} = {a + b}.")
+    return lines
+
+
+def sub_lines(a: int, b: int, w: Words) -> list[str]:
+    """`a - b` (a >= b) column by column with borrows, ending with the whole difference."""
+    if a < 10:
+        return [f"{a} - {b} = {a - b}."]
+    da, db, borrow, lines = _digits(a), _digits(b), 0, [f"{a} - {b}:"]
+    for i in range(len(da)):
+        x, y = da[i], (db[i] if i < len(db) else 0)
+        need = x - borrow < y
+        top = f"1{x}" if need else f"{x}"
+        d = int(top) - y - borrow
+        body = f"{top} - {y}" + (" - 1" if borrow else "") + f" = {d}" + (w.borrow if need else "")
+        lines.append(_line(w, i, body))
+        borrow = int(need)
+    lines.append(f"{w.so}{a} - {b} = {a - b}.")
+    return lines
+
+
+def mul_lines(a: int, m: int, w: Words) -> list[str]:
+    """`a × m` with `m` one digit: column by column with carries, ending with the product."""
+    if a < 10:
+        return [f"{a} × {m} = {a * m}."]
+    da, carry, lines = _digits(a), 0, [f"{a} × {m}:"]
+    for i, x in enumerate(da):
+        p = x * m + carry
+        body = f"{x} × {m}" + (f" + {carry}" if carry else "") + f" = {p}"
+        last = i == len(da) - 1
+        if p >= 10 and not last:
+            body += w.write.format(d=p % 10, c=p // 10)
+        lines.append(_line(w, i, body))
+        carry = p // 10
+    lines.append(f"{w.so}{a} × {m} = {a * m}.")
+    return lines
+
+
+def op_lines(a: int, op: str, b: int, w: Words) -> list[str]:
+    """Any of the three operations; `d × a` with a one-digit `d` is turned around first."""
+    if op == "+":
+        return add_lines(a, b, w)
+    if op == "-":
+        return sub_lines(a, b, w)
+    if a < 10 <= b:
+        return [f"{a} × {b} = {b} × {a}.", *mul_lines(b, a, w)]
+    return mul_lines(a, b, w)
+
+
+def apply(a: int, op: str, b: int) -> int:
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
+# ---------------------------------------------------------------- final sentences
+
+ANSWER = {
+    "en": ("The answer is \\boxed{{{v}}}.", "So the answer is \\boxed{{{v}}}.", "\\boxed{{{v}}}"),
+    "pt-BR": ("A resposta é \\boxed{{{v}}}.", "Então a resposta é \\boxed{{{v}}}.", "\\boxed{{{v}}}"),
+}
+
+
+def answer_sentence(lang: str, value: int, rng: random.Random) -> str:
+    return rng.choice(ANSWER[lang]).format(v=value)
+
+
+# ---------------------------------------------------------------- text: multi-step problems
+
+
+def _text_params(rng: random.Random) -> tuple:
+    """(form, n0, op1, n1, op2, n2[, op3, n3]): 2-3 operations left to right, two-digit terms,
+    one-digit factors, every value from 0 to 999."""
+    value = rng.randint(10, 99)
+    params: list = [rng.choice(("expr", "story")), value]
+    for _ in range(2 if rng.random() < 0.7 else 3):
+        ok = {"+": value <= 899, "-": value >= 11, "×": 2 <= value <= 499}
+        op = rng.choice([o for o, yes in ok.items() if yes])
+        if op == "+":
+            n = rng.randint(10, 99)
+        elif op == "-":
+            n = rng.randint(10, min(99, value - 1))
+        else:
+            n = rng.randint(2, min(9, 999 // value))
+        params += [op, n]
+        value = apply(value, op, n)
+    return tuple(params)
+
+
+STORY = {
+    "en": {
+        "start": "{name} has {n} {items}.",
+        "+": ("{She} gets {n} more.", "{She} buys {n} more.", "A friend gives {her} {n} more."),
+        "-": ("{She} gives {n} away.", "{She} loses {n}.", "{She} uses {n}."),
+        "×": ("Then {she} has {n} times as many.", "The pile grows to {n} times as many."),
+        "ask": "How many {items} does {she} have now?",
+        "open": ("{name} starts with {n} {items}.", "Start: {n} {items}."),
+        "step": {"+": "{n} more", "-": "{n} fewer", "×": "{n} times as many"},
+        "end": ("{name} has {v} {items}.", "So {she} has {v} {items}."),
+    },
+    "pt-BR": {
+        "start": "{name} tem {n} {items}.",
+        "+": ("{Ela} ganha mais {n}.", "{Ela} compra mais {n}.", "Um amigo dá mais {n} para {ela}."),
+        "-": ("{Ela} dá {n}.", "{Ela} perde {n}.", "{Ela} usa {n}."),
+        "×": ("Depois a quantidade é multiplicada por {n}.", "{Ela} multiplica o total por {n}."),
+        "ask": "{Q} {items} {ela} tem agora?",
+        "open": ("{name} começa com {n} {items}.", "Início: {n} {items}."),
+        "step": {"+": "mais {n}", "-": "menos {n}", "×": "{n} vezes"},
+        "end": ("{name} tem {v} {items}.", "Então {ela} tem {v} {items}."),
+    },
+}
+ASK_EXPR = {"en": ("What is {e}?", "Compute {e}.", "Calculate {e}."),
+            "pt-BR": ("Quanto é {e}?", "Calcule {e}.", "Qual é o valor de {e}?")}  # fmt: skip
+EXPR_OPEN = {"en": ("I go left to right.", "One step at a time.", "Step by step."),
+             "pt-BR": ("Vou da esquerda para a direita.", "Um passo de cada vez.", "Passo a passo.")}  # fmt: skip
+
+
+def _people(lang: str, rng: random.Random) -> dict:
+    name, gender = rng.choice(PEOPLE[lang])
+    item = rng.choice(ITEMS[lang])
+    if lang == "en":
+        she, her = ("she", "her") if gender == "f" else ("he", "him")
+        return {"name": name, "items": item[1], "she": she, "She": she.capitalize(), "her": her}
+    ela = "ela" if gender == "f" else "ele"
+    q = "Quantas" if item[2] == "f" else "Quantos"
+    return {"name": name, "items": item[1], "ela": ela, "Ela": ela.capitalize(), "Q": q}
+
+
+def _ops(params: tuple) -> list[tuple[str, int]]:
+    rest = params[2:]
+    return [(rest[i], rest[i + 1]) for i in range(0, len(rest), 2)]
+
+
+def _chain(first: int, ops: list[tuple[str, int]], w: Words, heads: list[str]) -> tuple[list[str], int]:
+    """The trace lines of a left-to-right chain; `heads[i]` (may be "") opens operation i."""
+    value, lines = first, []
+    for (op, n), head in zip(ops, heads, strict=True):
+        if head:
+            lines.append(head)
+        lines += op_lines(value, op, n, w)
+        value = apply(value, op, n)
+    return lines, value
+
+
+def _expression(first: int, ops: list[tuple[str, int]]) -> str:
+    """The chain as a formula: parentheses where a product follows a sum or difference."""
+    expr, mixed = str(first), False
+    for op, n in ops:
+        if op == "×" and mixed:
+            expr = f"({expr})"
+        expr, mixed = f"{expr} {op} {n}", mixed or op != "×"
+    return expr
+
+
+def text_example(params: tuple, lang: str, rng: random.Random) -> Example:
+    form, first, ops = params[0], params[1], _ops(params)
+    w = words(lang, rng)
+    if form == "expr":
+        expr = _expression(first, ops)
+        question = _pick(lang, *(ASK_EXPR[k] for k in LANGS), rng).format(e=expr)
+        head = [_pick(lang, *(EXPR_OPEN[k] for k in LANGS), rng)] if rng.random() < 0.5 else []
+        lines, value = _chain(first, ops, w, [""] * len(ops))
+        lines = head + lines + [f"{expr} = {value}."]
+    else:
+        s, ctx = STORY[lang], _people(lang, rng)
+        sent = [s["start"].format(n=first, **ctx)]
+        sent += [rng.choice(s[op]).format(n=n, **ctx) for op, n in ops]
+        question = " ".join([*sent, s["ask"].format(**ctx)])
+        heads = [_cap(s["step"][op].format(n=n)) + ":" for op, n in ops]
+        lines, value = _chain(first, ops, w, heads)
+        lines = [
+            rng.choice(s["open"]).format(n=first, **ctx),
+            *lines,
+            rng.choice(s["end"]).format(v=value, **ctx),
+        ]
+    return _example("text", lang, question, lines, value, params, rng)
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def _example(kind: str, lang: str, question: str, lines: list[str], value: int, params: tuple,
+             rng: random.Random, **extra) -> Example:  # fmt: skip
+    pid = f"{kind}-{params_hash(kind, params)[:12]}-{'en' if lang == 'en' else 'pt'}"
+    return Example(pid, kind, lang, question, "\n".join(lines), answer_sentence(lang, value, rng),
+                   str(value), params, **extra)  # fmt: skip
+
+
+# ---------------------------------------------------------------- image: an expression
+
+
+def _operand(rng: random.Random) -> int:
+    digits = rng.choice((1, 2, 2, 3))
+    return rng.randint(1 if digits == 1 else 10 ** (digits - 1), 10**digits - 1)
+
+
+def _image_params(rng: random.Random) -> tuple:
+    """(a, op, b): one- to three-digit operands; a - b has a >= b; × has a one-digit factor."""
+    op = rng.choice("+-×")
+    a, b = _operand(rng), _operand(rng)
+    if op == "-" and b > a:
+        a, b = b, a
+    if op == "×":
+        b = rng.randint(2, 9)
+        if rng.random() < 0.3:
+            a, b = b, a
+    return (a, op, b)
+
+
+SHOWS = {"en": ("The image shows {e}.", "The expression is {e}.", "I read {e} in the image."),
+         "pt-BR": ("A imagem mostra {e}.", "A expressão é {e}.", "Leio {e} na imagem.")}  # fmt: skip
+
+
+def _ask(kind: str, lang: str, rng: random.Random) -> str:
+    i = 0 if lang == "en" else 1
+    if rng.random() < P_PARAPHRASE:
+        return rng.choice(PARAPHRASES[kind][i])
+    return QUESTIONS[kind][i]
+
+
+def image_example(params: tuple, lang: str, rng: random.Random, render: bool = True) -> Example:
+    a, op, b = params
+    w = words(lang, rng)
+    lines = [_pick(lang, *(SHOWS[k] for k in LANGS), rng).format(e=f"{a} {op} {b}"), *op_lines(a, op, b, w)]
+    question, value = _ask("image", lang, rng), apply(a, op, b)
+    if not render:
+        return _example("image", lang, question, lines, value, params, rng)
+    image, chars = media.expression_image(a, op, b, rng)
+    return _example("image", lang, question, lines, value, params, rng, images=(image,),
+                    vision=("expr", image.width, chars))  # fmt: skip
+
+
+# ---------------------------------------------------------------- image: counting squares
+
+
+def _shapes_params(rng: random.Random) -> tuple:
+    """(row counts of squares, layout): 1-9 squares and up to 4 other shapes in a 4x4 grid."""
+    n = rng.randint(1, 9)
+    others = rng.randint(0, min(4, media.GRID**2 - n))
+    cells = rng.sample(range(media.GRID**2), n + others)
+    layout = [""] * media.GRID**2
+    for c in cells[:n]:
+        layout[c] = "square"
+    for c in cells[n:]:
+        layout[c] = rng.choice(("circle", "triangle"))
+    rows = tuple(
+        sum(layout[r * media.GRID + c] == "square" for c in range(media.GRID)) for r in range(media.GRID)
+    )
+    return (rows, tuple(layout))
+
+
+ROWS_OPEN = {"en": ("I count row by row.", "Row by row, top to bottom:", "Counting the squares in each row."),
+             "pt-BR": ("Conto linha por linha.", "Linha por linha, de cima para baixo:",
+                       "Contando os quadrados de cada linha.")}  # fmt: skip
+ROW = {"en": "Row {r}: {k} {sq}.", "pt-BR": "Linha {r}: {k} {sq}."}
+TOTAL = {"en": ("There are {v} squares.", "In all, {v} squares."),
+         "pt-BR": ("Há {v} quadrados.", "Ao todo, {v} quadrados.")}  # fmt: skip
+
+
+def _square_word(lang: str, k: int) -> str:
+    if lang == "en":
+        return "square" if k == 1 else "squares"
+    return "quadrado" if k == 1 else "quadrados"
+
+
+def shapes_example(params: tuple, lang: str, rng: random.Random, render: bool = True) -> Example:
+    rows, layout = params
+    lines = [_pick(lang, *(ROWS_OPEN[k] for k in LANGS), rng)]
+    lines += [ROW[lang].format(r=r + 1, k=k, sq=_square_word(lang, k)) for r, k in enumerate(rows)]
+    total = rows[0]
+    for k in rows[1:]:
+        lines.append(f"{total} + {k} = {total + k}.")
+        total += k
+    lines.append(_pick(lang, *(TOTAL[k] for k in LANGS), rng).format(v=total))
+    image = (media.shapes_image(layout, rng),) if render else ()
+    question = _ask("shapes", lang, rng)
+    return _example("shapes", lang, question, lines, total, (rows, layout), rng, images=image,
+                    vision=("shapes", layout) if render else ())  # fmt: skip
+
+
+# ---------------------------------------------------------------- video: a sum
+
+
+def _video_params(rng: random.Random) -> tuple:
+    return tuple(rng.randint(1, 9) for _ in range(rng.choice((2, 3, 3, 4))))
+
+
+SEES = {"en": ("The video shows {l}.", "The numbers are {l}.", "I see {l}."),
+        "pt-BR": ("O vídeo mostra {l}.", "Os números são {l}.", "Vejo {l}.")}  # fmt: skip
+
+
+def _listing(lang: str, numbers: Sequence[int]) -> str:
+    head = ", ".join(str(n) for n in numbers[:-1])
+    return f"{head} {'and' if lang == 'en' else 'e'} {numbers[-1]}"
+
+
+def video_example(numbers: tuple, lang: str, rng: random.Random, render: bool = True) -> Example:
+    w = words(lang, rng)
+    lines = [_pick(lang, *(SEES[k] for k in LANGS), rng).format(l=_listing(lang, numbers))]
+    total = numbers[0]
+    for n in numbers[1:]:
+        lines += add_lines(total, n, w)
+        total += n
+    frames = media.number_frames(numbers, rng, media.SAMPLED_OFFSETS) if render else None
+    return _example("video", lang, _ask("video", lang, rng), lines, total, numbers, rng, frames=frames,
+                    numbers=numbers)  # fmt: skip
+
+
+# ---------------------------------------------------------------- multi-turn: double it
+
+PREVIOUS = {"en": ("The previous answer is {v}.", "Before, the answer was {v}.", "Last answer: {v}."),
+            "pt-BR": ("A resposta anterior é {v}.", "Antes, a resposta foi {v}.", "Última resposta: {v}.")}  # fmt: skip
+
+
+def double_example(first: Example, lang: str, rng: random.Random) -> Example:
+    """Double the answer of `first`, which becomes the history (its answer sentence only)."""
+    v, w = int(first.answer), words(lang, rng)
+    lines = [_pick(lang, *(PREVIOUS[k] for k in LANGS), rng).format(v=v), *mul_lines(v, 2, w)]
+    history = (
+        {"role": "user", "text": first.question, "images": first.images},
+        {"role": "assistant", "text": first.answer_text},
+    )
+    params = (first.kind, first.params)
+    return _example("double", lang, _ask("double", lang, rng), lines, 2 * v, params, rng, history=history)
+
+
+# ---------------------------------------------------------------- sampling and splits
+
+PARAMS = {"text": _text_params, "image": _image_params, "shapes": _shapes_params, "video": _video_params}
+
+
+def held_out(kind: str, params: tuple) -> bool:
+    """Shapes are split by their row counts (so whole count patterns are unseen in training)."""
+    key = params[0] if kind == "shapes" else params
+    return is_heldout(kind, key)
+
+
+def fresh_params(kind: str, rng: random.Random, heldout: bool) -> tuple:
+    while True:
+        params = PARAMS[kind](rng)
+        if held_out(kind, params) == heldout:
+            return params
+
+
+def make_example(
+    kind: str,
+    lang: str,
+    rng: random.Random,
+    heldout: bool = False,
+    render: bool = True,
+    p_image: float = 0.25,
+) -> Example:
+    """One example of `kind`; a `double` example's first turn is an image problem with
+    probability `p_image` (when rendering), else a text problem."""
+    if kind == "double":
+        while True:
+            first_kind = "image" if render and rng.random() < p_image else "text"
+            first = make_example(first_kind, lang, rng, heldout, render)
+            if int(first.answer) <= 999:
+                return double_example(first, lang, rng)
+    params = fresh_params(kind, rng, heldout)
+    if kind == "text":
+        return text_example(params, lang, rng)
+    build = {"image": image_example, "shapes": shapes_example, "video": video_example}[kind]
+    return build(params, lang, rng, render=render)
+
+
+def stream(seed: int, weights: dict[str, float], render: bool = True) -> Iterator[Example]:
+    """Training examples forever: kinds drawn by `weights`, languages evenly, held-out excluded."""
+    rng = random.Random(seed)
+    kinds, w = list(weights), list(weights.values())
+    while True:
+        kind = rng.choices(kinds, w)[0]
+        yield make_example(kind, rng.choice(LANGS), rng, heldout=False, render=render)
+
+
+def corpus_lines(seed: int, n: int) -> list[str]:
+    """Text of `n` examples of every kind (questions, traces, answers), for the tokenizer."""
+    rng = random.Random(seed)
+    lines = [
+        " ".join(n for n, _ in PEOPLE[lang]) + " " + " ".join(w for i in ITEMS[lang] for w in i[:2])
+        for lang in LANGS
+    ]
+    lines += [q for pair in QUESTIONS.values() for q in pair]
+    lines += [q for pairs in PARAPHRASES.values() for pair in pairs for q in pair]
+    for kind in KINDS:
+        for i in range(n):
+            ex = make_example(kind, LANGS[i % 2], rng, heldout=False, render=False)
+            lines += [ex.question, ex.thinking, ex.answer_text]
+    return lines
+
+
+# ---------------------------------------------------------------- evaluation task files
+
+
+def heldout_examples(kind: str, n: int, seed: int) -> list[Example]:
+    """`n` distinct held-out examples of `kind`, alternating languages."""
+    rng, seen, out = random.Random(seed), set(), []
+    while len(out) < n:
+        ex = make_example(kind, LANGS[len(out) % 2], rng, heldout=True, p_image=0.0)
+        if ex.id not in seen:
+            seen.add(ex.id)
+            out.append(ex)
+    return out
+
+
+def task_record(ex: Example, media_dir: Path, root: Path) -> dict:
+    """The eval record; media files are written under `media_dir` (paths relative to `root`)."""
+    rec = {"id": ex.id, "question": ex.question, "answer": ex.answer, "lang": ex.lang, "kind": ex.kind,
+           "match": "boxed"}  # fmt: skip
+    if ex.images:
+        path = media_dir / f"{ex.id}.jpg"
+        ex.images[0].save(path, quality=90)  # noisy pictures: a PNG would be 5x larger
+        rec["images"] = [str(path.relative_to(root))]
+    if ex.numbers and ex.kind == "video":
+        path = media_dir / f"{ex.id}.mp4"
+        rng = random.Random(ex.id)
+        media.write_mp4(path, media.number_frames(ex.numbers, rng, range(media.FRAMES_PER_NUMBER)))
+        rec["videos"] = [str(path.relative_to(root))]
+    if ex.history:
+        rec["history"] = [{"role": h["role"], "text": h["text"]} for h in ex.history]
+    return rec
+
+
+TASK_COUNTS = {"text": 100, "image": 100, "shapes": 100, "video": 60, "double": 60}
+
+
+def write_tasks(root: Path, seed: int = 1, counts: dict[str, int] = TASK_COUNTS) -> None:
+    """`root/<kind>.jsonl` and `root/media/`: the held-out evaluation sets."""
+    media_dir = root / "media"
+    media_dir.mkdir(parents=True, exist_ok=True)
+    for i, (kind, n) in enumerate(counts.items()):
+        exs = heldout_examples(kind, n, seed * 1000 + i)  # `double`: text history (what task files hold)
+        recs = [task_record(ex, media_dir, root) for ex in exs]
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+        (root / f"{kind}.jsonl").write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.tiny_moe_data", description=__doc__.split("\n")[0])
+    ap.add_argument("--tasks", type=Path, help="write the held-out task files into this folder")
+    ap.add_argument("--corpus", type=Path, help="write the tokenizer corpus (one text per line) here")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    if args.tasks:
+        write_tasks(args.tasks, args.seed)
+    if args.corpus:
+        lines = corpus_lines(args.seed, 150)
+        args.corpus.write_text(
+            "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in lines), encoding="utf-8"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
