@@ -94,6 +94,9 @@ def test_markup_from_visitor_and_model_is_shown_as_text(browser, hostile_url):
     assert "Answer: " + SCRIPT_TAG in text
     assert IMG_TAG in page.locator("#rio-header").inner_text()
     assert page.locator("#rio-chat img[src='x'], #rio-header img[src='x'], #rio-chat script").count() == 0
+    page.wait_for_function(  # the chart has drawn every step before we hover over it
+        f"+document.querySelector('#rio-chart .rio-trace').dataset.points >= {len(TOKENS)}", timeout=WAIT_MS
+    )
     labels = "\n".join(_hover_labels(page))
     assert '"<img src=x onerror' in labels and '"<script>alert' in labels  # long labels are cut
     assert fired == []

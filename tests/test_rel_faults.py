@@ -180,10 +180,11 @@ def _run_on_fresh_threads(backend, settings: DecodeSettings) -> tuple[list, list
     return events[:-1], leaked
 
 
-def test_generator_resumed_on_other_threads_matches_one_thread(tiny_moe_backend):
+def test_generator_resumed_on_other_threads_matches_one_thread(random_moe_runtime):
+    backend = local.LocalBackend(random_moe_runtime)  # untrained: latent steps within a few tokens
     settings = DecodeSettings(max_new_tokens=16, seed=11)
-    threaded, leaked = _run_on_fresh_threads(tiny_moe_backend, settings)
-    plain = list(tiny_moe_backend.chat([Turn("user", "Tell me about rivers.")], settings))
+    threaded, leaked = _run_on_fresh_threads(backend, settings)
+    plain = list(backend.chat([Turn("user", "Tell me about rivers.")], settings))
     steps = [e for e in threaded if isinstance(e, Step)]
     assert [s.token_id for s in steps] == [e.token_id for e in plain if isinstance(e, Step)]
     assert any(s.latent for s in steps)  # soft-embedding steps ran across threads

@@ -288,7 +288,8 @@ def task_line(name: str, index: int) -> dict:
 
 
 @pytest.mark.parametrize(
-    "method", [["--method", "cot-greedy"], ["--method", "swir", "--greedy"]]  # the preset's SwiR knobs
+    "method",
+    [["--method", "cot-greedy"], ["--method", "swir", "--greedy"]],  # the preset's SwiR knobs
 )
 @pytest.mark.parametrize(("name", "index"), CLI_TASKS)
 def test_cli_answers_held_out_media_questions(capsys, name, index, method):
