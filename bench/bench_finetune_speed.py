@@ -1,0 +1,65 @@
+"""Decode speed of smollm2-think against the SmolLM2 it was fine-tuned from, in one run.
+
+Both models are loaded here and decode the same prompts with the same loop (`LocalBackend.chat`,
+greedy CoT, a fixed number of new tokens at most), interleaved so that load changes hit both
+alike; medians over repeats. The fine-tune has the base's shapes plus two vocabulary rows, so
+the ratio should sit at 1.
+Run: `python bench/bench_finetune_speed.py [--repeats 5] [--tokens 64]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.config import DecodeSettings  # noqa: E402
+from engine.events import Done  # noqa: E402
+from engine.local import LocalBackend  # noqa: E402
+from engine.prompt import Turn  # noqa: E402
+from engine.runtime import load_runtime  # noqa: E402
+
+PROMPTS = (
+    "Mia buys 3 packs of 6 pencils and 2 packs of 10 pencils. How many pencils does she buy?",
+    "Write a two-line poem about rain.",
+    "Uma prateleira tem 56 biscoitos. Tiago tira 34 e põe mais 12. Quantos biscoitos há na prateleira?",
+)
+
+
+def rate(backend: LocalBackend, prompt: str, settings: DecodeSettings) -> float:
+    done = [e for e in backend.chat([Turn("user", prompt)], settings) if isinstance(e, Done)][-1]
+    return done.summary.tokens_per_s or 0.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--tokens", type=int, default=64)
+    args = ap.parse_args()
+    names = ("smollm2-offline", "smollm2-think")
+    backends = {n: LocalBackend(load_runtime(n, device="cpu")) for n in names}
+    settings = DecodeSettings(method="cot-greedy", max_new_tokens=args.tokens)
+    rates: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(args.repeats):
+        for prompt in PROMPTS:
+            for name, backend in backends.items():
+                rates[name].append(rate(backend, prompt, settings))
+    print(f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
+    base, tuned = (statistics.median(rates[n]) for n in names)
+    print("| model | tok/s (median) |\n|---|---|")
+    for name in names:
+        print(f"| {name} | {statistics.median(rates[name]):.1f} |")
+    print(f"\nsmollm2-think / smollm2-offline: **{tuned / base:.3f}×**")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
