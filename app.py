@@ -25,7 +25,10 @@ from engine.presets import DEFAULT_PRESET
 from rio_app.state import OFF_WORDS, switch_allowed_by_env
 
 DEFAULT_MAX_PROMPT_TOKENS = 32_768  # a public server should not prefill a 262k-token paste
-DEFAULT_BATCH_ROWS = 8  # a decode step of a small model costs little more for 8 rows than for one
+# Measured (docs/RELIABILITY.md): 20 visitors at once on smollm2-offline get their first token
+# in 8 s at p95 with 20 rows, 17 s with 8; a step of a small model costs little more for many rows.
+# llama.cpp reserves every sequence's whole context when it starts, so it gets fewer by default.
+DEFAULT_BATCH_ROWS = {"local": 20, "llamacpp": 8}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,8 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--batch-rows",
         type=int,
-        default=env_int("RIO_BATCH_ROWS") or DEFAULT_BATCH_ROWS,
-        help="visitors' runs decoded together in one batch (1: one at a time); also RIO_BATCH_ROWS",
+        default=env_int("RIO_BATCH_ROWS"),
+        help="visitors' runs decoded together in one batch (1: one at a time; default 20, 8 on "
+        "llama.cpp); also RIO_BATCH_ROWS",
     )
     p.add_argument("--threads", type=int, default=env_int("RIO_THREADS"), help="llama.cpp CPU threads")
     p.add_argument(
@@ -93,7 +97,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the model's Hugging Face tokenizer folder (a remote server's signal-token ids, or a GGUF "
         "whose own tokenizer transformers cannot read)",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.batch_rows is None:
+        args.batch_rows = DEFAULT_BATCH_ROWS.get(args.backend, 1)
+    return args
 
 
 def make_backend(args: argparse.Namespace):

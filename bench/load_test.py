@@ -5,10 +5,10 @@ multi-turn chat session through `gradio_client` (`run_session`: its own
 session, its own history, timings of every turn), the concurrent run
 (`run_load`), the checks (`check_results`: nothing lost, no session sees
 another's history or trace) and the report (a table printed and written into
-docs/RELIABILITY.md between markers). tests/test_rel_load.py runs a small
+docs/RELIABILITY.md between markers). tests/test_rel_server.py runs a small
 version of the same. Leaves the app to rio_app/ and the models to engine/.
 
-    python bench/load_test.py --model smollm2-offline --sessions 20 --turns 2 --max-new-tokens 32 --batch-rows 8
+    python bench/load_test.py --model smollm2-offline --sessions 20 --turns 2 --max-new-tokens 32 --batch-rows 20
 
 Queue wait: submit -> first streamed frame (the run has started). TTFT:
 submit -> first frame with model text. Both are seen by the client, so they
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> i
     p.add_argument("--turns", type=int, default=3)
     p.add_argument("--max-new-tokens", type=int, default=8)
     p.add_argument("--method", default="swir", choices=["swir", "cot", "cot-greedy"])
-    p.add_argument("--batch-rows", type=int, default=8, help="rows decoded together (1: one run at a time)")
+    p.add_argument("--batch-rows", type=int, default=20, help="rows decoded together (1: one run at a time)")
     p.add_argument(
         "--rounds", type=int, default=2, choices=[1, 2], help="2: run again to tell a leak from a plateau"
     )
