@@ -668,6 +668,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from engine.cli import _switch_count
+    from engine.llamacpp import DEFAULT_N_CTX
     from engine.presets import PRESETS
 
     ap = _Parser(prog="python -m engine.eval", description="Grade a JSONL task file with SwiR and CoT.")
@@ -681,7 +682,10 @@ def parser() -> argparse.ArgumentParser:
         help="tasks decoded together in one batch (local backends; a server batches itself)",
     )
     ap.add_argument("--threads", type=int, help="llama.cpp: CPU threads (default: all cores)")
-    ap.add_argument("--n-ctx", type=int, help="llama.cpp: context length per task")
+    ap.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="llama.cpp: context length per task")
+    ap.add_argument(
+        "--mmproj", help="llama.cpp: the vision projector (default: an mmproj*.gguf beside the model)"
+    )
     ap.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://host:8000/v1")
     ap.add_argument("--api-key")
     ap.add_argument("--swir-extension", action="store_true", help="the server runs SwiR (needs --tokenizer)")
@@ -770,16 +774,15 @@ def open_backend(args: argparse.Namespace) -> Backend:
         from engine.cli import load
 
         return load(args)
-    from engine.llamacpp import DEFAULT_N_CTX, LlamaOptions
+    from engine.cli import llama_options
     from engine.local import load_backend
 
-    llama = None
-    if args.backend == "llamacpp":
-        llama = LlamaOptions(
-            n_ctx=args.n_ctx or DEFAULT_N_CTX, threads=args.threads, tokenizer=args.tokenizer
-        )
     return load_backend(
-        args.model, fallback=False, device=args.device, llama=llama, max_batch_rows=args.batch_rows
+        args.model,
+        fallback=False,
+        device=args.device,
+        llama=llama_options(args),
+        max_batch_rows=args.batch_rows,
     )
 
 

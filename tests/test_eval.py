@@ -338,6 +338,7 @@ def test_plans_run_greedy_methods_once():
         (["--budgets", "0,16"], "--budgets"),
         (["--budgets", "a,b"], "--budgets"),
         (["--seeds", "0"], "--seeds"),
+        (["--batch-rows", "0"], "--batch-rows"),
         (["--model", "no-such-preset"], "Unknown model"),
         (["--backend", "openai"], "--base-url"),
         (["--temperature", "0"], "Temperature"),
