@@ -4,8 +4,10 @@
 // it runs once per chart with `element`, `props` and `watch` in scope. The
 // standalone HTML export (rio_app/visualize.py) runs the same code with a
 // fixed `props.value` and a no-op `watch`.
-// Value: {meta: {...fixed while streaming...}, chunks: ["t,H,ref,mode,switch,flags,mix,text\n...", ...]}
-// (row format in rio_app/visualize.py). Chunks only grow while a run streams; they are ingested incrementally and
+// Value: [meta, chunk, chunk, ...]: `meta` is fixed while a run streams, each chunk is
+// "t,H,ref,mode,switch,flags,mix,text\n..." (row format in rio_app/visualize.py; a list,
+// not a dict, for the reason in rio_app/trace_chart.py). Chunks only grow while a run
+// streams; they are ingested incrementally and
 // drawn once per animation frame. The main panel shows the most recent
 // `meta.window` steps in full; the overview below shows the whole run, as a
 // line while it has fewer steps than pixels, then downsampled. Test hooks on
@@ -59,14 +61,14 @@ function ingestChunk(chunk) {
   S.n = S.t.length;
 }
 function ingest() {
-  const v = props.value;
-  const meta = (v && v.meta) || {};
-  const chunks = (v && v.chunks) || [];
-  const same = meta.run === S.run && chunks.length >= S.chunks && (S.chunks === 0 || chunks[S.chunks - 1] === S.lastChunk);
+  const v = Array.isArray(props.value) ? props.value : [];
+  const meta = v[0] || {};
+  const count = Math.max(0, v.length - 1);  // chunks v[1..]
+  const same = meta.run === S.run && count >= S.chunks && (S.chunks === 0 || v[S.chunks] === S.lastChunk);
   if (!same || (S.meta !== meta && JSON.stringify(S.meta) !== JSON.stringify(meta))) reset(meta);
-  for (let i = S.chunks; i < chunks.length; i++) if (chunks[i]) ingestChunk(chunks[i]);
-  S.chunks = chunks.length;
-  S.lastChunk = chunks.length ? chunks[chunks.length - 1] : null;
+  for (let i = S.chunks; i < count; i++) if (v[i + 1]) ingestChunk(v[i + 1]);
+  S.chunks = count;
+  S.lastChunk = count ? v[count] : null;
 }
 
 function str(key) {

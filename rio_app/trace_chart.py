@@ -11,13 +11,21 @@ API (all the app needs):
   lang="en"|"pt-BR", note=None, title=None) -> dict`: the fixed part of a value
   (legend strings in both languages, switch maximum, estimate label; `note`,
   e.g. "not applied", labels would-switch markers).
-- `chart_value(meta, steps=()) -> dict` and `append_steps(value, new_steps) -> dict`:
-  the value is `{"meta": meta, "chunks": [chunk, ...]}`, one chunk string per
-  append holding one compact row per step (`t,H,ref,mode,switch,flags,text`,
-  format in `rio_app/visualize.py`; `value_rows(value)` decodes them).
+- `chart_value(meta, steps=()) -> list` and `append_steps(value, new_steps) -> list`:
+  the value is `[meta, chunk, chunk, ...]`, one chunk string per append
+  holding one compact row per step (`t,H,ref,mode,switch,flags,text`, format
+  in `rio_app/visualize.py`; `value_rows(value)` decodes them).
   `append_steps` returns a new value and never edits the old one: Gradio
   diffs each streamed value against the previous object it was given, so a
   value changed in place would send nothing.
+
+Why a list and not a dict: the handler ends with `gr.skip()`, which Gradio
+diffs against the chart's last value. Against a dict that diff is key by key
+("delete meta", "delete chunks", "add __type__"), and the browser applies it
+in place to the very object it handed the chart a moment before; when the
+last updates arrive together (a busy tab) the chart then reads the emptied
+object and never draws the run. Against a list the diff is one replace of
+the whole value, and the object the chart holds is left alone.
 
 Streaming (Gradio sends streamed values as diffs matched by list index): only appending keeps updates
 small, so never window, downsample or edit old rows on the server; the
@@ -47,7 +55,15 @@ import gradio as gr
 
 from rio_app.visualize import chart_assets, chart_meta, decode_chunk, encode_steps
 
-__all__ = ["TraceChart", "append_steps", "chart_meta", "chart_value", "value_rows"]
+__all__ = [
+    "TraceChart",
+    "append_steps",
+    "chart_meta",
+    "chart_value",
+    "value_chunks",
+    "value_meta",
+    "value_rows",
+]
 
 
 def TraceChart(*, label: str | None = None, elem_id: str | None = None, **html_kwargs: Any) -> gr.HTML:  # noqa: N802
@@ -66,21 +82,31 @@ def TraceChart(*, label: str | None = None, elem_id: str | None = None, **html_k
     )
 
 
-def chart_value(meta: dict, steps: Iterable[Any] = ()) -> dict:
+def chart_value(meta: dict, steps: Iterable[Any] = ()) -> list:
     """A chart value: fixed `meta` plus the steps (Step or trace record) so far."""
-    return append_steps({"meta": meta, "chunks": []}, steps)
+    return append_steps([meta], steps)
 
 
-def append_steps(value: dict | None, new_steps: Iterable[Any]) -> dict:
+def append_steps(value: list | None, new_steps: Iterable[Any]) -> list:
     """A new value with `new_steps` appended as one chunk; `value` itself is left as it was."""
-    if value is None:
+    if not value:
         raise ValueError("append_steps needs a value from chart_value(meta)")
     chunk = encode_steps(new_steps)
     if not chunk:
         return value
-    return {"meta": value["meta"], "chunks": [*value["chunks"], chunk]}
+    return [*value, chunk]
 
 
-def value_rows(value: dict | None) -> list[list]:
+def value_meta(value: list | None) -> dict:
+    """The fixed part of a chart value ({} for None)."""
+    return value[0] if value else {}
+
+
+def value_chunks(value: list | None) -> list[str]:
+    """The chunk strings of a chart value, in order."""
+    return list(value[1:]) if value else []
+
+
+def value_rows(value: list | None) -> list[list]:
     """Every row of a chart value, decoded (`[t, H, ref, mode, switch, flags, text]`)."""
-    return [row for chunk in (value or {}).get("chunks", []) for row in decode_chunk(chunk)]
+    return [row for chunk in value_chunks(value) for row in decode_chunk(chunk)]

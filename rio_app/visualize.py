@@ -24,7 +24,7 @@ On the wire a batch of rows is one string, a *chunk*: one line per row,
 `t,H,ref,mode,switch,flags,mix,text` (empty H/ref when unknown; `mix` as
 `p:text;p:text` with each text percent-encoded, so it holds no comma; the
 text is everything after the seventh comma, with backslash, CR and LF written
-as a backslash followed by a backslash, "r" or "n"). A chart value is `{"meta": {...}, "chunks": [chunk, ...]}`:
+as a backslash followed by a backslash, "r" or "n"). A chart value is `[meta, chunk, chunk, ...]`:
 Gradio walks every item of a value on each streamed update, so a few long
 strings cost far less server time than thousands of small lists.
 
@@ -435,7 +435,7 @@ def _chart_section(trace: dict, index: int, lang: str, note: str | None) -> tupl
     """(markup, data script) of one chart of a standalone page."""
     meta = meta_from_trace(trace, lang=lang, note=note)
     steps = trace.get("steps") or []
-    value = {"meta": meta, "chunks": [encode_steps(steps, EXPORT_TEXT_LIMIT)] if steps else []}
+    value = [meta, encode_steps(steps, EXPORT_TEXT_LIMIT)] if steps else [meta]
     title = html.escape(trace_title(trace))
     markup = (
         f'<section><h1>{title}</h1><p class="summary">{html.escape(_summary_line(trace))}</p>\n'

@@ -181,10 +181,26 @@ def test_append_steps_leaves_the_old_value_alone():
     v1 = tc.append_steps(v0, steps[10:20])
     v2 = tc.append_steps(v1, steps[20:])
     assert [len(tc.value_rows(v)) for v in (v0, v1, v2)] == [10, 20, 30]
-    assert len(v2["chunks"]) == 3 and v2["chunks"][:2] == v1["chunks"]  # appended, old chunks untouched
-    assert v2["meta"] is v0["meta"]
+    assert len(tc.value_chunks(v2)) == 3 and tc.value_chunks(v2)[:2] == tc.value_chunks(v1)  # appended
+    assert [len(v) for v in (v0, v1)] == [2, 3]  # old values untouched
+    assert tc.value_meta(v2) is tc.value_meta(v0)
     assert tc.value_rows(v2) == viz.step_rows(steps)
     assert tc.append_steps(v2, []) is v2  # nothing new, nothing to send
+
+
+def test_ending_with_skip_replaces_the_chart_value_whole():
+    """The handler's closing `gr.skip()` is diffed against the chart's last value; the browser applies
+    that diff in place. It must be one replace of the whole value, never key-by-key deletes that
+    would empty the object the chart is about to draw (seen: a run that never appeared)."""
+    tc = pytest.importorskip("rio_app.trace_chart")
+    import gradio as gr
+    from gradio.utils import diff
+
+    value = tc.append_steps(tc.chart_value(tc.chart_meta("swir", 2), make_steps(4)), make_steps(8)[4:])
+    skip = gr.skip()
+    assert diff(value, skip) == [["replace", [], skip]]
+    grown = tc.append_steps(value, make_steps(12)[8:])
+    assert [op[0] for op in diff(value, grown)] == ["add"]  # streaming stays an append
 
 
 # ---------------------------------------------------------------- standalone HTML
@@ -219,11 +235,11 @@ def test_standalone_html_embeds_the_data():
     parser = _Tags()
     parser.feed(page)
     value = json.loads(parser.data["rio-trace-data-0"])
-    rows = [r for chunk in value["chunks"] for r in viz.decode_chunk(chunk)]
+    rows = [r for chunk in value[1:] for r in viz.decode_chunk(chunk)]
     assert len(rows) == 60
     assert [r[7] for r in rows[2:6]] == HOSTILE  # hostile text survives exactly, as data
     assert rows[10][4] == 1  # the switch at t=10 is there
-    assert value["meta"]["max_switch"] == 2
+    assert value[0]["max_switch"] == 2
 
 
 def test_standalone_html_never_lets_token_text_become_markup():
@@ -258,8 +274,8 @@ def test_two_runs_on_one_page_and_one_png():
     parser = _Tags()
     parser.feed(page)
     values = [json.loads(parser.data[f"rio-trace-data-{i}"]) for i in (0, 1)]
-    assert [v["meta"]["method"] for v in values] == ["swir", "cot"]
-    assert [sum(len(viz.decode_chunk(c)) for c in v["chunks"]) for v in values] == [30, 50]
+    assert [v[0]["method"] for v in values] == ["swir", "cot"]
+    assert [sum(len(viz.decode_chunk(c)) for c in v[1:]) for v in values] == [30, 50]
     assert parser.tags.count("script") == 3 and 'lang="pt-BR"' in page
     png = Image.open(io.BytesIO(viz.figures_png([a, b], width=600, height=250)))
     assert png.size == (600, 500)
