@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.config import DecodeSettings  # noqa: E402
 from engine.decode import soft_embedding  # noqa: E402
 from engine.events import Step  # noqa: E402
-from engine.llamacpp import LlamaOptions, gguf_for, load_llama  # noqa: E402
+from engine.llamacpp import LlamaOptions, gguf_for, load_llama, reference_llama  # noqa: E402
 from engine.local import LocalBackend  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
 from engine.sampling import probs_and_entropy  # noqa: E402
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = len(os.sched_getaffinity(0))
     ours = LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=2048, threads=threads)))
     torch_backend = LocalBackend(load_runtime("smollm2-offline"))
-    llm = llama_cpp.Llama(str(gguf_for("smollm2-offline")), n_ctx=2048, n_threads=threads, verbose=False)
+    llm = reference_llama(gguf_for("smollm2-offline"), n_ctx=2048, n_threads=threads, verbose=False)
     prompt_ids = ours.prepare([Turn("user", PROMPT)], DecodeSettings()).inputs["input_ids"][0].tolist()
     rows: dict[str, list[float]] = {"ours": [], "theirs": [], "torch": []}
     same = True

@@ -330,6 +330,10 @@ def load_llama_runtime(
     params.n_gpu_layers = 0
     # memory-mapped, as llama-cpp-python loads (auto was slower here)
     params.load_mode = getattr(lib, "LLAMA_LOAD_MODE_MMAP", 1)
+    # No extra CPU buffer types (AMX, repacked weights): on a CPU with AMX, ggml's AMX matmul
+    # crashed inside llama_decode with two threads (Xeon with amx_int8, 2026-12-02); the plain
+    # CPU path runs everywhere and is what llama-cpp-python's outputs are compared against.
+    params.use_extra_bufts = False
     model = lib.llama_model_load_from_file(str(path).encode(), params)
     if not model:
         raise ModelUnavailable(
@@ -345,6 +349,26 @@ def load_llama_runtime(
     return LlamaRuntime(
         name or path.name, str(path), tok, lib, model, ctx, embed_t, n_ctx, threads, seqs=seqs
     )
+
+
+def reference_llama(path: Path | str, **kwargs: Any) -> Any:
+    """llama-cpp-python's own `Llama` on the same CPU path as `load_llama` (no extra buffer
+    types), for parity checks and benchmarks; `kwargs` go to `Llama`."""
+    import llama_cpp
+    import llama_cpp.llama_cpp as capi
+
+    default = capi.llama_model_default_params
+
+    def plain() -> Any:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    capi.llama_model_default_params = plain
+    try:
+        return llama_cpp.Llama(str(path), **kwargs)
+    finally:
+        capi.llama_model_default_params = default
 
 
 def _check_magic(path: Path) -> None:

@@ -37,9 +37,9 @@ def llama_backend():
 
 @pytest.fixture(scope="session")
 def reference_llama():
-    from engine.llamacpp import gguf_for
+    from engine.llamacpp import gguf_for, reference_llama
 
-    return llama_cpp.Llama(str(gguf_for("smollm2-offline")), n_ctx=2048, n_threads=2, verbose=False)
+    return reference_llama(gguf_for("smollm2-offline"), n_ctx=2048, n_threads=2, verbose=False)
 
 
 def steps_of(events) -> list[Step]:
