@@ -83,7 +83,7 @@ PRESETS: dict[str, Preset] = {
             dtype="float32",
             thinking=True,
             sampling=SamplingParams(temperature=0.6, top_p=0.95, top_k=20),
-            swir=SwirParams(window=16),
+            swir=SwirParams(window=16, max_switch_count=4),
             context_length=8192,
             note="This project's LoRA fine-tune of SmolLM2-135M-Instruct (not a Rio or Qwen model): it thinks "
             "in <think>...</think> and reads soft embeddings; trained on arithmetic word problems "

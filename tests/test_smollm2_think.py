@@ -30,11 +30,11 @@ TASKS = Path(__file__).resolve().parent.parent / "tasks" / "arith_heldout.jsonl"
 # Held-out problems (never trained on) that the shipped weights answer under both methods;
 # a regression test of loading, merging, template and decoding, not an accuracy claim.
 HELD_OUT = (
-    "sum-292e3cdb61c0",
-    "money-b8b54d4eac20",
-    "product-fbbaeeed7df8",
-    "compare-51c956fbacf0",
-    "product-7c228e7d8200",  # pt-BR
+    "compare-d361237bf1f0",
+    "count-88af0dcbb178",
+    "units-219408227c38",
+    "product-caa3006d7a70",
+    "money-3b4441e71f00",
 )
 
 

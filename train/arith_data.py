@@ -72,6 +72,7 @@ class Ctx:
     rng: random.Random
     words: dict
     compact: bool = False  # direct arithmetic and the shortest wording, for traces over budget
+    p_direct: float = P_DIRECT  # chance that an operation is written directly
 
     @property
     def en(self) -> bool:
@@ -247,7 +248,7 @@ def clock(h: int, m: int) -> str:
 
 
 def _choose(ctx: Ctx, direct: str, others: list[str]) -> str:
-    if ctx.compact or not others or ctx.rng.random() < P_DIRECT:
+    if ctx.compact or not others or ctx.rng.random() < ctx.p_direct:
         return direct
     return ctx.rng.choice(others)
 
@@ -2147,13 +2148,13 @@ def normalize_answer(text: str) -> str:
 
 
 def _render(
-    v: Variant, params: tuple, lang: str, rng: random.Random, with_check: bool
+    v: Variant, params: tuple, lang: str, rng: random.Random, with_check: bool, p_direct: float = P_DIRECT
 ) -> tuple[Draft, list[str]]:
     """Render until the trace fits the token budget: a few random tries, then a compact one (direct
     arithmetic, shortest wording); keep the shortest rendering if none fits. The check line is kept."""
     best: tuple[int, Draft, list[str]] | None = None
     for compact in [False] * RENDER_TRIES + [True] * COMPACT_TRIES:
-        draft = v.render(Ctx(lang, rng, _words(lang, rng), compact), params[1:])
+        draft = v.render(Ctx(lang, rng, _words(lang, rng), compact, p_direct), params[1:])
         lines = trace_lines(lang, rng, draft, with_check, compact)
         size = approx_tokens("\n".join(lines))
         if size <= TRACE_BUDGET + CHECK_BUDGET * with_check:
@@ -2165,11 +2166,16 @@ def _render(
 
 
 def make_problem(
-    kind: str, params: tuple, lang: str, rng: random.Random, check_prob: float = 0.35
+    kind: str,
+    params: tuple,
+    lang: str,
+    rng: random.Random,
+    check_prob: float = 0.35,
+    p_direct: float = P_DIRECT,
 ) -> Problem:
     """One problem for a given kind and parameter set (params[0] names the variant)."""
     v = next(x for x in VARIANTS[kind] if x.name == params[0])
-    draft, lines = _render(v, params, lang, rng, rng.random() < check_prob)
+    draft, lines = _render(v, params, lang, rng, rng.random() < check_prob, p_direct)
     pid = f"{kind}-{params_hash(kind, params)[:12]}"
     return Problem(
         pid,
@@ -2189,8 +2195,12 @@ def generate(
     split: str = "train",
     langs: Sequence[str] = LANGS,
     check_prob: float = 0.35,
+    p_direct: float = P_DIRECT,
 ) -> list[Problem]:
     """n distinct problems (kinds drawn evenly) of one split, identical for the same arguments.
+
+    `p_direct` is the chance that an operation is written directly rather than decomposed; it
+    changes the traces and, through the shared random source, which problems are drawn.
 
     A kind whose parameter sets run out stops growing and the others fill in: percentages hold
     about 420 train and 60 held-out sets, the other kinds thousands.
@@ -2207,7 +2217,7 @@ def generate(
         params = _fresh_params(rng, kind, split == "heldout", seen)
         if params is not None:
             seen.add((kind, params))
-            out.append(make_problem(kind, params, rng.choice(tuple(langs)), rng, check_prob))
+            out.append(make_problem(kind, params, rng.choice(tuple(langs)), rng, check_prob, p_direct))
     if len(out) == n:
         return out
     raise RuntimeError(f"could only find {len(out)} distinct {split} problems of the {n} asked")

@@ -91,9 +91,9 @@ CHAT_TEMPLATE = """\
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    steps: int = 250
+    steps: int = 500
     batch: int = 8
-    lr: float = 1.5e-3
+    lr: float = 2e-3
     warmup: int = 15
     rank: int = 16
     alpha: int = 32
@@ -103,11 +103,12 @@ class TrainConfig:
     horizon: int = 256  # max_new_tokens in the alpha/beta schedules
     chat_share: float = 0.2  # share of examples from self-distillation
     cut_share: float = 0.2  # share of arithmetic traces closed early (`cut_trace`)
+    p_direct: float = 0.25  # chance that a training trace writes an operation directly, not decomposed
     distill_samples: int = 2  # base replies drawn per chat prompt
     distill_temperature: float = 0.3
     distill_max_tokens: int = 128
     max_len: int = 256
-    eval_at: tuple[int, ...] = (80, 160, 250)  # () = a third, two thirds and the end
+    eval_at: tuple[int, ...] = ()  # () = a third, two thirds and the end
     eval_n: int = VAL_N
     ckpt_every: int = 20
     log_every: int = 5
@@ -168,11 +169,11 @@ def render(tok: Any, question: str, thought: str | None, answer: str, kind: str)
     return Example(tuple(ids), len(head) - 2, len(head), ids.index(end_think, len(head)), kind)
 
 
-def arith_examples(tok: Any, n: int, seed: int, cut_share: float) -> list[Example]:
+def arith_examples(tok: Any, n: int, seed: int, cut_share: float, p_direct: float) -> list[Example]:
     """Arithmetic traces; `cut_share` of them cut short by an injected `</think>` (see `cut_trace`)."""
     rng = random.Random(seed + 1)
     out = []
-    for p in arith_data.generate(n, seed, split="train"):
+    for p in arith_data.generate(n, seed, split="train", p_direct=p_direct):
         e = render(tok, p.question, p.thinking, p.answer_text, "arith")
         out.append(cut_trace(e, tok, rng) if rng.random() < cut_share else e)
     return out
@@ -592,7 +593,7 @@ def prepare_data(base: Path, tok: Any, cfg: TrainConfig, work: Path) -> tuple[li
     replies, distill_stats = cached_replies(base, cfg, work)
     total = cfg.steps * cfg.batch
     n_chat = round(cfg.chat_share * total)
-    arith = arith_examples(tok, total - n_chat, cfg.seed, cfg.cut_share)
+    arith = arith_examples(tok, total - n_chat, cfg.seed, cfg.cut_share, cfg.p_direct)
     examples = mix_examples(arith, chat_examples(tok, replies, cfg.seed), n_chat, cfg.max_len, cfg.seed)
     batches = make_batches(examples, cfg.batch, cfg.steps, cfg.seed)
     kinds = [e.kind for b in batches for e in b]
@@ -732,7 +733,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     ap.add_argument("--write-tasks", type=Path, help="write the held-out task file there and exit")
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
-                 "chat_share", "cut_share", "eval_n", "ckpt_every", "log_every"):  # fmt: skip
+                 "chat_share", "cut_share", "p_direct", "eval_n", "ckpt_every", "log_every"):  # fmt: skip
         value = getattr(defaults, name)
         ap.add_argument(
             f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"default {value}"
