@@ -83,6 +83,8 @@ PRESETS: dict[str, Preset] = {
             dtype="float32",
             thinking=True,
             sampling=SamplingParams(temperature=0.6, top_p=0.95, top_k=20),
+            # digits force explicit steps inside latent spans, each counted as a switch: cap 2
+            # closed most traces after two lines (docs/MODEL-smollm2-think.md)
             swir=SwirParams(window=16, max_switch_count=4),
             context_length=8192,
             note="This project's LoRA fine-tune of SmolLM2-135M-Instruct (not a Rio or Qwen model): it thinks "
@@ -100,7 +102,9 @@ PRESETS: dict[str, Preset] = {
             dtype="float32",
             thinking=True,
             sampling=QWEN_SAMPLING,
-            swir=SwirParams(window=16),
+            # its traces are digits, each forcing an explicit step inside a latent span, so a
+            # normal trace makes up to ~9 switches; cap 2 closed most of them early
+            swir=SwirParams(window=16, max_switch_count=12),
             context_length=32768,
             note="This project's 3.5M-parameter qwen3_5_moe trained from scratch on synthetic tasks "
             "(arithmetic, an expression or shapes in a picture, numbers in a clip, a follow-up), not a Rio "

@@ -376,7 +376,7 @@ def test_cli_skips_methods_a_server_lacks(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     "extra, expected",
     [
-        ([], {"window": 16, "max_switch_count": 2, "temperature": 0.6, "greedy": False, "thinking": True}),
+        ([], {"window": 16, "max_switch_count": 12, "temperature": 0.6, "greedy": False, "thinking": True}),
         (["--max-switch-count", "none", "--window", "2", "--greedy", "--no-thinking"],
          {"window": 2, "max_switch_count": None, "greedy": True, "thinking": False}),
         (["--max-switch-count", "5", "--alpha0", "0.5", "--temperature", "0.7"],
