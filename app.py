@@ -4,7 +4,7 @@
 Owns: reading the arguments (or the environment: RIO_MODEL, RIO_HOST /
 GRADIO_SERVER_NAME, RIO_PORT / GRADIO_SERVER_PORT, RIO_ALLOW_MODEL_SWITCH,
 RIO_MAX_PROMPT_TOKENS, RIO_BACKEND, RIO_BATCH_ROWS, RIO_THREADS, RIO_N_CTX,
-RIO_TOKENIZER),
+RIO_EXACT_MIX, RIO_TOKENIZER),
 loading the backend once (falling back to the offline default, with the
 reason shown in the page header) and launching the app. On Hugging Face Spaces, `python app.py`
 with no arguments does the same. Leaves the page to `rio_app.layout` and
@@ -19,7 +19,7 @@ import os
 from dataclasses import replace
 from functools import partial
 
-from engine.cli import BACKENDS, env_int, llama_options
+from engine.cli import BACKENDS, EXACT_MIX_HELP, env_flag, env_int, llama_options
 from engine.llamacpp import DEFAULT_N_CTX
 from engine.presets import DEFAULT_PRESET
 from rio_app.state import OFF_WORDS, switch_allowed_by_env
@@ -83,6 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--n-ctx", type=int, default=env_int("RIO_N_CTX") or DEFAULT_N_CTX, help="llama.cpp context length"
     )
+    p.add_argument("--exact-mix", action="store_true", default=env_flag("RIO_EXACT_MIX"), help=EXACT_MIX_HELP)
     p.add_argument("--base-url", default=env.get("RIO_BASE_URL"), help="the server, e.g. http://host:8000/v1")
     p.add_argument("--api-key", default=env.get("RIO_API_KEY"))
     p.add_argument(

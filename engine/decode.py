@@ -229,7 +229,9 @@ class Row:
         if mix.soft_weight == 0.0:
             assert mix.anchor is not None
             return mix.anchor
-        if soft is None:
+        if soft is None and self.wants_exact_mix:
+            soft = self.rt.mix(self.p[None])[0]  # [H]
+        elif soft is None:
             soft = soft_embedding(self.p, self.rt.embed, sw.mix_mass, sw.mix_top_k)  # [H]
         if mix.anchor is None:
             return soft
@@ -237,7 +239,8 @@ class Row:
 
     @property
     def wants_exact_mix(self) -> bool:
-        """The next input mixes the whole distribution exactly (it can share one product with other rows)."""
+        """The next input mixes the whole distribution, by the runtime's `mix` (one product can
+        serve several rows)."""
         sw = self.settings.swir
         return self.decision.mix.soft_weight > 0.0 and sw.mix_mass is None and sw.mix_top_k is None
 
@@ -261,14 +264,13 @@ class Row:
 
 
 def next_inputs(rows: list[Row]) -> list[int | torch.Tensor]:
-    """Every row's next input; the exact soft mixes of all rows in one product `P @ E`
+    """Every row's next input; the whole-distribution mixes of all rows in one product `P @ E`
     (`[k, V] x [V, H]`), which reads the embedding matrix once instead of k times."""
     exact = [i for i, row in enumerate(rows) if row.wants_exact_mix]
     softs: dict[int, torch.Tensor] = {}
-    if len(exact) > 1:
-        embed = rows[0].rt.embed
-        probs = torch.stack([rows[i].p for i in exact]).to(embed.device, embed.dtype)  # [k, V]
-        softs = dict(zip(exact, probs @ embed, strict=True))  # k x [H]
+    if exact:
+        probs = torch.stack([rows[i].p for i in exact])  # [k, V]
+        softs = dict(zip(exact, rows[0].rt.mix(probs), strict=True))  # k x [H]
     return [row.next_input(softs.get(i)) for i, row in enumerate(rows)]
 
 

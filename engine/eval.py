@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.backend import Backend
+from engine.cli import EXACT_MIX_HELP
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
 from engine.events import Done, Started, Step
@@ -683,6 +684,7 @@ def parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--threads", type=int, help="llama.cpp: CPU threads (default: all cores)")
     ap.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="llama.cpp: context length per task")
+    ap.add_argument("--exact-mix", action="store_true", help=EXACT_MIX_HELP)
     ap.add_argument(
         "--mmproj", help="llama.cpp: the vision projector (default: an mmproj*.gguf beside the model)"
     )

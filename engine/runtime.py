@@ -98,6 +98,9 @@ class Runtime:
         emb = embedding.to(self.embed.dtype).view(1, 1, -1)  # [1, 1, H]
         return self._step(cache, position, inputs_embeds=emb)
 
+    def mix(self, probs: torch.Tensor) -> torch.Tensor:
+        return probs.to(self.embed.device, self.embed.dtype) @ self.embed  # [k, H], exact
+
     def _step(self, cache: Any, position: int, **inputs: torch.Tensor) -> torch.Tensor:
         if self.fast is not None and self.fast.owns(cache):  # fast-step hook
             return self.fast.step(cache, position, **inputs)

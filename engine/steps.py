@@ -49,3 +49,7 @@ class StepRuntime(Protocol):
     def step_embeds(self, embedding: torch.Tensor, cache: Any, position: int) -> torch.Tensor:
         """Feed one input embedding `[H]` at `position`; return logits `[V]`."""
         ...
+
+    def mix(self, probs: torch.Tensor) -> torch.Tensor:
+        """The soft mixes of whole distributions, `probs @ embed`: `[k, V] -> [k, H]`."""
+        ...

@@ -68,6 +68,39 @@ def test_an_embedding_fed_for_a_token_gives_that_tokens_logits(llama_backend):
     torch.testing.assert_close(by_embedding, by_id, rtol=0, atol=1e-5)
 
 
+def _distributions(vocab: int) -> torch.Tensor:
+    """Peaked, middling and flat distributions and a one-hot one: `[5, V]`."""
+    g = torch.Generator().manual_seed(0)
+    rows = [torch.softmax(torch.randn(vocab, generator=g) * t, 0) for t in (20.0, 6.0, 3.0, 0.1)]
+    return torch.stack([*rows, torch.nn.functional.one_hot(torch.tensor(7), vocab).float()])
+
+
+def test_the_int8_mix_is_within_cosine_0_99999_of_the_float32_product(llama_backend):
+    rt = llama_backend.runtime
+    assert not rt.exact_mix  # the default
+    probs = _distributions(rt.vocab_size)
+    exact = probs @ rt.embed.to(torch.float32)  # [5, H]
+    got = rt.mix(probs)
+    assert got.shape == exact.shape and got.dtype == torch.float32
+    assert float(torch.nn.functional.cosine_similarity(got, exact, dim=1).min()) > 0.99999
+    torch.testing.assert_close(got[4], rt.embed[7])  # one token: its own row, exactly
+    one = rt.mix(probs[1:2])  # a row alone gets what it gets among others
+    torch.testing.assert_close(one[0], got[1])
+
+
+@pytest.mark.parametrize("vocab", [1000, 1003, 49154])
+def test_the_int8_mix_pads_a_vocabulary_of_any_size(vocab):
+    from engine.llamacpp import Int8Mix
+
+    embed = torch.randn(vocab, 48, generator=torch.Generator().manual_seed(vocab)) * 0.05
+    embed[3] = 0.0  # an all-zero row has no scale to divide by
+    mix = Int8Mix(embed)
+    probs = _distributions(vocab)
+    probs[0, 11] = 1e-38  # a subnormal weight is dropped, not fed to the kernel
+    cos = torch.nn.functional.cosine_similarity(mix(probs), probs @ embed, dim=1)
+    assert float(cos.min()) > 0.9999  # Gaussian rows: each row's int8 step is coarser than on SmolLM2
+
+
 @pytest.mark.parametrize("variant", ["strict", "reference"])
 def test_swir_runs_obey_the_rule_on_every_step(llama_backend, variant):
     window = 4
