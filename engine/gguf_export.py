@@ -128,7 +128,7 @@ def export_gguf(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     args = [sys.executable, "-c", _RUNNER, str(conv), str(src), "--outfile", str(tmp), "--outtype", outtype]
-    args += ["--mmproj"] if mmproj else ["--no-mtp"] if _has_mtp_field(src) else []
+    args += ["--mmproj"] if mmproj else ["--no-mtp"] if _lacks_mtp_weights(src) else []
     env = {**os.environ, "RIO_GGUF_PRE": pre_tokenizer or "", "NO_LOCAL_GGUF": ""}
     proc = subprocess.run(args, capture_output=True, text=True, env=env)
     if proc.returncode or not tmp.is_file():
@@ -149,13 +149,30 @@ def _check_config(folder: Path) -> None:
         )
 
 
-def _has_mtp_field(folder: Path) -> bool:
-    """Qwen3.5-style configs without multi-token-prediction layers need --no-mtp."""
+def _lacks_mtp_weights(folder: Path) -> bool:
+    """A Qwen3.5-style folder without multi-token-prediction weights needs --no-mtp: the
+    converter otherwise counts the MTP layers the config declares, and llama.cpp then refuses
+    the file for the block whose tensors are missing. (transformers has no MTP module, so a
+    folder written by `save_pretrained` never holds them; a hub checkpoint usually does.)"""
     config = json.loads((folder / "config.json").read_text())
     text = config.get("text_config", config)
-    return "qwen3_5" in str(text.get("model_type", config.get("model_type", ""))) and not text.get(
-        "mtp_num_hidden_layers"
-    )
+    if "qwen3_5" not in str(text.get("model_type", config.get("model_type", ""))):
+        return False
+    return not any(name.startswith(("mtp.", "model.mtp.")) for name in _tensor_names(folder))
+
+
+def _tensor_names(folder: Path) -> list[str]:
+    """The tensor names of a folder's safetensors, from the index or the files' headers."""
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        return list(json.loads(index.read_text()).get("weight_map", {}))
+    from safetensors import safe_open
+
+    names: list[str] = []
+    for f in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(f), framework="numpy") as st:
+            names += list(st.keys())
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -182,6 +183,40 @@ def tiny_gguf(tiny_moe_runtime, tmp_path_factory):
     model = export_gguf(src, out / "tiny-moe.gguf", outtype="f32", pre_tokenizer="qwen35")
     mmproj = export_gguf(src, out / "mmproj-tiny-moe.gguf", outtype="f32", mmproj=True)
     return model, mmproj
+
+
+def test_a_dense_qwen35_saved_by_transformers_converts_to_a_gguf_llama_cpp_loads(tiny_moe_runtime, tmp_path):
+    """The real configs declare one multi-token-prediction layer; transformers does not keep its
+    weights, so the converter must be told there are none, or llama.cpp refuses the file."""
+    import json
+
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from engine.gguf_export import _lacks_mtp_weights, export_gguf
+    from engine.llamacpp import LlamaOptions, load_llama
+    from engine.local import LocalBackend
+
+    configs = Path(__file__).resolve().parents[1] / "engine/data/qwen3_5/configs"
+    real = json.loads((configs / "Qwen3.5-0.8B.json").read_text())["text_config"]
+    assert real["mtp_num_hidden_layers"] == 1
+    tok = AutoTokenizer.from_pretrained(tiny_moe_runtime.source)
+    small = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=4, layer_types=real["layer_types"][:4],
+                 head_dim=32, linear_key_head_dim=16, linear_value_head_dim=16, linear_num_key_heads=2,
+                 linear_num_value_heads=2, num_attention_heads=2, num_key_value_heads=1, vocab_size=len(tok))  # fmt: skip
+    cfg = AutoConfig.for_model(**{**real, **small, "model_type": "qwen3_5_text"})
+    cfg.architectures = ["Qwen3_5ForCausalLM"]
+    torch.manual_seed(0)
+    folder = tmp_path / "dense"
+    AutoModelForCausalLM.from_config(cfg, dtype=torch.float32).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    assert _lacks_mtp_weights(folder)
+    path = export_gguf(folder, tmp_path / "dense.gguf", outtype="f32", pre_tokenizer="qwen35")
+    b = LocalBackend(load_llama(str(path), LlamaOptions(tokenizer=str(folder), n_ctx=256)))
+    try:
+        steps = steps_of(b.chat([Turn("user", "Hi")], DecodeSettings(method="cot-greedy", max_new_tokens=4)))
+        assert len(steps) == 4
+    finally:
+        b.runtime.close()
 
 
 @pytest.fixture(scope="session")
