@@ -185,7 +185,7 @@ def header_html(backend: Backend, lang: str) -> str:
     note = ""
     if info.note:
         note = f'<div class="rio-note-box">{t("header_fallback", lang)}: {render_runs([(info.note, False)])}</div>'
-    return f'<div class="rio-header">{" · ".join(parts)}</div>{note}'
+    return f'<div class="rio-header" lang="{lang}">{" · ".join(parts)}</div>{note}'
 
 
 def limits_line(backend: Backend, lang: str) -> str:

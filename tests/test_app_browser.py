@@ -90,7 +90,9 @@ def _open(browser, url: str, locale: str = "en-US", size: tuple[int, int] = (140
     page = ctx.new_page()
     page.goto(url)
     page.wait_for_selector("#rio-box textarea", timeout=60_000)
-    page.wait_for_function("document.querySelector('#rio-header').innerText.length > 0")
+    # the page is built in English and redrawn in the visitor's language by the load event
+    lang = "pt-BR" if locale.lower().startswith("pt") else "en"
+    page.wait_for_selector(f"#rio-header .rio-header[lang='{lang}']", timeout=30_000)
     return ctx, page
 
 
