@@ -1,13 +1,20 @@
 """Many runs at once: a scheduler that decodes the rows of one batch together, each with its own policy.
 
 Owns: `Scheduler` (a worker thread that owns the model: at every step
-boundary it admits the requests waiting, up to `max_rows`, prefills each
-alone and joins it to the batch, lets every row take its step — its own
+boundary it admits the requests waiting, up to `max_rows`, prefills them
+(together where it can, below) and joins them to the batch, lets every row take its step — its own
 method, settings, seed, policy state and stop flag, the same `decode.Row`
 the single-run loop uses — sends each row's events to that row's consumer,
 drops finished or cancelled rows at once, and runs one batched forward for
 the rest) and the torch runtime's batch cache (`TorchBatch`). The llama.cpp
 runtime batches with its own sequence ids (`LlamaBatch` in llamacpp.py).
+
+Rows that arrive together are prefilled in one left-padded forward
+(`TorchBatch.prefill_group`) when every layer is attention and the prompts are
+text: padding is masked out of keys and values, so it costs nothing but
+compute. A gated-delta-net layer would run its recurrence over the padding
+(its state has no mask), and multimodal rope needs each row's own position
+grid, so Qwen3.5 rows and rows with images are prefilled one at a time.
 
 Joining at the next step works for both of Qwen3.5's layer types: a
 full-attention layer's keys and values are left-padded to a common length
@@ -46,6 +53,7 @@ class Batch(Protocol):
     """A runtime's cache for the rows decoded together (in the scheduler's row order)."""
 
     def prefill(self, inputs: dict[str, Any]) -> torch.Tensor: ...  # a joining row's first logits [V]
+    # optional: def prefill_group(self, group: list[dict]) -> list[torch.Tensor] | None
     def keep(self, indices: list[int]) -> None: ...
     def step(self, inputs: list[int | torch.Tensor], positions: list[int]) -> torch.Tensor: ...  # [B, V]
 
@@ -69,16 +77,37 @@ class TorchBatch:
         self.join(cache, self.rt.rope_delta)
         return logits
 
-    def join(self, row_cache: Any, rope_delta: int) -> None:
-        n = _cached_length(row_cache)
+    def prefill_group(self, group: list[dict[str, Any]]) -> list[torch.Tensor] | None:
+        """Prefill several joining text rows in one left-padded forward and join them; each
+        row's first logits `[V]`, or None (nothing done) when these rows cannot share one."""
+        rt = self.rt
+        if rt.mrope or rt.fast is not None or _has_linear_attention(rt.model):
+            return None
+        if any(set(inputs) - {"input_ids", "attention_mask"} for inputs in group):
+            return None
+        ids = [inputs["input_ids"].reshape(-1) for inputs in group]
+        n = max(len(x) for x in ids)
+        pads = [n - len(x) for x in ids]
+        input_ids = torch.stack([torch.nn.functional.pad(x, (p, 0)) for x, p in zip(ids, pads, strict=True)])
+        mask = (torch.arange(n).unsqueeze(0) >= torch.tensor(pads).unsqueeze(1)).long()  # [B, n]
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = rt.model(input_ids=input_ids.to(rt.device), attention_mask=mask.to(rt.device),
+                       position_ids=positions.to(rt.device), use_cache=True, logits_to_keep=1)  # fmt: skip
+        self.join(out.cache, 0, pads)
+        return list(out.logits[:, -1])
+
+    def join(self, cache: Any, rope_delta: int, pads: list[int] | None = None) -> None:
+        """Append the rows of `cache` (left-padded by `pads`, none by default) to the batch."""
+        pads = pads or [0]
+        n = _cached_length(cache)
         if self.cache is None:
-            self.cache, self.pads, self.deltas, self.length = row_cache, [0], [rope_delta], n
+            self.cache, self.pads, self.deltas, self.length = cache, list(pads), [rope_delta] * len(pads), n
             return
-        grow = max(0, n - self.length)
-        for mine, theirs in zip(self.cache.layers, row_cache.layers, strict=True):
-            _merge_layer(mine, theirs, grow, max(0, self.length - n))
-        self.pads = [p + grow for p in self.pads] + [max(0, self.length - n)]
-        self.deltas.append(rope_delta)
+        grow, shift = max(0, n - self.length), max(0, self.length - n)
+        for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):
+            _merge_layer(mine, theirs, grow, shift)
+        self.pads = [p + grow for p in self.pads] + [p + shift for p in pads]
+        self.deltas += [rope_delta] * len(pads)
         self.length = max(self.length, n)
 
     def keep(self, indices: list[int]) -> None:
@@ -111,6 +140,12 @@ class TorchBatch:
         )
         self.length += 1
         return out.logits[:, -1]  # [B, V]
+
+
+def _has_linear_attention(model: Any) -> bool:
+    config = getattr(model, "config", None)
+    text = getattr(config, "text_config", None) or config
+    return "linear_attention" in (getattr(text, "layer_types", None) or ())
 
 
 def _cached_length(cache: Any) -> int:
@@ -240,14 +275,32 @@ class Scheduler:
                 joining = [self._waiting.popleft() for _ in range(min(room, len(self._waiting)))]
             with self.rt.lock, torch.inference_mode():
                 batch = batch or self.new_batch(self.rt)
-                live += [slot for slot in joining if self._admit(slot, batch)]
+                live += self._admit(joining, batch)
                 live, batch = self._step(live, batch)
 
-    def _admit(self, slot: _Slot, batch: Any) -> bool:
-        """Prefill one request alone and join it to the batch; a failure ends that request only."""
-        if slot.row.cancel.is_set():
-            slot.end(slot.row.done("cancelled"))
-            return False
+    def _admit(self, joining: list[_Slot], batch: Any) -> list[_Slot]:
+        """Prefill the joining requests (together where the batch can) and join them to the
+        batch; a failure ends that request only. The ones admitted."""
+        waiting, joining = joining, []
+        for slot in waiting:
+            if slot.row.cancel.is_set():
+                slot.end(slot.row.done("cancelled"))
+            else:
+                joining.append(slot)
+        group = getattr(batch, "prefill_group", None)
+        if group is not None and len(joining) > 1:
+            try:
+                logits = group([slot.inputs for slot in joining])
+            except Exception:  # the batch is untouched: retry one at a time, so a bad request ends alone
+                log.exception("grouped prefill failed; prefilling one at a time")
+                logits = None
+            if logits is not None:
+                for slot, first in zip(joining, logits, strict=True):
+                    slot.logits = first
+                return joining
+        return [slot for slot in joining if self._admit_one(slot, batch)]
+
+    def _admit_one(self, slot: _Slot, batch: Any) -> bool:
         try:
             slot.logits = batch.prefill(slot.inputs)
         except Exception as err:

@@ -45,6 +45,7 @@ from engine import tokens
 from engine.errors import ModelUnavailable
 from engine.llamacpp_media import MtmdProcessor, find_mmproj
 from engine.presets import cache_root
+from engine.threads import on_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,9 @@ class LlamaRuntime:
         # float32: a transposed copy, which the product reads about twice as fast as [V, H]
         self._mix = int8 or self.embed.t().contiguous()
         self.eos_ids = self._eos_ids()
-        mask = torch.zeros(self.vocab_size, dtype=torch.bool)
-        mask[[i for i in tokens.math_token_ids(self.tokenizer) if 0 <= i < self.vocab_size]] = True
-        self.math_mask = mask  # [V]
+        self.math_ids = frozenset(
+            i for i in tokens.math_token_ids(self.tokenizer) if 0 <= i < self.vocab_size
+        )
         self._tokens = lib.llama_batch_init(N_BATCH, 0, 1)
         self._embd = lib.llama_batch_init(1, self.n_embd, 1)
         self._memory = lib.llama_get_memory(self.ctx)
@@ -347,8 +348,12 @@ def smollm2_think_gguf() -> Path:
 
 
 def load_llama(spec: str, options: LlamaOptions | None = None) -> LlamaRuntime:
-    """A preset or .gguf path on llama.cpp, with the options' tokenizer, context and threads."""
-    options = options or LlamaOptions()
+    """A preset or .gguf path on llama.cpp, with the options' tokenizer, context and threads.
+    Loaded on a thread of its own, as `runtime.load_runtime` explains."""
+    return on_own_thread(_load_llama, spec, options or LlamaOptions())
+
+
+def _load_llama(spec: str, options: LlamaOptions) -> LlamaRuntime:
     path = gguf_for(spec)
     tokenizer = None
     if options.tokenizer:

@@ -26,6 +26,7 @@ from engine.presets import DEFAULT_PRESET
 from engine.prompt import Prepared, Turn, prepare
 from engine.runtime import kernel_notice, load_runtime
 from engine.steps import StepRuntime
+from engine.threads import on_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,15 @@ class LocalBackend:
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
         settings.validate()
-        prepared = self.prepare(turns, settings)  # media errors surface before the model is taken
         if self.scheduler is not None:
+            # media errors surface before the model is taken; the image processor's torch work
+            # runs on a thread that ends with it, so no OpenMP pool outlives it (engine/threads.py)
+            prepared = on_own_thread(self.prepare, turns, settings, name="rio-prepare")
             yield from self.scheduler.submit(
                 prepared.inputs, settings, cancel, opens_thinking=prepared.opens_thinking
             )
             return
+        prepared = self.prepare(turns, settings)  # media errors surface before the model is taken
         with self.runtime.lock:
             yield from decode(
                 self.runtime, prepared.inputs, settings, cancel, opens_thinking=prepared.opens_thinking

@@ -34,6 +34,7 @@ import torch
 from engine import fast_step, tokens
 from engine.errors import ModelUnavailable
 from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, cache_root, memory_gb, needed_gb, smollm2_folder
+from engine.threads import on_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class Runtime:
         self.embed = _mix_matrix(self.model.get_input_embeddings().weight)  # [V, H]
         self.vocab_size = self.embed.shape[0]
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
-        self.math_mask = _math_mask(self.tokenizer, self.vocab_size, self.device)  # [V] bool
+        self.math_ids = _math_ids(self.tokenizer, self.vocab_size)
         self.mrope = hasattr(getattr(self.model, "model", None), "rope_deltas")
         self.fast = self.fast or fast_step.select(self)  # fast-step hook: on by itself only on CUDA
 
@@ -162,16 +163,19 @@ def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
     return frozenset(ids)
 
 
-def _math_mask(tokenizer: Any, vocab_size: int, device: torch.device) -> torch.Tensor:
-    mask = torch.zeros(vocab_size, dtype=torch.bool)
-    ids = [i for i in tokens.math_token_ids(tokenizer) if 0 <= i < vocab_size]
-    mask[ids] = True
-    return mask.to(device)
+def _math_ids(tokenizer: Any, vocab_size: int) -> frozenset[int]:
+    return frozenset(i for i in tokens.math_token_ids(tokenizer) if 0 <= i < vocab_size)
 
 
 # ---- loading ---------------------------------------------------------------
 def load_runtime(spec: str, *, device: str | None = None) -> Runtime:
-    """Load a preset name, hub id or local folder; raise `ModelUnavailable`."""
+    """Load a preset name, hub id or local folder; raise `ModelUnavailable`.
+    The load runs on a thread of its own, so that it leaves no OpenMP pool behind
+    to slow the thread that decodes (engine/threads.py)."""
+    return on_own_thread(_load_runtime, spec, device)
+
+
+def _load_runtime(spec: str, device: str | None) -> Runtime:
     preset = PRESETS.get(spec)
     try:
         if preset is not None and preset.source == "builtin:smollm2":
@@ -231,7 +235,9 @@ def _load_smollm2(preset: Preset, device: str | None) -> Runtime:
     cached = cache_root() / SMOLLM2_CACHE
     if (cached / "model.safetensors").is_file() and (cached / "tokenizer.json").is_file():
         tok = AutoTokenizer.from_pretrained(cached)
-        model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32, use_safetensors=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            cached, **(_placement(dev, preset) | {"dtype": torch.float32})
+        )
     else:
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
@@ -330,7 +336,10 @@ def _placement(dev: str, preset: Preset | None) -> dict[str, Any]:
             kw["device_map"] = "auto"
         return kw
     dtype = torch.float32 if (small or preset is None) else torch.bfloat16
-    return {"dtype": dtype, "use_safetensors": True, "trust_remote_code": False}
+    # Read the weights into the process's own memory: left memory-mapped from the
+    # safetensors file, every decode step streamed them from file-backed pages, and
+    # a SmolLM2-135M step took 1.6x as long (bench/bench_engine.py's weights-in-memory rows).
+    return {"dtype": dtype, "use_safetensors": True, "trust_remote_code": False, "disable_mmap": True}
 
 
 def _is_vision(config: Any) -> bool:

@@ -32,7 +32,7 @@ class StepRuntime(Protocol):
     lock: threading.Lock
     embed: torch.Tensor  # [V, H] input embedding matrix, read by soft mixes
     eos_ids: frozenset[int]
-    math_mask: torch.Tensor  # [V] bool: tokens SwiReasoning always decodes explicitly
+    math_ids: frozenset[int]  # tokens SwiReasoning always decodes explicitly (set once, at load)
 
     @property
     def has_think_tokens(self) -> bool: ...

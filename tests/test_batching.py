@@ -165,3 +165,59 @@ def test_llama_cpp_rows_as_sequences_of_one_context_equal_rows_alone():
     assert [trace(ev) for ev in run_together(batched, cases)] == alone
     assert batched.info.max_batch_rows == 4 and batched.info.runtime == "llama.cpp"
     batched.scheduler.close()
+
+
+def _greedy(first, step, n: int) -> list[int]:
+    """n greedy tokens: `first` logits, then `step(token) -> logits`."""
+    out, logits = [], first
+    for _ in range(n):
+        out.append(int(logits.argmax()))
+        logits = step(out[-1])
+    return out
+
+
+def test_rows_arriving_together_share_one_left_padded_prefill(smollm2_backend):
+    """Three prompts of different lengths prefilled in one forward, then a fourth joining alone:
+    each row's first logits and greedy tokens are those it gets alone."""
+    import torch
+
+    rt = smollm2_backend.runtime
+    prompts = ["Hi", "What is the capital of France?", "Write a long poem about the sea and the wind."]
+    inputs = [smollm2_backend.prepare([Turn("user", q)], settings("cot-greedy")).inputs for q in prompts]
+    late = smollm2_backend.prepare([Turn("user", "List three colours.")], settings("cot-greedy")).inputs
+    lengths = [x["input_ids"].shape[-1] for x in [*inputs, late]]
+    assert len(set(lengths)) == 4  # every row padded differently
+    n = 10
+    with rt.lock, torch.inference_mode():
+        alone = []
+        for x in [*inputs, late]:
+            logits, cache = rt.prefill(x)
+            pos = iter(range(x["input_ids"].shape[-1], 10_000))
+            alone.append(
+                (logits, _greedy(logits, lambda tok, c=cache, p=pos: rt.step_ids(tok, c, next(p)), n))
+            )
+        batch = rt.new_batch()
+        firsts = batch.prefill_group(inputs)
+        assert firsts is not None and len(firsts) == 3
+        firsts.append(batch.prefill(late))
+        assert batch.pads == [max(lengths) - k for k in lengths]  # each row left-padded to the longest
+        tokens = [[int(f.argmax())] for f in firsts]
+        positions = list(lengths)
+        for _ in range(n - 1):
+            logits = batch.step([t[-1] for t in tokens], positions)  # [4, V]
+            positions = [p + 1 for p in positions]
+            for row, lg in zip(tokens, logits, strict=True):
+                row.append(int(lg.argmax()))
+    for (first_alone, tokens_alone), first, got in zip(alone, firsts, tokens, strict=True):
+        torch.testing.assert_close(first, first_alone, atol=2e-4, rtol=1e-4)  # padding masked out
+        assert got == tokens_alone
+
+
+def test_qwen35_rows_are_never_left_padded_into_one_prefill(tiny_moe_backend):
+    """A gated-delta-net layer would run its recurrence over the padding: such a batch declines."""
+    rt = tiny_moe_backend.runtime
+    inputs = [
+        tiny_moe_backend.prepare([Turn("user", q)], settings("cot-greedy")).inputs
+        for q in ("hi", "hello there")
+    ]
+    assert rt.new_batch().prefill_group(inputs) is None

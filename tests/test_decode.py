@@ -133,7 +133,7 @@ def test_swir_matches_the_spec_step_by_step(tiny_moe_runtime, variant):
     plain = [
         i
         for i in range(300, vocab)
-        if not tiny_moe_runtime.math_mask[i] and i not in tiny_moe_runtime.eos_ids
+        if i not in tiny_moe_runtime.math_ids and i not in tiny_moe_runtime.eos_ids
     ]
     a, b, c = plain[:3]  # ordinary tokens: no math forcing
     # entropies fall, rise, fall: with a huge window only the first fall switches
