@@ -4,13 +4,15 @@ Owns: one measurement on SmolLM2-135M (float32, torch, CPU), a token step's
 median time in three cases, in this order in one process:
 
 1. weights left memory-mapped from the safetensors file (transformers' default);
-2. weights read into the process's own memory (`disable_mmap=True`, what the
-   engine loads with on a CPU);
+2. the same weights copied into the process's own memory (`runtime._own_memory`,
+   what the engine does after a CPU load);
 3. as 2, while another live thread has run torch work and so holds an OpenMP
    pool of its own (what a model loaded on the main thread did to the
    scheduler's thread before loads moved to a thread of their own).
 
 Prints the table with each case's ratio to case 2 (recorded in docs/BENCHMARKS.md).
+Case 1 depends on how the kernel holds the file's page cache: run it after
+`echo 3 > /proc/sys/vm/drop_caches` (root) to see what a fresh start sees.
 
     python bench/bench_cpu_step.py [--steps 40]
 """
@@ -51,15 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from transformers import AutoModelForCausalLM
 
-    from engine.runtime import smollm2_base_folder
+    from engine.runtime import _own_memory, smollm2_base_folder
 
-    folder = smollm2_base_folder()
-    load = dict(dtype=torch.float32, use_safetensors=True)  # fmt: skip
-    mapped = AutoModelForCausalLM.from_pretrained(folder, **load, disable_mmap=False).eval()
-    t_mapped = step_ms(mapped, args.steps)
-    del mapped
-    own = AutoModelForCausalLM.from_pretrained(folder, **load, disable_mmap=True).eval()
-    t_own = step_ms(own, args.steps)
+    model = AutoModelForCausalLM.from_pretrained(smollm2_base_folder(), dtype=torch.float32).eval()
+    t_mapped = step_ms(model, args.steps)
+    _own_memory(model)
+    t_own = step_ms(model, args.steps)
     stop = threading.Event()
 
     def other() -> None:  # a thread that has run torch work and stays alive
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     holder = threading.Thread(target=other, daemon=True)
     holder.start()
     time.sleep(0.2)  # let it run its product; it then waits, holding its pool
-    t_two = step_ms(own, args.steps)
+    t_two = step_ms(model, args.steps)
     stop.set()
     rows = [
         ("weights memory-mapped from the file", t_mapped),

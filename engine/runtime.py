@@ -235,14 +235,13 @@ def _load_smollm2(preset: Preset, device: str | None) -> Runtime:
     cached = cache_root() / SMOLLM2_CACHE
     if (cached / "model.safetensors").is_file() and (cached / "tokenizer.json").is_file():
         tok = AutoTokenizer.from_pretrained(cached)
-        model = AutoModelForCausalLM.from_pretrained(
-            cached, **(_placement(dev, preset) | {"dtype": torch.float32})
-        )
+        model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32, use_safetensors=True)
     else:
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
         _save_atomically(cached, model, tok)
     model.to(dev).eval()
+    _own_memory(model)
     return Runtime(
         preset.name, str(folder / SMOLLM2_GGUF), model, tok, None, preset, preset.modalities,
         torch.device(dev), preset.context_length,
@@ -322,10 +321,26 @@ def _load_pretrained(name: str, source: str, preset: Preset | None, device: str 
     if "device_map" not in kwargs:
         model.to(dev)
     model.eval()
+    _own_memory(model)
     modalities = preset.modalities if preset else _modalities(config, vision)
     ctx = _context_length(config) or (preset.context_length if preset else 32768)
     in_device = model.get_input_embeddings().weight.device
     return Runtime(name, source, model, tokenizer, processor, preset, modalities, in_device, ctx)
+
+
+def _own_memory(model: Any) -> None:
+    """Copy CPU weights out of the safetensors file's memory map into the process's own memory.
+
+    transformers leaves weights whose dtype matches the file mapped from it, and a decode
+    step streams every weight: from file-backed pages a SmolLM2-135M step took up to 1.5x as
+    long (bench/bench_cpu_step.py; how much depends on how the kernel holds the file's page
+    cache). One parameter at a time, so the peak is the model's size plus one tensor: the
+    file's pages stay clean page cache the kernel can drop.
+    """
+    with torch.no_grad():
+        for param in model.parameters():  # tied weights are one Parameter: copied once
+            if param.device.type == "cpu":
+                param.data = param.data.clone()
 
 
 def _placement(dev: str, preset: Preset | None) -> dict[str, Any]:
@@ -336,10 +351,7 @@ def _placement(dev: str, preset: Preset | None) -> dict[str, Any]:
             kw["device_map"] = "auto"
         return kw
     dtype = torch.float32 if (small or preset is None) else torch.bfloat16
-    # Read the weights into the process's own memory: left memory-mapped from the
-    # safetensors file, every decode step streamed them from file-backed pages, and
-    # a SmolLM2-135M step took 1.6x as long (bench/bench_engine.py's weights-in-memory rows).
-    return {"dtype": dtype, "use_safetensors": True, "trust_remote_code": False, "disable_mmap": True}
+    return {"dtype": dtype, "use_safetensors": True, "trust_remote_code": False}
 
 
 def _is_vision(config: Any) -> bool:
