@@ -34,6 +34,7 @@ import atexit
 import logging
 import queue
 import threading
+import weakref
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -214,6 +215,11 @@ class _Slot:
 _END = object()  # the last item of a request's event queue
 
 
+def _close_at_exit(ref: weakref.ref) -> None:
+    if (scheduler := ref()) is not None:
+        scheduler.close()
+
+
 class Scheduler:
     """Decodes up to `max_rows` runs together on one runtime; `submit` from any thread."""
 
@@ -222,17 +228,27 @@ class Scheduler:
         self._waiting: deque[_Slot] = deque()
         self._wake = threading.Condition()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="rio-batch", daemon=True)
-        self._thread.start()
-        atexit.register(self.close)
+        # The worker runs while there is work and ends when the batch empties, so that its
+        # OpenMP pool ends with it (engine/threads.py) and a replaced model's scheduler
+        # leaves nothing behind; the next request starts a new one.
+        self._thread: threading.Thread | None = None
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     def close(self) -> None:
-        """Stop the worker after its current step (rows still running end there)."""
+        """Stop the worker after its current step (rows still running end there); later
+        requests end at once, cancelled."""
         with self._wake:
             self._closed = True
             self._wake.notify()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=30)
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+
+    @property
+    def running(self) -> bool:
+        """Whether a worker thread is alive (it ends when the batch empties)."""
+        with self._wake:
+            return self._thread is not None
 
     def submit(
         self,
@@ -249,8 +265,14 @@ class Scheduler:
         slot = _Slot(row, inputs)
         yield row.started()
         with self._wake:
-            self._waiting.append(slot)
-            self._wake.notify()
+            if self._closed:
+                slot.end(row.done("cancelled"))
+            else:
+                self._waiting.append(slot)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="rio-batch", daemon=True)
+                    self._thread.start()
+                self._wake.notify()
         try:
             while (item := slot.events.get()) is not _END:
                 if isinstance(item, BaseException):
@@ -265,11 +287,14 @@ class Scheduler:
         batch: Any = None
         while True:
             with self._wake:
-                while not live and not self._waiting and not self._closed:
-                    self._wake.wait()
                 if self._closed:
                     for slot in [*live, *self._waiting]:
                         slot.end(slot.row.done("cancelled"))
+                    self._waiting.clear()
+                    self._thread = None
+                    return
+                if not live and not self._waiting:  # idle: end (submit starts the next worker)
+                    self._thread = None
                     return
                 room = self.max_rows - len(live)
                 joining = [self._waiting.popleft() for _ in range(min(room, len(self._waiting)))]

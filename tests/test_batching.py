@@ -221,3 +221,38 @@ def test_qwen35_rows_are_never_left_padded_into_one_prefill(tiny_moe_backend):
         for q in ("hi", "hello there")
     ]
     assert rt.new_batch().prefill_group(inputs) is None
+
+
+def test_the_worker_ends_when_the_batch_empties_and_the_next_request_starts_one(smol_batched):
+    """No thread (and so no OpenMP pool, nor a reference to the model) outlives the work."""
+    scheduler = smol_batched.scheduler
+    for _ in range(2):
+        events = list(smol_batched.chat([Turn("user", "Hi")], settings("cot-greedy", 4)))
+        assert isinstance(events[-1], Done) and sum(isinstance(e, Step) for e in events) == 4
+        worker = scheduler._thread
+        if worker is not None:  # it may still be leaving
+            worker.join(timeout=30)
+        assert not scheduler.running
+
+
+def test_a_closed_scheduler_ends_new_requests_cancelled(smollm2_runtime):
+    backend = LocalBackend(smollm2_runtime, max_batch_rows=2)
+    backend.scheduler.close()
+    events = list(backend.chat([Turn("user", "Hi")], settings("cot-greedy", 4)))
+    assert isinstance(events[-1], Done) and events[-1].summary.stop_reason == "cancelled"
+
+
+def test_a_replaced_backend_and_its_scheduler_are_freed(smollm2_runtime):
+    """After a model switch the old backend goes: nothing (a thread, atexit) keeps its scheduler."""
+    import gc
+    import weakref
+
+    backend = LocalBackend(smollm2_runtime, max_batch_rows=2)
+    list(backend.chat([Turn("user", "Hi")], settings("cot-greedy", 3)))
+    worker = backend.scheduler._thread
+    if worker is not None:
+        worker.join(timeout=30)
+    ref = weakref.ref(backend.scheduler)
+    del backend, worker
+    gc.collect()
+    assert ref() is None
