@@ -45,6 +45,7 @@ import torch
 from engine.config import DecodeSettings
 from engine.decode import Row, next_inputs
 from engine.events import Event
+from engine.runtime import has_linear_attention
 from engine.steps import StepRuntime
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class TorchBatch:
         """Prefill several joining text rows in one left-padded forward and join them; each
         row's first logits `[V]`, or None (nothing done) when these rows cannot share one."""
         rt = self.rt
-        if rt.mrope or rt.fast is not None or _has_linear_attention(rt.model):
+        if rt.mrope or rt.fast is not None or has_linear_attention(rt.model):
             return None
         if any(set(inputs) - {"input_ids", "attention_mask"} for inputs in group):
             return None
@@ -141,12 +142,6 @@ class TorchBatch:
         )
         self.length += 1
         return out.logits[:, -1]  # [B, V]
-
-
-def _has_linear_attention(model: Any) -> bool:
-    config = getattr(model, "config", None)
-    text = getattr(config, "text_config", None) or config
-    return "linear_attention" in (getattr(text, "layer_types", None) or ())
 
 
 def _cached_length(cache: Any) -> int:

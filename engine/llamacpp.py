@@ -105,9 +105,7 @@ class LlamaRuntime:
         # float32: a transposed copy, which the product reads about twice as fast as [V, H]
         self._mix = int8 or self.embed.t().contiguous()
         self.eos_ids = self._eos_ids()
-        self.math_ids = frozenset(
-            i for i in tokens.math_token_ids(self.tokenizer) if 0 <= i < self.vocab_size
-        )
+        self.math_ids = tokens.math_ids_below(self.tokenizer, self.vocab_size)
         self._tokens = lib.llama_batch_init(N_BATCH, 0, 1)
         self._embd = lib.llama_batch_init(1, self.n_embd, 1)
         self._memory = lib.llama_get_memory(self.ctx)

@@ -58,7 +58,7 @@ class Runtime:
         self.embed = _mix_matrix(self.model.get_input_embeddings().weight)  # [V, H]
         self.vocab_size = self.embed.shape[0]
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
-        self.math_ids = _math_ids(self.tokenizer, self.vocab_size)
+        self.math_ids = tokens.math_ids_below(self.tokenizer, self.vocab_size)
         self.mrope = hasattr(getattr(self.model, "model", None), "rope_deltas")
         self.fast = self.fast or fast_step.select(self)  # fast-step hook: on by itself only on CUDA
 
@@ -126,12 +126,17 @@ def _mix_matrix(weight: torch.Tensor) -> torch.Tensor:
     return weight
 
 
+def has_linear_attention(model: Any) -> bool:
+    """Whether the model has Qwen3.5's gated-delta-net (linear-attention) layers."""
+    config = getattr(model, "config", None)
+    text = getattr(config, "text_config", None) or config
+    return "linear_attention" in (getattr(text, "layer_types", None) or ())
+
+
 def kernel_notice(model: Any) -> str:
     """What to say when Qwen3.5's linear-attention layers run on the slow reference kernels
     (on a GPU without flash-linear-attention and causal-conv1d); "" otherwise."""
-    config = getattr(model, "config", None)
-    text = getattr(config, "text_config", None) or config
-    if "linear_attention" not in (getattr(text, "layer_types", None) or ()):
+    if not has_linear_attention(model):
         return ""
     if next(model.parameters()).device.type != "cuda":
         return ""
@@ -161,10 +166,6 @@ def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
     if tokenizer.eos_token_id is not None:
         ids.add(int(tokenizer.eos_token_id))
     return frozenset(ids)
-
-
-def _math_ids(tokenizer: Any, vocab_size: int) -> frozenset[int]:
-    return frozenset(i for i in tokens.math_token_ids(tokenizer) if 0 <= i < vocab_size)
 
 
 # ---- loading ---------------------------------------------------------------

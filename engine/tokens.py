@@ -172,6 +172,11 @@ def math_token_ids(tokenizer: Any) -> frozenset[int]:
     return frozenset(i for symbol in MATH_SYMBOLS for i in encode(tokenizer, symbol))
 
 
+def math_ids_below(tokenizer: Any, vocab_size: int) -> frozenset[int]:
+    """`math_token_ids` inside a model's vocabulary: made once at load, read by every SwiR row."""
+    return frozenset(i for i in math_token_ids(tokenizer) if 0 <= i < vocab_size)
+
+
 def signal_ids(tokenizer: Any, swir: SwirParams) -> SignalIds:
     """The policy's signal tokens.
 
