@@ -89,6 +89,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--beta0", type=float)
     ap.add_argument("--window", type=int)
     ap.add_argument("--max-switch-count", type=_switch_count, default="2", help="an integer, or none")
+    ap.add_argument("--line-end-wait", type=int,
+                    help="strict policy: steps the cap's words may wait for the model to end its line "
+                    "(default 48; 0 = at once, as the reference)")  # fmt: skip
     ap.add_argument("--reference-quirks", action="store_true",
                     help="the reference implementation's policy exactly (re-armed termination, injected "
                     "</think> does not lock, unknown-token anchors), for parity checks")  # fmt: skip
@@ -124,6 +127,7 @@ def settings_from(args: argparse.Namespace, sampling: SamplingParams, swir: Swir
         beta0=pick(args.beta0, swir.beta0),
         window=pick(args.window, swir.window),
         max_switch_count=args.max_switch_count,
+        line_end_wait=pick(args.line_end_wait, swir.line_end_wait),
         variant="reference" if args.reference_quirks else "strict",
     )
     return DecodeSettings(

@@ -57,6 +57,10 @@ class SwirParams:
     convergence_words: str | None = None  # None = chosen from the tokenizer
     termination_words: str = DEFAULT_TERMINATION_WORDS
     answer_budget: int = 32
+    # Strict variant: queued convergence/termination words wait up to this many steps
+    # for the model to end its line, so the cap never closes the thinking mid-step
+    # (0 = at once, as the reference does).
+    line_end_wait: int = 48
     # "strict" (default): a cap that caps and real anchor tokens; "reference":
     # the reference implementation's quirks, for parity (see engine/swir.py).
     variant: Literal["strict", "reference"] = "strict"
@@ -74,6 +78,8 @@ class SwirParams:
             raise RioError("Max switch count must be at least 1, or off.")
         if self.answer_budget < 1:
             raise RioError("The answer budget must be at least 1 token.")
+        if self.line_end_wait < 0:
+            raise RioError("The line-end wait must be 0 (off) or a positive number of steps.")
         if self.mix_mass is not None and not 0 < self.mix_mass <= 1:
             raise RioError("The soft-mix mass must be in (0, 1].")
         if self.variant not in ("strict", "reference"):

@@ -157,6 +157,7 @@ class Row:
         self.state, self.tally = SwirState(), _Tally()
         # no torch work here: a row is made on its consumer's thread (engine/threads.py)
         self.math_ids = rt.math_ids if self.swir else frozenset()
+        self.line_ends = getattr(rt, "line_end_ids", None)  # None: the policy does not wait
         self.detok = Detokenizer(rt.tokenizer)
         self.end_think = tokens.token_id(rt.tokenizer, "</think>") if rt.has_think_tokens else None
         self.t, self.stop, self.decision, self.p = 0, None, None, None
@@ -184,7 +185,7 @@ class Row:
         if self.swir:
             self.state, d = policy_step(
                 self.state, t, h, chosen, is_math=chosen in self.math_ids, ids=self.ids,
-                cfg=s.swir, max_new_tokens=s.max_new_tokens,
+                cfg=s.swir, max_new_tokens=s.max_new_tokens, line_ends=self.line_ends,
             )  # fmt: skip
         else:
             d = Decision(chosen, False, False, None, False, Mix(0.0, chosen), False)

@@ -707,7 +707,7 @@ def parser() -> argparse.ArgumentParser:
                     help="enable_thinking in the chat template")  # fmt: skip
     ap.add_argument("--suffix", action="store_true", help="append the step-by-step / boxed-answer request")
     for flag, kind in (("--alpha0", float), ("--beta0", float), ("--window", int), ("--temperature", float),
-                       ("--top-p", float), ("--top-k", int), ("--min-p", float)):  # fmt: skip
+                       ("--top-p", float), ("--top-k", int), ("--min-p", float), ("--line-end-wait", int)):  # fmt: skip
         ap.add_argument(flag, type=kind, help="default: the preset's value")
     ap.add_argument(
         "--max-switch-count",

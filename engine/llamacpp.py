@@ -106,6 +106,7 @@ class LlamaRuntime:
         self._mix = int8 or self.embed.t().contiguous()
         self.eos_ids = self._eos_ids()
         self.math_ids = tokens.math_ids_below(self.tokenizer, self.vocab_size)
+        self.line_end_ids = tokens.line_end_ids_below(self.tokenizer, self.vocab_size)
         self._tokens = lib.llama_batch_init(N_BATCH, 0, 1)
         self._embd = lib.llama_batch_init(1, self.n_embd, 1)
         self._memory = lib.llama_get_memory(self.ctx)

@@ -59,6 +59,7 @@ class Runtime:
         self.vocab_size = self.embed.shape[0]
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
         self.math_ids = tokens.math_ids_below(self.tokenizer, self.vocab_size)
+        self.line_end_ids = tokens.line_end_ids_below(self.tokenizer, self.vocab_size)
         self.mrope = hasattr(getattr(self.model, "model", None), "rope_deltas")
         self.fast = self.fast or fast_step.select(self)  # fast-step hook: on by itself only on CUDA
 

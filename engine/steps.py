@@ -33,6 +33,7 @@ class StepRuntime(Protocol):
     embed: torch.Tensor  # [V, H] input embedding matrix, read by soft mixes
     eos_ids: frozenset[int]
     math_ids: frozenset[int]  # tokens SwiReasoning always decodes explicitly (set once, at load)
+    line_end_ids: frozenset[int]  # tokens whose text ends a line (set once, at load)
 
     @property
     def has_think_tokens(self) -> bool: ...

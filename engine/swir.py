@@ -20,7 +20,12 @@ Two variants (`SwirParams.variant`):
   are queued at most once, the answer budget is armed at most once and no
   switch is counted after it; anchors the tokenizer lacks are `None` in
   `SignalIds` and mix nothing in (the reference mixes the unknown-token row
-  in their place).
+  in their place). Queued words also wait for the end of the line the model
+  is writing (up to `SwirParams.line_end_wait` steps) before they are
+  injected, so the cap closes the thinking between two steps of the
+  reasoning, never inside one ("100 - 54 =</think>"); the answer budget
+  starts counting when the words go in. The caller says which tokens end a
+  line (`line_ends`); without it the words go in at once, as in the reference.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class SwirState:
     to_explicit: int = 0  # latent -> explicit switches: the count the cap applies to
     queue: tuple[int, ...] = ()
     budget: int = -1  # answer budget; -1 = not running
+    wait: int = -1  # strict: steps the queued words have waited for a line end; -1 = not waiting
 
 
 @dataclass(frozen=True)
@@ -94,14 +100,16 @@ def policy_step(
     ids: SignalIds,
     cfg: SwirParams,
     max_new_tokens: int,
+    line_ends: frozenset[int] | None = None,
 ) -> tuple[SwirState, Decision]:
-    """One step of the rule. `chosen` is the sampled/argmax token of step t."""
+    """One step of the rule. `chosen` is the sampled/argmax token of step t.
+    `line_ends`: the ids whose text ends a line (strict: queued words wait for one)."""
     strict = cfg.variant == "strict"
     # 2. Lock on the chosen end-of-thinking token (reference: before injection).
     locked = state.locked or (ids.end_think is not None and chosen == ids.end_think)
     # 3. Injection (strict: an injected `</think>` locks like a chosen one).
     token, queue, injected = chosen, state.queue, False
-    if queue:
+    if queue and state.wait < 0:
         token, queue, injected = queue[0], queue[1:], True
         locked = locked or (strict and token == ids.end_think)
     # 4. Mode update.
@@ -110,14 +118,19 @@ def policy_step(
     explicit = mode == "explicit" or locked or is_math
     # 6. Next input.
     mix = _next_input(explicit, switch, t, token, ids, cfg, max_new_tokens)
-    # 7. Switch-count control.
+    # 7. Switch-count control (strict: queued words wait for the end of the line).
+    waits = strict and line_ends is not None and cfg.line_end_wait > 0
+    queue, wait = _keep_waiting(state.wait, token, queue, ids, cfg, line_ends) if waits else (queue, -1)
     budget, trigger = state.budget, None
     if cfg.max_switch_count is not None and t > 0:
-        queue, budget, trigger = _switch_control(switch, count, queue, budget, ids, cfg)
+        hold = state.wait >= 0  # the words have not gone in yet: the budget waits with them
+        queue, budget, trigger = _switch_control(switch, count, queue, budget, ids, cfg, hold=hold)
+        if waits and trigger is not None and state.wait < 0 and token not in line_ends:
+            wait = 0  # the words wait: the model is inside a line
     # Strict: the termination words end the thinking for good (explicit from here on,
     # so no switch is counted and the budget is never re-armed).
     locked = locked or (strict and trigger == "termination")
-    new_state = SwirState(mode, ref_h, steps, locked, count, queue, budget)
+    new_state = SwirState(mode, ref_h, steps, locked, count, queue, budget, wait)
     decision = Decision(
         token=token,
         injected=injected,
@@ -170,6 +183,27 @@ def _next_input(
     return soft
 
 
+def _keep_waiting(
+    waited: int,
+    token: int,
+    queue: tuple[int, ...],
+    ids: SignalIds,
+    cfg: SwirParams,
+    line_ends: frozenset[int],
+) -> tuple[tuple[int, ...], int]:
+    """Strict: the queue and wait count after this step of a running wait (-1 = the
+    words go in next step). It ends on a token that ends a line, after `line_end_wait`
+    steps (so a cap always closes), or on a `</think>` the model chose itself, which
+    drops the queued words up to and including their own `</think>`."""
+    if waited < 0:
+        return queue, -1
+    if ids.end_think is not None and token == ids.end_think:
+        return queue[queue.index(token) + 1 :] if token in queue else queue, -1
+    if token in line_ends or waited + 1 >= cfg.line_end_wait:
+        return queue, -1
+    return queue, waited + 1
+
+
 def _switch_control(
     switch: SwitchDir | None,
     count: int,
@@ -177,7 +211,11 @@ def _switch_control(
     budget: int,
     ids: SignalIds,
     cfg: SwirParams,
+    *,
+    hold: bool = False,
 ) -> tuple[tuple[int, ...], int, str | None]:
+    """Queue the convergence or termination words on a switch past the cap; count the
+    answer budget down (not while `hold`: queued words still waiting for a line end)."""
     cap = cfg.max_switch_count
     assert cap is not None
     trigger = None
@@ -185,7 +223,7 @@ def _switch_control(
         queue, trigger = ids.convergence, "convergence"
     if switch == "to_explicit" and count > 2 * cap:
         queue, budget, trigger = ids.termination, cfg.answer_budget, "termination"
-    if budget >= 0:
+    if budget >= 0 and not hold:
         budget -= 1
     return queue, budget, trigger
 

@@ -177,6 +177,21 @@ def math_ids_below(tokenizer: Any, vocab_size: int) -> frozenset[int]:
     return frozenset(i for i in math_token_ids(tokenizer) if 0 <= i < vocab_size)
 
 
+# How a line break looks inside a token's vocabulary string: byte-level BPE (GPT-2,
+# Qwen, SmolLM2) maps the byte 0x0A to "Ċ"; SentencePiece writes a byte token "<0x0A>".
+_LINE_BREAK_FORMS = ("\n", "\u010a", "<0x0A>")
+
+
+def line_end_ids_below(tokenizer: Any, vocab_size: int) -> frozenset[int]:
+    """Ids whose text holds a line break: where a step of the reasoning ends. Made once
+    at load (the strict policy closes the thinking only after one). The vocabulary
+    strings pick the candidates cheaply; each candidate is confirmed by decoding it."""
+    n = min(vocab_size, len(tokenizer))
+    pieces = tokenizer.convert_ids_to_tokens(list(range(n)))
+    candidates = [i for i, p in enumerate(pieces) if p and any(f in p for f in _LINE_BREAK_FORMS)]
+    return frozenset(i for i in candidates if "\n" in tokenizer.decode([i]))
+
+
 def signal_ids(tokenizer: Any, swir: SwirParams) -> SignalIds:
     """The policy's signal tokens.
 

@@ -206,3 +206,71 @@ def test_strict_missing_anchors_mix_nothing_in():
     # t0 latent with the newline anchor; t1 to explicit without </think>: the plain token;
     # t2 to latent without <think>: the plain soft embedding
     assert mixes == [Mix(0.9, PLAIN.newline), Mix(0.0, TOK), Mix(1.0, None)]
+
+
+# ---- strict: the cap closes the thinking at the end of a line, never inside one
+
+NL = 60  # a token whose text ends a line
+LINE_ENDS = frozenset({NL})
+
+
+def run_lines(entropies, tokens, cfg, line_ends=LINE_ENDS):
+    state, out = SwirState(), []
+    for t, (h, tok) in enumerate(zip(entropies, tokens, strict=True)):
+        state, d = policy_step(
+            state, t, h, tok, is_math=False, ids=IDS, cfg=cfg, max_new_tokens=MAX, line_ends=line_ends
+        )
+        out.append((state, d))
+    return out
+
+
+def test_strict_convergence_waits_for_the_end_of_the_line():
+    # "100 - 54 =" is being written when the cap is reached at t1: `</think>` waits for the
+    # line break at t3 and goes in at t4, not at t2 in the middle of the step.
+    cfg = SwirParams(window=1, max_switch_count=1)
+    out = run_lines([2.0, 1.0, 1.0, 1.0, 1.0, 1.0], [TOK, TOK, TOK, NL, TOK, TOK], cfg)
+    assert out[1][1].trigger == "convergence" and out[1][0].wait == 0
+    assert [d.injected for _, d in out] == [False, False, False, False, True, False]
+    assert out[4][1].token == IDS.end_think and out[4][0].locked
+
+
+def test_strict_trigger_on_a_line_end_injects_at_once():
+    cfg = SwirParams(window=1, max_switch_count=1)
+    out = run_lines([2.0, 1.0, 1.0], [TOK, NL, TOK], cfg)
+    assert out[1][0].wait == -1 and out[2][1].injected
+
+
+def test_strict_wait_is_bounded_so_the_cap_always_closes():
+    cfg = SwirParams(window=1, max_switch_count=1, line_end_wait=3)
+    out = run_lines([2.0] + [1.0] * 7, [TOK] * 8, cfg)  # the model never ends a line
+    assert [d.injected for _, d in out].index(True) == 1 + 3 + 1
+
+
+def test_strict_own_end_think_while_waiting_drops_the_queued_one():
+    cfg = SwirParams(window=1, max_switch_count=1)
+    out = run_lines([2.0, 1.0, 1.0, 1.0, 1.0], [TOK, TOK, IDS.end_think, TOK, TOK], cfg)
+    assert not any(d.injected for _, d in out)  # no second `</think>`
+    assert out[2][0].queue == () and out[2][0].locked
+
+
+def test_strict_termination_budget_counts_from_the_words_not_the_wait():
+    cfg = SwirParams(window=1, max_switch_count=1, answer_budget=3)
+    state = SwirState(mode="latent", ref_h=5.0, to_explicit=2)
+    kw = {"is_math": False, "ids": IDS, "cfg": cfg, "max_new_tokens": MAX, "line_ends": LINE_ENDS}
+    state, d = policy_step(state, 10, 1.0, TOK, **kw)
+    assert d.trigger == "termination" and state.wait == 0 and state.budget == 2
+    emitted = []
+    for t, tok in enumerate([TOK, TOK, NL, TOK, TOK, TOK, TOK], start=11):
+        state, d = policy_step(state, t, 1.0, tok, **kw)
+        emitted.append((d.token, d.injected, d.budget_done))
+        if d.budget_done:
+            break
+    assert state.budget == 0 and emitted[:3] == [(TOK, False, False), (TOK, False, False), (NL, False, False)]
+    assert [tok for tok, injected, _ in emitted if injected] == list(IDS.termination[:2])
+
+
+@pytest.mark.parametrize("cfg", [SwirParams(window=1, max_switch_count=1, **REF),
+                                 SwirParams(window=1, max_switch_count=1, line_end_wait=0)])  # fmt: skip
+def test_reference_and_wait_zero_inject_at_once(cfg):
+    out = run_lines([2.0, 1.0, 1.0, 1.0], [TOK] * 4, cfg)
+    assert out[2][1].injected and out[2][1].token == IDS.end_think
