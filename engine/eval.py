@@ -299,6 +299,7 @@ class RunStep:
     phase: str  # "thinking" or "answer"
     latent: bool  # the model read a soft embedding next (switch marks applied for real only)
     to_explicit: bool  # a latent -> explicit switch happened here
+    injected: bool = False  # the switch-count control wrote this token, not the model
 
 
 def run_step(step: Step, marks_applied: bool = True) -> RunStep:
@@ -306,8 +307,20 @@ def run_step(step: Step, marks_applied: bool = True) -> RunStep:
     switch, or a server that reports none) count as explicit steps without switches."""
     switched = step.switch == "to_explicit"
     return RunStep(
-        step.token_id, step.text, step.phase, marks_applied and step.latent, marks_applied and switched
-    )
+        step.token_id, step.text, step.phase, marks_applied and step.latent, marks_applied and switched,
+        marks_applied and step.injected,
+    )  # fmt: skip
+
+
+def closed_mid_step(steps: Sequence[RunStep]) -> bool:
+    """The switch-count control's words went in while the model was inside a line of its
+    reasoning ("100 - 54 =</think>"): the text before the first injected token does not
+    end with a line break."""
+    first = next((i for i, s in enumerate(steps) if s.injected), None)
+    if first is None or first == 0:
+        return False
+    before = "".join(s.text for s in steps[:first])
+    return not before.rstrip(" \t").endswith("\n")
 
 
 def split_output(steps: Sequence[RunStep]) -> tuple[str, str, bool]:
@@ -354,6 +367,7 @@ class Record:
     kind: str | None = None
     derived_from: int | None = None  # the budget of the run this one was truncated from
     error: str = ""
+    closed_mid_step: bool = False  # see `closed_mid_step`
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -371,7 +385,8 @@ def make_record(
         latent_steps=sum(s.latent for s in steps),
         switches=sum(s.to_explicit for s in steps), stop_reason=stop, extracted=g.extracted,
         match=g.match, expected=task.answer, thinking=thinking, answer=answer,
-        token_ids=tuple(s.token_id for s in steps), lang=task.lang, kind=task.kind, **extra,
+        token_ids=tuple(s.token_id for s in steps), lang=task.lang, kind=task.kind,
+        closed_mid_step=closed_mid_step(steps), **extra,
     )  # fmt: skip
 
 
@@ -537,6 +552,7 @@ class Row:
     mean_switches: float
     errors: int = 0
     group: str = ""  # "" for all records, else e.g. "lang=pt"
+    closed_mid_step: int = 0  # runs whose thinking the cap closed inside a line
 
 
 def summarize(records: Sequence[Record], by: str | None = None) -> list[Row]:
@@ -560,6 +576,7 @@ def _row(records: Sequence[Record], group: str) -> Row:
         latent_share=sum(r.latent_steps for r in records) / tokens if tokens else 0.0,
         mean_switches=sum(r.switches for r in records) / n,
         errors=sum(r.stop_reason == "error" for r in records), group=group,
+        closed_mid_step=sum(r.closed_mid_step for r in records),
     )  # fmt: skip
 
 
@@ -581,6 +598,7 @@ TABLE_HEAD = (
     "tokens / correct",
     "latent share",
     "mean switches",
+    "closed mid-step",
 )
 
 
@@ -588,12 +606,16 @@ def markdown_table(rows: Sequence[Row], group_label: str | None = None) -> str:
     head = list(TABLE_HEAD)
     if group_label:
         head.insert(0, group_label)
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * (len(head) - 6) + ["---:"] * 6) + "|"]
+    numeric = len(TABLE_HEAD) - 1  # all but the method
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---"] * (len(head) - numeric) + ["---:"] * numeric) + "|",
+    ]
     for r in rows:
         cells = [
             r.method, str(r.budget), f"{100 * r.accuracy:.1f}% ({r.correct}/{r.n})", f"{r.mean_tokens:.1f}",
             "-" if r.tokens_per_correct is None else f"{r.tokens_per_correct:.1f}",
-            f"{100 * r.latent_share:.1f}%", f"{r.mean_switches:.2f}",
+            f"{100 * r.latent_share:.1f}%", f"{r.mean_switches:.2f}", str(r.closed_mid_step),
         ]  # fmt: skip
         if group_label:
             cells.insert(0, r.group.split("=", 1)[1])
