@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from transformers import AutoModelForCausalLM
 
-    from engine.runtime import _own_memory, smollm2_base_folder
+    from engine.runtimes.torch_runtime import _own_memory, smollm2_base_folder
 
     model = AutoModelForCausalLM.from_pretrained(smollm2_base_folder(), dtype=torch.float32).eval()
     t_mapped = step_ms(model, args.steps)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from engine.backend import Backend
+from engine.backends.base import Backend
 from engine.config import DecodeSettings
 from engine.errors import PromptTooLong, RioError
 from engine.events import Done, Started, Step
@@ -472,7 +472,7 @@ class Handlers:
 
     def model_updates(self, backend: Backend, lang: str) -> dict:
         """Header, both message boxes, chat examples and preset settings for `backend`."""
-        from engine.presets import PRESETS
+        from engine.models.presets import PRESETS
 
         page = self.page
         widgets = page.settings
@@ -516,7 +516,7 @@ class Handlers:
 
     def _loader(self) -> Any:
         if self._load_backend is None:
-            from engine.local import load_backend
+            from engine.backends.local import load_backend
 
             self._load_backend = load_backend
         return self._load_backend
@@ -583,7 +583,7 @@ def race_verdict(runs: list[Frame], lang: str) -> str:
 
 def model_choices() -> list[tuple[str, str]]:
     """Dropdown (label, value) pairs: every preset, marked available or not, with why."""
-    from engine.presets import PRESETS, availability
+    from engine.models.presets import PRESETS, availability
 
     out = []
     for name, preset in PRESETS.items():

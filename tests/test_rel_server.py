@@ -143,7 +143,7 @@ def test_concurrent_sessions_are_isolated_and_nothing_is_lost(served):
 
 def test_concurrent_sessions_in_one_batch_are_isolated_and_nothing_is_lost(tiny_moe_runtime):
     """The same load through the batching scheduler: four sessions decode as rows of one batch."""
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     backend = LocalBackend(tiny_moe_runtime, max_batch_rows=4)
     demo, url = serve(ModelHolder(backend, allow_switch=False), 6)

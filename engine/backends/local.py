@@ -14,19 +14,19 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from engine.backend import BackendInfo
-from engine.batching import Scheduler
+from engine.backends.base import BackendInfo
+from engine.runtimes.scheduler import Scheduler
 from engine.config import METHODS, DecodeSettings
 from engine.decode import decode
 from engine.errors import ModelUnavailable
 from engine.events import Event
-from engine.llamacpp import LlamaOptions, load_llama
+from engine.runtimes.llamacpp import LlamaOptions, load_llama
 from engine.media import MediaLimits, check_media
-from engine.presets import DEFAULT_PRESET
+from engine.models.presets import DEFAULT_PRESET
 from engine.prompt import Prepared, Turn, prepare
-from engine.runtime import kernel_notice, load_runtime
+from engine.runtimes.torch_runtime import kernel_notice, load_runtime
 from engine.steps import StepRuntime
-from engine.threads import on_own_thread
+from engine.runtimes.threads import on_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class LocalBackend:
         settings.validate()
         if self.scheduler is not None:
             # media errors surface before the model is taken; the image processor's torch work
-            # runs on a thread that ends with it, so no OpenMP pool outlives it (engine/threads.py)
+            # runs on a thread that ends with it, so no OpenMP pool outlives it (engine/runtimes/threads.py)
             prepared = on_own_thread(self.prepare, turns, settings, name="rio-prepare")
             yield from self.scheduler.submit(
                 prepared.inputs, settings, cancel, opens_thinking=prepared.opens_thinking

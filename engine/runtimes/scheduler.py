@@ -45,7 +45,7 @@ import torch
 from engine.config import DecodeSettings
 from engine.decode import Row, next_inputs
 from engine.events import Event
-from engine.runtime import has_linear_attention
+from engine.runtimes.torch_runtime import has_linear_attention
 from engine.steps import StepRuntime
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Batch(Protocol):
 class TorchBatch:
     """Batched transformers cache: left-padded keys/values, stacked linear-attention states."""
 
-    rt: Any  # engine.runtime.Runtime
+    rt: Any  # engine.runtimes.torch_runtime.Runtime
     cache: Any = None
     pads: list[int] = field(default_factory=list)  # left padding of each row
     deltas: list[int] = field(default_factory=list)  # each row's multimodal rope delta
@@ -224,7 +224,7 @@ class Scheduler:
         self._wake = threading.Condition()
         self._closed = False
         # The worker runs while there is work and ends when the batch empties, so that its
-        # OpenMP pool ends with it (engine/threads.py) and a replaced model's scheduler
+        # OpenMP pool ends with it (engine/runtimes/threads.py) and a replaced model's scheduler
         # leaves nothing behind; the next request starts a new one.
         self._thread: threading.Thread | None = None
         atexit.register(_close_at_exit, weakref.ref(self))

@@ -9,7 +9,7 @@ failures into `BackendError`. Leaves entropy arithmetic to
 `entropy_estimate.py`, the policy to `swir.py`, media checks to `media.py`.
 
 What a step carries. `Step.entropy` is the point estimate from the top-k
-log-probabilities (`engine/entropy_estimate.py`; the trace says
+log-probabilities (`engine/backends/entropy_estimate.py`; the trace says
 `"entropy": "estimate"`). On a stock server SwiReasoning cannot run (it feeds
 soft embeddings back, which stock servers do not take), so `Step.latent`,
 `switch`, `forced_explicit` and `ref_entropy` are a replay of the pure policy
@@ -50,9 +50,9 @@ from typing import Any, Literal
 import httpx
 
 from engine import tokens
-from engine.backend import BackendInfo
+from engine.backends.base import BackendInfo
 from engine.config import DecodeSettings
-from engine.entropy_estimate import EntropyEstimate, estimate_entropy
+from engine.backends.entropy_estimate import EntropyEstimate, estimate_entropy
 from engine.errors import BackendError, ModelUnavailable, RioError
 from engine.events import Done, Event, Phase, Started, Step, StopReason, Summary, SwitchMarks
 from engine.media import MB, MediaLimits, check_media, load_image, load_video
@@ -168,7 +168,7 @@ def load_tokenizer(spec: str) -> Any:
     """A tokenizer from a local folder, a hub id already in the cache, or a preset; never downloads."""
     from transformers import AutoTokenizer
 
-    from engine.presets import PRESETS, SMOLLM2_GGUF, smollm2_folder
+    from engine.models.presets import PRESETS, SMOLLM2_GGUF, smollm2_folder
 
     preset = PRESETS.get(spec)
     try:
