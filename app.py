@@ -20,8 +20,8 @@ from dataclasses import replace
 from functools import partial
 
 from engine.cli import BACKENDS, EXACT_MIX_HELP, env_flag, env_int, llama_options
-from engine.runtimes.llamacpp import DEFAULT_N_CTX
 from engine.models.presets import DEFAULT_PRESET
+from engine.runtimes.llamacpp import DEFAULT_N_CTX
 from rio_app.state import OFF_WORDS, switch_allowed_by_env
 
 DEFAULT_MAX_PROMPT_TOKENS = 32_768  # a public server should not prefill a 262k-token paste
@@ -107,8 +107,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def make_backend(args: argparse.Namespace):
     """The backend to serve: local (with the offline fallback), or a remote server.
     A remote server that cannot be reached falls back to the offline default too."""
-    from engine.errors import RioError
     from engine.backends.local import load_backend
+    from engine.errors import RioError
 
     cap = args.max_prompt_tokens or None
     if args.backend == "openai":

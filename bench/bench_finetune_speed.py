@@ -20,9 +20,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine.backends.local import LocalBackend  # noqa: E402
 from engine.config import DecodeSettings  # noqa: E402
 from engine.events import Done  # noqa: E402
-from engine.backends.local import LocalBackend  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
 from engine.runtimes.torch_runtime import load_runtime  # noqa: E402
 

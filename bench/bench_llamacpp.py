@@ -36,12 +36,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine.backends.local import LocalBackend  # noqa: E402
 from engine.config import DecodeSettings, SamplingParams  # noqa: E402
 from engine.decode import soft_embedding  # noqa: E402
 from engine.events import Step  # noqa: E402
-from engine.runtimes.llamacpp import LlamaOptions, gguf_for, load_llama, reference_llama  # noqa: E402
-from engine.backends.local import LocalBackend  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
+from engine.runtimes.llamacpp import LlamaOptions, gguf_for, load_llama, reference_llama  # noqa: E402
 from engine.sampling import probs_and_entropy  # noqa: E402
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
@@ -148,8 +148,8 @@ def qwen_shaped(tokens: int) -> list[str]:
     from transformers import AutoConfig, AutoModelForCausalLM
 
     from engine.models.gguf_export import export_gguf
-    from engine.runtimes.torch_runtime import Runtime
     from engine.models.tiny_moe import ensure_random_tiny_moe
+    from engine.runtimes.torch_runtime import Runtime
 
     root = Path(__file__).resolve().parents[1]
     config = json.loads((root / "engine/models/data/qwen3_5/configs/Qwen3.5-0.8B.json").read_text())

@@ -25,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.backends.local import LocalBackend  # noqa: E402
+from engine.backends.remote import connect  # noqa: E402
 from engine.config import DecodeSettings, SwirParams  # noqa: E402
 from engine.events import Step  # noqa: E402
-from engine.backends.local import LocalBackend  # noqa: E402
 from engine.models.presets import SMOLLM2_GGUF, smollm2_folder  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
-from engine.backends.remote import connect  # noqa: E402
 from engine.runtimes.torch_runtime import load_runtime  # noqa: E402
 from engine.swir import replay  # noqa: E402
 from tests.loopback_proxy import llama_server  # noqa: E402

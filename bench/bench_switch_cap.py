@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from engine import tokens
     from engine.backends.local import LocalBackend
-    from engine.runtimes.torch_runtime import _load_pretrained
     from engine.models.tiny_moe import ensure_random_tiny_moe
+    from engine.runtimes.torch_runtime import _load_pretrained
 
     rt = _load_pretrained("tiny-moe (random)", str(ensure_random_tiny_moe()), None, "cpu")
     backend = LocalBackend(rt)

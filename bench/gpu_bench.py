@@ -58,10 +58,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.runtimes import fast_step  # noqa: E402
 from engine.config import DecodeSettings, SamplingParams, SwirParams  # noqa: E402
 from engine.decode import decode  # noqa: E402
 from engine.events import Step  # noqa: E402
+from engine.runtimes import fast_step  # noqa: E402
 from engine.runtimes.torch_runtime import Runtime  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "engine" / "models" / "data" / "qwen3_5" / "configs"

@@ -22,9 +22,9 @@ from typing import TextIO
 from engine.config import METHODS, DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
 from engine.events import Done, Started, Step
-from engine.runtimes.llamacpp import DEFAULT_N_CTX, LlamaOptions
 from engine.models.presets import DEFAULT_PRESET, PRESETS
 from engine.prompt import Turn
+from engine.runtimes.llamacpp import DEFAULT_N_CTX, LlamaOptions
 from engine.trace import TraceRecorder
 
 DIM, RESET, BOLD = "\x1b[2m", "\x1b[0m", "\x1b[1m"

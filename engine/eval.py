@@ -669,8 +669,8 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from engine.cli import _switch_count
-    from engine.runtimes.llamacpp import DEFAULT_N_CTX
     from engine.models.presets import PRESETS
+    from engine.runtimes.llamacpp import DEFAULT_N_CTX
 
     ap = _Parser(prog="python -m engine.eval", description="Grade a JSONL task file with SwiR and CoT.")
     ap.add_argument("--model", help=f"preset ({', '.join(PRESETS)}), hub id or folder; "
@@ -776,8 +776,8 @@ def open_backend(args: argparse.Namespace) -> Backend:
         from engine.cli import load
 
         return load(args)
-    from engine.cli import llama_options
     from engine.backends.local import load_backend
+    from engine.cli import llama_options
 
     return load_backend(
         args.model,

@@ -69,8 +69,8 @@ def random_moe_runtime():
     """The random tiny qwen3_5_moe (same architecture, untrained, built into the private cache):
     its entropy swings step to step, so SwiReasoning switches within a few tokens. For tests of
     the machinery that must see latent steps, whatever a trained model would do."""
-    from engine.runtimes.torch_runtime import load_runtime
     from engine.models.tiny_moe import ensure_random_tiny_moe
+    from engine.runtimes.torch_runtime import load_runtime
 
     return load_runtime(str(ensure_random_tiny_moe()))
 

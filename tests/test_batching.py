@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from engine.backends.local import LocalBackend
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.events import Done, Started, Step
-from engine.backends.local import LocalBackend
 from engine.prompt import Turn
 
 pytestmark = pytest.mark.model

@@ -16,10 +16,10 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
-from engine.runtimes import fast_step
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.decode import decode
 from engine.events import Step
+from engine.runtimes import fast_step
 from engine.sampling import (
     choose_token,
     filtered_candidates,
@@ -153,8 +153,8 @@ def test_one_transfer_per_step_and_the_same_numbers_as_the_two_calls():
 @pytest.fixture(scope="module")
 def moe_rt():
     """The random tiny qwen3_5_moe (vision-language: multimodal rope, experts, gated delta net)."""
-    from engine.runtimes.torch_runtime import load_runtime
     from engine.models.tiny_moe import ensure_random_tiny_moe
+    from engine.runtimes.torch_runtime import load_runtime
 
     rt = load_runtime(str(ensure_random_tiny_moe()), device="cpu")
     yield rt

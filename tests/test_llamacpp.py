@@ -30,8 +30,8 @@ PROMPTS = ["Write one sentence about the sea.", "What is 12 times 7?", "Liste tr
 
 @pytest.fixture(scope="session")
 def llama_backend():
-    from engine.runtimes.llamacpp import LlamaOptions, load_llama
     from engine.backends.local import LocalBackend
+    from engine.runtimes.llamacpp import LlamaOptions, load_llama
 
     return LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=2048, threads=2)))
 
@@ -192,9 +192,9 @@ def test_a_dense_qwen35_saved_by_transformers_converts_to_a_gguf_llama_cpp_loads
 
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+    from engine.backends.local import LocalBackend
     from engine.models.gguf_export import _lacks_mtp_weights, export_gguf
     from engine.runtimes.llamacpp import LlamaOptions, load_llama
-    from engine.backends.local import LocalBackend
 
     configs = Path(__file__).resolve().parents[1] / "engine/models/data/qwen3_5/configs"
     real = json.loads((configs / "Qwen3.5-0.8B.json").read_text())["text_config"]
@@ -221,8 +221,8 @@ def test_a_dense_qwen35_saved_by_transformers_converts_to_a_gguf_llama_cpp_loads
 
 @pytest.fixture(scope="session")
 def tiny_llama(tiny_gguf, tiny_moe_runtime):
-    from engine.runtimes.llamacpp import LlamaOptions, load_llama
     from engine.backends.local import LocalBackend
+    from engine.runtimes.llamacpp import LlamaOptions, load_llama
 
     model, _ = tiny_gguf  # its mmproj lies beside it and is found by name
     return LocalBackend(load_llama(str(model), LlamaOptions(tokenizer=tiny_moe_runtime.source, n_ctx=2048)))

@@ -16,20 +16,19 @@ import threading
 import httpx
 import pytest
 
-from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.backends.entropy_estimate import estimate_entropy
-from engine.errors import BackendError, ModelUnavailable, RioError
-from engine.events import Done, Started, Step
-from engine.models.presets import SMOLLM2_GGUF, smollm2_folder
-from engine.prompt import Turn
 from engine.backends.remote import (
     _REPLAY_IDS,
     OpenAIBackend,
     RemoteOptions,
     connect,
-    load_tokenizer,
     normalize_base_url,
 )
+from engine.config import DecodeSettings, SamplingParams, SwirParams
+from engine.errors import BackendError, ModelUnavailable, RioError
+from engine.events import Done, Started, Step
+from engine.models.presets import SMOLLM2_GGUF, load_tokenizer, smollm2_folder
+from engine.prompt import Turn
 from engine.swir import replay
 
 URL = "http://127.0.0.1:9/v1"

@@ -35,9 +35,9 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from engine.models import tiny_moe  # noqa: E402
 from engine.config import STEP_BY_STEP_SUFFIX  # noqa: E402
 from engine.media import VideoClip  # noqa: E402
+from engine.models import tiny_moe  # noqa: E402
 from train import tiny_moe_data as data  # noqa: E402
 from train import tiny_moe_media as media  # noqa: E402
 

