@@ -293,7 +293,7 @@ def test_file_routes_serve_uploads_and_exports_only(served):
         "....//....//....//etc/passwd",
         "/proc/self/environ",
         quote(str(ROOT / "app.py")),
-        str(ROOT / "engine" / "runtime.py"),
+        str(ROOT / "engine" / "runtimes" / "torch_runtime.py"),
         str(ROOT / "rio_app" / ".." / "app.py"),
         str(model_dir / "config.json"),
         original_export,  # an export before Gradio copied it: another session's folder

@@ -1,10 +1,12 @@
 """LocalBackend: a model in this process (torch or llama.cpp), behind `Backend`.
 
 Owns: loading with a fallback to the offline default (and saying why),
-serialising runs on the one model (`runtime.lock`) or, with
+serialising runs on the one model (the runtime's `lock`) or, with
 `max_batch_rows` above 1, handing them to the batching scheduler
-(`batching.py`), and composing prompt building with the decode loop. Leaves everything model-shaped to the runtime
-(`runtime.py`, `llamacpp.py`), prompts to `prompt.py`, the loop to `decode.py`.
+(`engine/runtimes/scheduler.py`), and composing prompt building with the
+decode loop. Leaves everything model-shaped to the runtimes (`engine/runtimes/`:
+`torch_runtime.py`, `llamacpp.py`), prompts to `engine/prompt.py`, the loop to
+`engine/decode.py`.
 """
 
 from __future__ import annotations

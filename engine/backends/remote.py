@@ -6,7 +6,7 @@ parts, sampling, `logprobs`/`top_logprobs`, and, when asked, the SwiReasoning
 extension body `vllm_xargs.swireasoning`), reading the SSE stream into the
 same `Started`/`Step`/`Done` events as the local loop, and turning server
 failures into `BackendError`. Leaves entropy arithmetic to
-`entropy_estimate.py`, the policy to `swir.py`, media checks to `media.py`.
+`entropy_estimate.py`, the policy to `engine/swir.py`, media checks to `engine/media.py`.
 
 What a step carries. `Step.entropy` is the point estimate from the top-k
 log-probabilities (`engine/backends/entropy_estimate.py`; the trace says

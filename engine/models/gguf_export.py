@@ -9,7 +9,7 @@ are kept; and `export_gguf`, which runs it in a subprocess. Models this app
 builds for itself (the tiny models, a project fine-tune) use tokenizers
 whose BPE pre-tokenizer the converter cannot recognise by its hash, so
 `pre_tokenizer` can name the one to write ("qwen35" for Qwen3.5-style ones).
-Leaves loading GGUF files to `llamacpp.py`.
+Leaves loading GGUF files to `engine/runtimes/llamacpp.py`.
 
     python -m engine.models.gguf_export FOLDER OUT.gguf [--outtype q8_0|f16|f32] [--pre-tokenizer qwen35]
 """

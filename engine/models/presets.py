@@ -3,7 +3,7 @@
 Owns: `Preset` (where the weights come from, how to load them, what they
 read, recommended sampling) and `availability()` (a cheap check, no
 download and no model load: is it on disk, does it fit, does it need a GPU).
-Leaves loading to `runtime.py`.
+Leaves loading to `engine/runtimes/`; the places files live to `paths.py`.
 
 Sizes are the published parameter counts; memory estimates assume bf16
 weights (2 bytes a parameter) on a GPU and the dtype named here on a CPU.

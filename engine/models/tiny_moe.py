@@ -14,7 +14,7 @@ order and offsets (`engine/models/data/tiny_moe/added_tokens.json`), Qwen3.5's c
 (`engine/models/data/qwen3_5/chat_template.jinja`, read as is), the processor (small pixel budgets) and
 `generation_config.json` (eos `<|im_end|>`, `<|endoftext|>`).
 
-Leaves to others: loading (`runtime.py`), prompts (`prompt.py`), decoding (`decode.py`), and
+Leaves to others: loading (`engine/runtimes/torch_runtime.py`), prompts (`engine/prompt.py`), decoding (`engine/decode.py`), and
 training (`train/tiny_moe_train.py`, which calls `new_model` and `save_checkpoint`). Nothing
 here runs at import time.
 """

@@ -10,7 +10,7 @@ models), and the tokenizer (the matching Hugging Face tokenizer when given,
 else the one transformers builds from the GGUF's own metadata, chat template
 included). Images and video frames go through the model's mmproj with
 libmtmd (`llamacpp_media.py`); without one the runtime reads text only.
-Leaves the loop, the policy and the soft mix to `decode.py`.
+Leaves the loop, the policy and the soft mix to `engine/decode.py`.
 
 Speed notes (measured on a 2-core machine, SmolLM2-135M Q4_1): a token step
 and an embedding step of the same token cost the same and give the same
@@ -347,7 +347,7 @@ def smollm2_think_gguf() -> Path:
 
 def load_llama(spec: str, options: LlamaOptions | None = None) -> LlamaRuntime:
     """A preset or .gguf path on llama.cpp, with the options' tokenizer, context and threads.
-    Loaded on a thread of its own, as `runtime.load_runtime` explains."""
+    Loaded on a thread of its own, as `torch_runtime.load_runtime` explains."""
     return on_own_thread(_load_llama, spec, options or LlamaOptions())
 
 

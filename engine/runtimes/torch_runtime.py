@@ -5,7 +5,7 @@ Owns: loading a preset, hub id or local folder (safetensors or GGUF only, no
 several, or the CPU), the token ids the decoder needs (think markers, EOS,
 math-token mask), and the three forward calls of a run: `prefill`,
 `step_ids`, `step_embeds` (the `engine.steps.StepRuntime` interface). Leaves
-the loop to `decode.py` and prompts to `prompt.py`.
+the loop to `engine/decode.py` and prompts to `engine/prompt.py`.
 
 Multimodal rotary positions (Qwen3.5): the prefill computes
 `model.model.rope_deltas` from the image/video grids. It is state on the
@@ -13,7 +13,7 @@ model, so it is cleared before every prefill and read right after it; decode
 steps then pass `position_ids = past_length + rope_delta` themselves, which
 keeps them right for token ids and soft embeddings alike (a growing
 attention mask alone would rebuild 3-D positions for the whole mask).
-One `Runtime` serves one run at a time: callers hold `runtime.lock`.
+One `Runtime` serves one run at a time: callers hold `Runtime.lock`.
 The fast step (`engine/runtimes/fast_step.py`: static cache + CUDA graph) plugs in at
 the lines marked "fast-step hook"; it is on by itself only on one CUDA device.
 """
