@@ -176,7 +176,9 @@ def _tensor_names(folder: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m engine.models.gguf_export", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m engine.models.gguf_export", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("folder")
     ap.add_argument("out")
     ap.add_argument("--outtype", default="q8_0", choices=("f32", "f16", "bf16", "q8_0"))

@@ -30,14 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ModelUnavailable
-from engine.models.paths import DATA_DIR as _DATA, TINY_MOE_MARKER, TINY_MOE_SHIPPED, cache_root, tiny_moe_complete
+from engine.models import paths
+from engine.models.paths import cache_root
 
 TINY_MOE_NAME = "tiny-moe"
 RANDOM_NAME = "tiny-moe-random-v2"
-MARKER = TINY_MOE_MARKER  # written last: a folder holding it is complete
-DATA_DIR = _DATA / "tiny_moe"
-QWEN_DIR = _DATA / "qwen3_5"
-SHIPPED_DIR = TINY_MOE_SHIPPED
+MARKER = paths.TINY_MOE_MARKER  # written last: a folder holding it is complete
+DATA_DIR = paths.DATA_DIR / "tiny_moe"
+QWEN_DIR = paths.DATA_DIR / "qwen3_5"
+SHIPPED_DIR = paths.TINY_MOE_SHIPPED
 CORPUS_FILES = ("corpus_general.jsonl", "corpus_tasks.jsonl")
 CORPUS_REPEATS = 8  # so that every pair of the general lines clears min_frequency
 BPE_VOCAB_SIZE = 2000  # upper bound; the corpus runs out of merges before it
@@ -85,7 +86,7 @@ def random_path() -> Path:
 
 
 def is_complete(path: Path) -> bool:
-    return tiny_moe_complete(path)
+    return paths.tiny_moe_complete(path)
 
 
 def ensure_tiny_moe(path: Path | None = None) -> Path:

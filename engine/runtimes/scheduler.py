@@ -18,6 +18,7 @@ Exactness: a row gives the same greedy tokens in a batch as alone up to
 float rounding of the batched matrix products (tested on SmolLM2 and the
 tiny qwen3_5_moe, text and image).
 """
+
 from __future__ import annotations
 
 import atexit

@@ -56,7 +56,7 @@ class Runtime:
     context_length: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     rope_delta: int = 0  # set by prefill for multimodal-rope models
-    fast: Any = None  # fast-step hook: an engine.runtimes.fast_step.FastStep (static cache + CUDA graph), or None
+    fast: Any = None  # fast-step hook: a fast_step.FastStep (static cache + CUDA graph), or None
 
     def __post_init__(self) -> None:
         self.embed = _mix_matrix(self.model.get_input_embeddings().weight)  # [V, H]
