@@ -8,7 +8,7 @@ RIO_EXACT_MIX, RIO_TOKENIZER),
 loading the backend once (falling back to the offline default, with the
 reason shown in the page header) and launching the app. On Hugging Face Spaces, `python app.py`
 with no arguments does the same. Leaves the page to `rio_app.layout` and
-models to `engine.local`.
+models to `engine.backends.local`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from dataclasses import replace
 from functools import partial
 
 from engine.cli import BACKENDS, EXACT_MIX_HELP, env_flag, env_int, llama_options
-from engine.llamacpp import DEFAULT_N_CTX
-from engine.presets import DEFAULT_PRESET
+from engine.models.presets import DEFAULT_PRESET
+from engine.runtimes.llamacpp import DEFAULT_N_CTX
 from rio_app.state import OFF_WORDS, switch_allowed_by_env
 
 DEFAULT_MAX_PROMPT_TOKENS = 32_768  # a public server should not prefill a 262k-token paste
@@ -107,12 +107,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def make_backend(args: argparse.Namespace):
     """The backend to serve: local (with the offline fallback), or a remote server.
     A remote server that cannot be reached falls back to the offline default too."""
+    from engine.backends.local import load_backend
     from engine.errors import RioError
-    from engine.local import load_backend
 
     cap = args.max_prompt_tokens or None
     if args.backend == "openai":
-        from engine.remote import RemoteOptions, connect
+        from engine.backends.remote import RemoteOptions, connect
 
         try:
             options = RemoteOptions(swir_extension=args.swir_extension, tokenizer=args.tokenizer)
@@ -135,7 +135,7 @@ def make_backend(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from engine.local import load_backend
+    from engine.backends.local import load_backend
     from rio_app.layout import build_app, launch_kwargs
     from rio_app.state import ModelHolder
 

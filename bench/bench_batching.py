@@ -1,7 +1,7 @@
 """Batched decoding: aggregate tokens/s of N rows in one batch against one row alone, in one run.
 
 Owns: one measurement. The same model and scheduler serve a single run (one
-row), then N runs submitted at once to the batching scheduler (`engine.batching`), each
+row), then N runs submitted at once to the batching scheduler (`engine.runtimes.scheduler`), each
 with its own prompt, method and seed; every run decodes exactly
 `--max-new-tokens` tokens (EOS is ignored by asking for CoT on prompts that
 answer at length, and runs that end early are counted by the tokens they
@@ -79,17 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--out", type=Path, default=Path("docs/benchmarks/batching.md"))
     args = ap.parse_args(argv)
-    from engine.local import LocalBackend
-    from engine.runtime import load_runtime
+    from engine.backends.local import LocalBackend
+    from engine.runtimes.torch_runtime import load_runtime
 
     if args.backend == "llamacpp":
-        from engine.llamacpp import LlamaOptions, load_llama
+        from engine.runtimes.llamacpp import LlamaOptions, load_llama
 
         rt = load_llama(args.model, LlamaOptions(n_ctx=1024, seqs=args.rows))
     else:
         rt = load_runtime(args.model)
     # one row and N rows both through the scheduler, so that both decode on its one thread
-    # (a second thread decoding torch work would share the cores' OpenMP workers: engine/threads.py)
+    # (a second thread decoding torch work would share the cores' OpenMP workers: engine/runtimes/threads.py)
     batched = LocalBackend(rt, max_batch_rows=args.rows)
     measure(batched, 1, "cot-greedy", 8)  # warm up
     lines = ["| method | one row tok/s | rows | aggregate tok/s | ratio | a row's own tok/s (median, min) |",

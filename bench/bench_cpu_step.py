@@ -4,7 +4,7 @@ Owns: one measurement on SmolLM2-135M (float32, torch, CPU), a token step's
 median time in three cases, in this order in one process:
 
 1. weights left memory-mapped from the safetensors file (transformers' default);
-2. the same weights copied into the process's own memory (`runtime._own_memory`,
+2. the same weights copied into the process's own memory (`torch_runtime._own_memory`,
    what the engine does after a CPU load);
 3. as 2, while another live thread has run torch work and so holds an OpenMP
    pool of its own (what a model loaded on the main thread did to the
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from transformers import AutoModelForCausalLM
 
-    from engine.runtime import _own_memory, smollm2_base_folder
+    from engine.runtimes.torch_runtime import _own_memory, smollm2_base_folder
 
     model = AutoModelForCausalLM.from_pretrained(smollm2_base_folder(), dtype=torch.float32).eval()
     t_mapped = step_ms(model, args.steps)

@@ -20,12 +20,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine.backends.local import LocalBackend  # noqa: E402
 from engine.config import DecodeSettings, SamplingParams, SwirParams  # noqa: E402
 from engine.decode import soft_embedding  # noqa: E402
 from engine.events import Step  # noqa: E402
-from engine.local import LocalBackend  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
-from engine.runtime import load_runtime  # noqa: E402
+from engine.runtimes.torch_runtime import load_runtime  # noqa: E402
 
 PROMPTS = [
     "What is 17 times 23? Think it through.",

@@ -20,11 +20,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine.backends.local import LocalBackend  # noqa: E402
 from engine.config import DecodeSettings  # noqa: E402
 from engine.events import Done  # noqa: E402
-from engine.local import LocalBackend  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
-from engine.runtime import load_runtime  # noqa: E402
+from engine.runtimes.torch_runtime import load_runtime  # noqa: E402
 
 PROMPTS = (
     "Mia buys 3 packs of 6 pencils and 2 packs of 10 pencils. How many pencils does she buy?",

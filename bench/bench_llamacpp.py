@@ -36,12 +36,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine.backends.local import LocalBackend  # noqa: E402
 from engine.config import DecodeSettings, SamplingParams  # noqa: E402
 from engine.decode import soft_embedding  # noqa: E402
 from engine.events import Step  # noqa: E402
-from engine.llamacpp import LlamaOptions, gguf_for, load_llama, reference_llama  # noqa: E402
-from engine.local import LocalBackend  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
+from engine.runtimes.llamacpp import LlamaOptions, gguf_for, load_llama, reference_llama  # noqa: E402
 from engine.sampling import probs_and_entropy  # noqa: E402
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
@@ -106,7 +106,7 @@ def swir_agreement(threads: int, n_tasks: int, tokens: int) -> dict[str, tuple[i
     for each pair, (runs with identical tokens and modes, runs with the same graded answer).
     float32 against float64 is the control: how far summation order alone moves a run."""
     from engine.eval import grade, graded_text, load_tasks, run_step, split_output
-    from engine.presets import PRESETS
+    from engine.models.presets import PRESETS
 
     root = Path(__file__).resolve().parents[1]
     tasks = load_tasks(root / "tasks/arith_heldout.jsonl", limit=n_tasks)
@@ -147,12 +147,12 @@ def qwen_shaped(tokens: int) -> list[str]:
 
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from engine.gguf_export import export_gguf
-    from engine.runtime import Runtime
-    from engine.tiny_moe import ensure_random_tiny_moe
+    from engine.models.gguf_export import export_gguf
+    from engine.models.tiny_moe import ensure_random_tiny_moe
+    from engine.runtimes.torch_runtime import Runtime
 
     root = Path(__file__).resolve().parents[1]
-    config = json.loads((root / "engine/data/qwen3_5/configs/Qwen3.5-0.8B.json").read_text())
+    config = json.loads((root / "engine/models/data/qwen3_5/configs/Qwen3.5-0.8B.json").read_text())
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "qwen3.5-0.8b-random"
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import llama_cpp
 
-    from engine.runtime import load_runtime
+    from engine.runtimes.torch_runtime import load_runtime
 
     threads = len(os.sched_getaffinity(0))
     ours = LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=2048, threads=threads)))

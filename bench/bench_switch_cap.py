@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("docs/benchmarks/switch_cap.md"))
     args = ap.parse_args(argv)
     from engine import tokens
-    from engine.local import LocalBackend
-    from engine.runtime import _load_pretrained
-    from engine.tiny_moe import ensure_random_tiny_moe
+    from engine.backends.local import LocalBackend
+    from engine.models.tiny_moe import ensure_random_tiny_moe
+    from engine.runtimes.torch_runtime import _load_pretrained
 
     rt = _load_pretrained("tiny-moe (random)", str(ensure_random_tiny_moe()), None, "cpu")
     backend = LocalBackend(rt)

@@ -23,12 +23,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.backends.local import LocalBackend  # noqa: E402
 from engine.config import DecodeSettings, SamplingParams, SwirParams  # noqa: E402
 from engine.events import Done  # noqa: E402
-from engine.local import LocalBackend  # noqa: E402
+from engine.models.tiny_moe import ensure_random_tiny_moe  # noqa: E402
 from engine.prompt import Turn  # noqa: E402
-from engine.runtime import load_runtime  # noqa: E402
-from engine.tiny_moe import ensure_random_tiny_moe  # noqa: E402
+from engine.runtimes.torch_runtime import load_runtime  # noqa: E402
 
 TASKS = ROOT / "tasks" / "tiny_moe"
 

@@ -1,12 +1,12 @@
 """GPU benchmark: our decode loop against HF `generate` on random Qwen3.5 models of the real shapes.
 
 Builds each model (dense 0.8B and 9B, MoE 35B-A3B; text model only, from
-`text_config` of engine/data/qwen3_5/configs/) with random bf16 weights made
+`text_config` of engine/models/data/qwen3_5/configs/) with random bf16 weights made
 directly on the GPU, and measures in one run, same prompt and length:
 `model.generate` greedy; our `cot-greedy` (engine.decode through a Runtime
 around that model); our SwiReasoning with the exact soft mix and with the
 truncated mix (`mix_mass=0.999`); each of ours with the fast step
-(engine/fast_step.py) off and on; with transformers' fast linear-attention
+(engine/runtimes/fast_step.py) off and on; with transformers' fast linear-attention
 kernels (flash-linear-attention / causal-conv1d, where installed) and with its
 reference PyTorch ones. Per run: decode tokens/s, time to first token, peak
 memory (`torch.cuda.max_memory_allocated`), and greedy-token agreement. Random
@@ -58,13 +58,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import fast_step  # noqa: E402
 from engine.config import DecodeSettings, SamplingParams, SwirParams  # noqa: E402
 from engine.decode import decode  # noqa: E402
 from engine.events import Step  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
+from engine.runtimes import fast_step  # noqa: E402
+from engine.runtimes.torch_runtime import Runtime  # noqa: E402
 
-CONFIGS = Path(__file__).resolve().parents[1] / "engine" / "data" / "qwen3_5" / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "engine" / "models" / "data" / "qwen3_5" / "configs"
 MODELS = {"0.8B": "Qwen3.5-0.8B.json", "9B": "Qwen3.5-9B.json", "35B-A3B": "Qwen3.5-35B-A3B.json"}
 BUDGET_S = {"0.8B": 100.0, "9B": 140.0, "35B-A3B": 160.0}  # per model, builds and warm-ups included
 TOTAL_BUDGET_S = 420.0  # the whole run stops starting measurements after this
@@ -549,7 +549,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from engine.tiny_moe import make_tokenizer
+    from engine.models.tiny_moe import make_tokenizer
 
     args = parse_args(argv)
     start = time.perf_counter()

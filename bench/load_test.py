@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> i
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from engine.local import load_backend
+    from engine.backends.local import load_backend
 
     cfg = LoadConfig(args.sessions, args.turns, args.max_new_tokens, args.method)
     machine = machine_line()

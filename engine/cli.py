@@ -5,7 +5,7 @@ Owns: parsing options into `DecodeSettings`, streaming a run to the terminal
 is a terminal), the summary line, and `--trace out.json`. `--backend llamacpp`
 runs a GGUF file (or a preset that ships one) with llama.cpp in this process
 (`--threads`, `--n-ctx`); `--backend openai`
-talks to a vLLM/SGLang/llama.cpp server (`engine/remote.py`) instead of
+talks to a vLLM/SGLang/llama.cpp server (`engine/backends/remote.py`) instead of
 loading a model; `--model` then names the served model. A user error prints
 one line and exits with status 2; no traceback.
 """
@@ -22,9 +22,9 @@ from typing import TextIO
 from engine.config import METHODS, DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
 from engine.events import Done, Started, Step
-from engine.llamacpp import DEFAULT_N_CTX, LlamaOptions
-from engine.presets import DEFAULT_PRESET, PRESETS
+from engine.models.presets import DEFAULT_PRESET, PRESETS
 from engine.prompt import Turn
+from engine.runtimes.llamacpp import DEFAULT_N_CTX, LlamaOptions
 from engine.trace import TraceRecorder
 
 DIM, RESET, BOLD = "\x1b[2m", "\x1b[0m", "\x1b[1m"
@@ -222,11 +222,11 @@ def llama_options(args: argparse.Namespace) -> LlamaOptions | None:
 def load(args: argparse.Namespace):
     """The backend the options name: a local model (torch or llama.cpp), or a connection to a server."""
     if args.backend == "openai":
-        from engine.remote import RemoteOptions, connect
+        from engine.backends.remote import RemoteOptions, connect
 
         opts = RemoteOptions(swir_extension=args.swir_extension, tokenizer=args.tokenizer)
         return connect(args.base_url, args.model, args.api_key, options=opts)
-    from engine.local import load_backend
+    from engine.backends.local import load_backend
 
     return load_backend(args.model, fallback=False, device=args.device, llama=llama_options(args))
 

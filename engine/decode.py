@@ -155,7 +155,7 @@ class Row:
         if settings.seed is not None and not settings.greedy:
             self.gen = torch.Generator(device=rt.device).manual_seed(settings.seed)
         self.state, self.tally = SwirState(), _Tally()
-        # no torch work here: a row is made on its consumer's thread (engine/threads.py)
+        # no torch work here: a row is made on its consumer's thread (engine/runtimes/threads.py)
         self.math_ids = rt.math_ids if self.swir else frozenset()
         self.line_ends = getattr(rt, "line_end_ids", None)  # None: the policy does not wait
         self.detok = Detokenizer(rt.tokenizer)

@@ -41,7 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.backend import Backend
+from engine.backends.base import Backend
 from engine.cli import EXACT_MIX_HELP
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
@@ -691,8 +691,8 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from engine.cli import _switch_count
-    from engine.llamacpp import DEFAULT_N_CTX
-    from engine.presets import PRESETS
+    from engine.models.presets import PRESETS
+    from engine.runtimes.llamacpp import DEFAULT_N_CTX
 
     ap = _Parser(prog="python -m engine.eval", description="Grade a JSONL task file with SwiR and CoT.")
     ap.add_argument("--model", help=f"preset ({', '.join(PRESETS)}), hub id or folder; "
@@ -756,7 +756,7 @@ def _int_list(value: str, what: str) -> list[int]:
 
 def check_args(args: argparse.Namespace) -> tuple[list[str], list[int]]:
     """(methods, budgets) after the checks a user can fail; `RioError` otherwise."""
-    from engine.presets import DEFAULT_PRESET, PRESETS
+    from engine.models.presets import DEFAULT_PRESET, PRESETS
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods or (bad := [m for m in methods if m not in EVAL_METHODS]):
@@ -780,7 +780,7 @@ def base_settings(args: argparse.Namespace, budgets: Sequence[int]) -> DecodeSet
     """Preset defaults (or `DecodeSettings()`'s), overridden by the flags, as the chat CLI does."""
     from engine.cli import parser as cli_parser
     from engine.cli import settings_from
-    from engine.presets import PRESETS
+    from engine.models.presets import PRESETS
 
     preset = PRESETS.get(args.model or "")
     sampling, swir = (preset.sampling, preset.swir) if preset else (SamplingParams(), SwirParams())
@@ -798,8 +798,8 @@ def open_backend(args: argparse.Namespace) -> Backend:
         from engine.cli import load
 
         return load(args)
+    from engine.backends.local import load_backend
     from engine.cli import llama_options
-    from engine.local import load_backend
 
     return load_backend(
         args.model,

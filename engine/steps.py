@@ -2,15 +2,15 @@
 
 Owns: `StepRuntime`, the small protocol that `decode.py` (one run) and the
 batching scheduler (many runs) drive, and that every runtime implements: the
-torch runtime (`engine/runtime.py`) and the llama.cpp runtime
-(`engine/llamacpp.py`). A run is a prefill, then one step per token, each
+torch runtime (`engine/runtimes/torch_runtime.py`) and the llama.cpp runtime
+(`engine/runtimes/llamacpp.py`). A run is a prefill, then one step per token, each
 step fed either a token id or an embedding (a SwiReasoning soft mix, built by
 the loop from `embed`). Nothing here runs a model.
 
 Positions are absolute (prompt length + steps so far); a runtime may ignore
 them where its cache knows them, but multimodal-rope models need them.
 Callers hold `lock` for the whole run: a runtime serves one run at a time
-unless it says it batches (`engine/batching.py`).
+unless it says it batches (`engine/runtimes/scheduler.py`).
 """
 
 from __future__ import annotations

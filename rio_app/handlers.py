@@ -3,8 +3,9 @@
 Owns: `Handlers`, whose methods are the app's event functions (generators
 for anything that runs the model), and `run_frames`, the one streaming loop
 that turns a backend's events into chat messages, chart values and a trace.
-Handlers return `{component: value}` for the page's named components
-(`layout.Page`); a component left out keeps its value.
+Handlers return `{component: value}` for the page's named components, which
+they know only as the small protocols below (`PageParts`: what the page must
+name; `layout.Page` has them); a component left out keeps its value.
 Rules it keeps: yields are throttled to about 10 a second (Gradio diffs each
 streamed value against the last, and walks the whole value to do it); the
 chart value only ever grows by appending (a diff matched by list index stays
@@ -30,11 +31,11 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import gradio as gr
 
-from engine.backend import Backend
+from engine.backends.base import Backend
 from engine.config import DecodeSettings
 from engine.errors import PromptTooLong, RioError
 from engine.events import Done, Started, Step
@@ -54,9 +55,6 @@ from rio_app.i18n import I18N, lang_of, t
 from rio_app.render import RunView, render_runs, running_card, summary_card
 from rio_app.settings import preset_values, settings_from_values
 from rio_app.state import LastRun, ModelHolder, Session
-
-if TYPE_CHECKING:
-    from rio_app.layout import Page, RacePane
 
 try:  # ZeroGPU on Hugging Face Spaces: hold a GPU only while a handler runs
     import spaces
@@ -217,6 +215,48 @@ def with_seed(settings: DecodeSettings) -> DecodeSettings:
     return replace(settings, seed=random.randrange(2**31))
 
 
+class ChatParts(Protocol):
+    """The chat tab's components the handlers update."""
+
+    chatbot: Any
+    box: Any
+    limits: Any
+    chart: Any
+    card: Any
+    retry_cot: Any
+    downloads: dict[str, Any]  # by EXPORT_KINDS
+
+
+class PaneParts(Protocol):
+    """One race pane's components."""
+
+    chat: Any
+    chart: Any
+    card: Any
+
+
+class RaceParts(Protocol):
+    """The race tab's components."""
+
+    box: Any
+    panes: Sequence[PaneParts]  # SwiReasoning, then the method it races
+    verdict: Any
+    downloads: dict[str, Any]
+    message: Any
+
+
+class PageParts(Protocol):
+    """What the handlers read of the page: its named components and the settings widgets' values."""
+
+    header: Any
+    status: Any
+    settings: dict[str, Any]  # by setting name
+    chat: ChatParts
+    race: RaceParts
+
+    def setting_values(self, values: Any) -> dict[str, Any]: ...
+
+
 def cot_of(settings: DecodeSettings) -> DecodeSettings:
     """The CoT run that retries `settings`: same sampling and seed, plain chain-of-thought."""
     return replace(settings, method="cot-greedy" if settings.greedy else "cot")
@@ -225,7 +265,7 @@ def cot_of(settings: DecodeSettings) -> DecodeSettings:
 class Handlers:
     """Event functions bound to the app's one `ModelHolder` and the page's components."""
 
-    def __init__(self, holder: ModelHolder, page: Page | None = None, load_backend: Any = None) -> None:
+    def __init__(self, holder: ModelHolder, page: PageParts | None = None, load_backend: Any = None) -> None:
         self.holder, self.page = holder, page  # the validators need no page
         self._load_backend = load_backend
 
@@ -460,7 +500,7 @@ class Handlers:
         yield {race.verdict: race_verdict(runs, lang)}
         yield nothing(race.verdict)
 
-    def _pane_update(self, pane: RacePane, frame: Frame, user: list, lang: str) -> dict:
+    def _pane_update(self, pane: PaneParts, frame: Frame, user: list, lang: str) -> dict:
         out: dict = {pane.chat: user + frame.view.messages()}
         if frame.final:
             out[pane.card] = _card(frame, lang)
@@ -472,7 +512,7 @@ class Handlers:
 
     def model_updates(self, backend: Backend, lang: str) -> dict:
         """Header, both message boxes, chat examples and preset settings for `backend`."""
-        from engine.presets import PRESETS
+        from engine.models.presets import PRESETS
 
         page = self.page
         widgets = page.settings
@@ -516,7 +556,7 @@ class Handlers:
 
     def _loader(self) -> Any:
         if self._load_backend is None:
-            from engine.local import load_backend
+            from engine.backends.local import load_backend
 
             self._load_backend = load_backend
         return self._load_backend
@@ -583,7 +623,7 @@ def race_verdict(runs: list[Frame], lang: str) -> str:
 
 def model_choices() -> list[tuple[str, str]]:
     """Dropdown (label, value) pairs: every preset, marked available or not, with why."""
-    from engine.presets import PRESETS, availability
+    from engine.models.presets import PRESETS, availability
 
     out = []
     for name, preset in PRESETS.items():

@@ -21,7 +21,7 @@ from typing import Any
 
 import gradio as gr
 
-from engine.backend import Backend
+from engine.backends.base import Backend
 from engine.config import DecodeSettings
 from rio_app import trace_chart
 from rio_app.examples import examples

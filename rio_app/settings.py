@@ -20,7 +20,7 @@ from typing import Any
 
 import gradio as gr
 
-from engine.backend import BackendInfo
+from engine.backends.base import BackendInfo
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
 from rio_app.i18n import I18N

@@ -10,7 +10,7 @@ last finished run for exports, and a private folder for export files).
 The Chatbot only displays the conversation; the model is always given
 `Session.turns`, trimmed by retry, undo and clear like the display.
 Leaves the handling of events to `handlers.py` and model loading to
-`engine.local`.
+`engine.backends.local`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.backend import Backend
+from engine.backends.base import Backend
 from engine.prompt import Turn
 
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "rio-chat-sessions"

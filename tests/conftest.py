@@ -38,28 +38,28 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="session")
 def smollm2_runtime():
-    from engine.runtime import load_runtime
+    from engine.runtimes.torch_runtime import load_runtime
 
     return load_runtime("smollm2-offline")
 
 
 @pytest.fixture(scope="session")
 def think_runtime():
-    from engine.runtime import load_runtime
+    from engine.runtimes.torch_runtime import load_runtime
 
     return load_runtime("smollm2-think")
 
 
 @pytest.fixture(scope="session")
 def think_backend(think_runtime):
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     return LocalBackend(think_runtime)
 
 
 @pytest.fixture(scope="session")
 def tiny_moe_runtime():
-    from engine.runtime import load_runtime
+    from engine.runtimes.torch_runtime import load_runtime
 
     return load_runtime("tiny-moe")
 
@@ -69,22 +69,22 @@ def random_moe_runtime():
     """The random tiny qwen3_5_moe (same architecture, untrained, built into the private cache):
     its entropy swings step to step, so SwiReasoning switches within a few tokens. For tests of
     the machinery that must see latent steps, whatever a trained model would do."""
-    from engine.runtime import load_runtime
-    from engine.tiny_moe import ensure_random_tiny_moe
+    from engine.models.tiny_moe import ensure_random_tiny_moe
+    from engine.runtimes.torch_runtime import load_runtime
 
     return load_runtime(str(ensure_random_tiny_moe()))
 
 
 @pytest.fixture(scope="session")
 def smollm2_backend(smollm2_runtime):
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     return LocalBackend(smollm2_runtime)
 
 
 @pytest.fixture(scope="session")
 def tiny_moe_backend(tiny_moe_runtime):
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     return LocalBackend(tiny_moe_runtime)
 

@@ -76,7 +76,7 @@ def trained_moe_url(tiny_moe_backend):
 @pytest.fixture(scope="module")
 def tiny_url(random_moe_runtime):
     """The random tiny qwen3_5_moe: images and video, and latent steps within a few tokens."""
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     backend = LocalBackend(random_moe_runtime, max_batch_rows=2)  # the race runs as two rows of one batch
     demo, url = _serve(backend, 10)

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from engine.backends.local import LocalBackend
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.events import Done, Started, Step
-from engine.local import LocalBackend
 from engine.prompt import Turn
 
 pytestmark = pytest.mark.model
@@ -154,7 +154,7 @@ def test_closing_a_consumer_cancels_its_row(smol_batched):
 
 def test_llama_cpp_rows_as_sequences_of_one_context_equal_rows_alone():
     pytest.importorskip("llama_cpp")
-    from engine.llamacpp import LlamaOptions, load_llama
+    from engine.runtimes.llamacpp import LlamaOptions, load_llama
 
     alone_backend = LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=1024, threads=2)))
     batched = LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=1024, threads=2, seqs=4)),

@@ -38,7 +38,7 @@ def test_rejected_media_file_exits_2(tmp_path, capsys, tiny_moe_runtime):
 
 @pytest.mark.model
 def test_run_writes_the_whole_trace(tmp_path, capsys):
-    from engine.tiny_moe import ensure_random_tiny_moe
+    from engine.models.tiny_moe import ensure_random_tiny_moe
 
     out, model = tmp_path / "run.json", str(ensure_random_tiny_moe())  # switches within a few tokens
     argv = ["hello there", "--model", model, "--max-new-tokens", "12", "--seed", "5", "--window", "3"]

@@ -16,7 +16,7 @@ from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.decode import decode, soft_embedding
 from engine.events import Done, Started, Step
 from engine.prompt import Turn
-from engine.runtime import Runtime
+from engine.runtimes.torch_runtime import Runtime
 from engine.swir import schedule
 
 pytestmark = pytest.mark.model

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from engine import eval as ev
-from engine.backend import BackendInfo
+from engine.backends.base import BackendInfo
 from engine.config import DecodeSettings
 from engine.errors import RioError
 from engine.events import Done, Started, Step, Summary
@@ -445,7 +445,7 @@ def test_cli_end_to_end_on_tiny_moe(tmp_path, monkeypatch, capsys, tiny_moe_back
 @pytest.mark.model
 def test_parallel_tasks_on_a_batching_backend_give_the_same_records(tmp_path, smollm2_runtime):
     """--batch-rows: tasks in flight together, decoded as rows of one batch, same greedy runs."""
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     tasks = ev.load_tasks(write(
         tmp_path,

@@ -1,4 +1,4 @@
-"""The fast decode step (engine/fast_step.py) and the sync-free sampler (engine/sampling.py), on the CPU.
+"""The fast decode step (engine/runtimes/fast_step.py) and the sync-free sampler (engine/sampling.py), on the CPU.
 
 What runs here: the static-cache path without graphs (what a CUDA graph
 replays) against the plain dynamic-cache path, through `engine.decode`, on the
@@ -16,10 +16,10 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
-from engine import fast_step
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.decode import decode
 from engine.events import Step
+from engine.runtimes import fast_step
 from engine.sampling import (
     choose_token,
     filtered_candidates,
@@ -153,8 +153,8 @@ def test_one_transfer_per_step_and_the_same_numbers_as_the_two_calls():
 @pytest.fixture(scope="module")
 def moe_rt():
     """The random tiny qwen3_5_moe (vision-language: multimodal rope, experts, gated delta net)."""
-    from engine.runtime import load_runtime
-    from engine.tiny_moe import ensure_random_tiny_moe
+    from engine.models.tiny_moe import ensure_random_tiny_moe
+    from engine.runtimes.torch_runtime import load_runtime
 
     rt = load_runtime(str(ensure_random_tiny_moe()), device="cpu")
     yield rt

@@ -9,11 +9,11 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from engine.backend import BackendInfo
+from engine.backends.base import BackendInfo
 from engine.config import METHODS, DecodeSettings, SamplingParams, SwirParams
 from engine.errors import MediaError, RioError
 from engine.events import Done, Started, Step, Summary
-from engine.presets import PRESETS
+from engine.models.presets import PRESETS
 from rio_app import handlers as H
 from rio_app.convert import conversation_markdown, history_to_turns, user_messages
 from rio_app.layout import build_page

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("playwright")
 
 from bench.load_test import file_value, serve, settings_values  # noqa: E402
-from engine.backend import BackendInfo  # noqa: E402
+from engine.backends.base import BackendInfo  # noqa: E402
 from engine.config import METHODS  # noqa: E402
 from engine.events import Done, Started, Step, Summary  # noqa: E402
 

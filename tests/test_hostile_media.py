@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from engine.backend import BackendInfo
+from engine.backends.base import BackendInfo
 from engine.config import METHODS
 from engine.errors import MediaError
 from engine.media import check_media, load_image, load_video

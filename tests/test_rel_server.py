@@ -143,7 +143,7 @@ def test_concurrent_sessions_are_isolated_and_nothing_is_lost(served):
 
 def test_concurrent_sessions_in_one_batch_are_isolated_and_nothing_is_lost(tiny_moe_runtime):
     """The same load through the batching scheduler: four sessions decode as rows of one batch."""
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     backend = LocalBackend(tiny_moe_runtime, max_batch_rows=4)
     demo, url = serve(ModelHolder(backend, allow_switch=False), 6)
@@ -293,7 +293,7 @@ def test_file_routes_serve_uploads_and_exports_only(served):
         "....//....//....//etc/passwd",
         "/proc/self/environ",
         quote(str(ROOT / "app.py")),
-        str(ROOT / "engine" / "runtime.py"),
+        str(ROOT / "engine" / "runtimes" / "torch_runtime.py"),
         str(ROOT / "rio_app" / ".." / "app.py"),
         str(model_dir / "config.json"),
         original_export,  # an export before Gradio copied it: another session's folder

@@ -16,20 +16,19 @@ import threading
 import httpx
 import pytest
 
-from engine.config import DecodeSettings, SamplingParams, SwirParams
-from engine.entropy_estimate import estimate_entropy
-from engine.errors import BackendError, ModelUnavailable, RioError
-from engine.events import Done, Started, Step
-from engine.presets import SMOLLM2_GGUF, smollm2_folder
-from engine.prompt import Turn
-from engine.remote import (
+from engine.backends.entropy_estimate import estimate_entropy
+from engine.backends.remote import (
     _REPLAY_IDS,
     OpenAIBackend,
     RemoteOptions,
     connect,
-    load_tokenizer,
     normalize_base_url,
 )
+from engine.config import DecodeSettings, SamplingParams, SwirParams
+from engine.errors import BackendError, ModelUnavailable, RioError
+from engine.events import Done, Started, Step
+from engine.models.presets import SMOLLM2_GGUF, load_tokenizer, smollm2_folder
+from engine.prompt import Turn
 from engine.swir import replay
 
 URL = "http://127.0.0.1:9/v1"
@@ -435,9 +434,9 @@ def test_cli_openai_backend_needs_a_base_url(capsys, monkeypatch):
 @pytest.mark.slow
 def test_app_serves_a_remote_backend_and_falls_back_when_it_is_down(llama_url, smollm2_runtime, monkeypatch):
     import app
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
-    monkeypatch.setattr("engine.local.load_runtime", lambda spec, device=None: smollm2_runtime)
+    monkeypatch.setattr("engine.backends.local.load_runtime", lambda spec, device=None: smollm2_runtime)
     remote = app.make_backend(app.parse_args(["--backend", "openai", "--base-url", llama_url]))
     assert isinstance(remote, OpenAIBackend) and remote.info.runtime == "remote"
     with socket.socket() as s:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.presets import cache_root
-from engine.runtime import SMOLLM2_CACHE, load_runtime
+from engine.models.paths import cache_root
+from engine.runtimes.torch_runtime import SMOLLM2_CACHE, load_runtime
 
 pytestmark = pytest.mark.model
 
@@ -53,7 +53,7 @@ def test_cpu_weights_live_in_process_memory_not_in_the_mapped_file(smollm2_runti
 def test_on_own_thread_returns_the_result_and_raises_the_error_on_the_caller():
     import threading
 
-    from engine.threads import on_own_thread
+    from engine.runtimes.threads import on_own_thread
 
     main = threading.get_ident()
     assert on_own_thread(lambda a, b=0: (a + b, threading.get_ident() != main), 2, b=3) == (5, True)

@@ -17,8 +17,8 @@ import torch
 
 from engine.config import DecodeSettings
 from engine.eval import grade, load_tasks, method_settings, run_once, split_output
-from engine.presets import DEFAULT_PRESET, PRESETS
-from engine.smollm2_think import (
+from engine.models.presets import DEFAULT_PRESET, PRESETS
+from engine.models.smollm2_think import (
     ADAPTER_DIR,
     NEW_TOKENS,
     ensure_smollm2_think,
@@ -92,7 +92,7 @@ def test_merge_is_the_lora_update():
 
 def test_an_adapter_trained_on_other_weights_is_refused(think_runtime, tmp_path):
     from engine.errors import ModelUnavailable
-    from engine.runtime import smollm2_base_folder
+    from engine.runtimes.torch_runtime import smollm2_base_folder
 
     other = tmp_path / "adapter"
     shutil.copytree(ADAPTER_DIR, other)

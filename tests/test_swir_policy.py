@@ -1,4 +1,4 @@
-"""The SwiReasoning policy, rule by rule, without a model (../shared/SWIREASONING.md)."""
+"""The SwiReasoning policy, rule by rule, without a model."""
 
 from __future__ import annotations
 

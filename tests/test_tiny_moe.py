@@ -22,7 +22,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from engine.errors import ModelUnavailable
-from engine.tiny_moe import (
+from engine.models.tiny_moe import (
     DATA_DIR,
     MARKER,
     QWEN_DIR,

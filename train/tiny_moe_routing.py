@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from engine import tiny_moe
+from engine.models import tiny_moe
 from train import tiny_moe_data as data
 from train.tiny_moe_train import TrainConfig, encode
 

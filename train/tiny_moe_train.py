@@ -9,8 +9,8 @@ same processor), length-bucketed batches under a token budget, the loss (cross-e
 assistant's tokens plus a per-layer load-balancing loss on the router), the optimiser and its
 schedule, resumable checkpoints (`.cache/tiny_moe_train/`, pickles that never leave this
 machine), a short greedy check on held-out examples, and writing the finished folder with
-`engine.tiny_moe.save_checkpoint` (safetensors) plus `training_log.jsonl`.
-Leaves the tasks to `tiny_moe_data.py`, the architecture and files to `engine/tiny_moe.py`.
+`engine.models.tiny_moe.save_checkpoint` (safetensors) plus `training_log.jsonl`.
+Leaves the tasks to `tiny_moe_data.py`, the architecture and files to `engine/models/tiny_moe.py`.
 Everything is seeded: the same seed and step count give the same data and initial weights.
 """
 
@@ -35,9 +35,9 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from engine import tiny_moe  # noqa: E402
 from engine.config import STEP_BY_STEP_SUFFIX  # noqa: E402
 from engine.media import VideoClip  # noqa: E402
+from engine.models import tiny_moe  # noqa: E402
 from train import tiny_moe_data as data  # noqa: E402
 from train import tiny_moe_media as media  # noqa: E402
 

@@ -9,9 +9,9 @@ are kept; and `export_gguf`, which runs it in a subprocess. Models this app
 builds for itself (the tiny models, a project fine-tune) use tokenizers
 whose BPE pre-tokenizer the converter cannot recognise by its hash, so
 `pre_tokenizer` can name the one to write ("qwen35" for Qwen3.5-style ones).
-Leaves loading GGUF files to `llamacpp.py`.
+Leaves loading GGUF files to `engine/runtimes/llamacpp.py`.
 
-    python -m engine.gguf_export FOLDER OUT.gguf [--outtype q8_0|f16|f32] [--pre-tokenizer qwen35]
+    python -m engine.models.gguf_export FOLDER OUT.gguf [--outtype q8_0|f16|f32] [--pre-tokenizer qwen35]
 """
 
 from __future__ import annotations
@@ -176,7 +176,9 @@ def _tensor_names(folder: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m engine.gguf_export", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m engine.models.gguf_export", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("folder")
     ap.add_argument("out")
     ap.add_argument("--outtype", default="q8_0", choices=("f32", "f16", "bf16", "q8_0"))

@@ -9,12 +9,12 @@ SwiReasoning run keeps switching, a stress test of the switch cap), and what bot
 full-attention layers at Qwen3.5's interval of 4, routed experts plus the shared expert,
 interleaved mrope, a small vision tower with the real patch, merge and temporal-patch
 settings), float32 safetensors, a byte-level BPE tokenizer trained on
-`engine/data/tiny_moe/corpus_*.jsonl` with Qwen3.5's 33 added tokens after it in the real
-order and offsets (`engine/data/tiny_moe/added_tokens.json`), Qwen3.5's chat template
-(`engine/data/qwen3_5/chat_template.jinja`, read as is), the processor (small pixel budgets) and
+`engine/models/data/tiny_moe/corpus_*.jsonl` with Qwen3.5's 33 added tokens after it in the real
+order and offsets (`engine/models/data/tiny_moe/added_tokens.json`), Qwen3.5's chat template
+(`engine/models/data/qwen3_5/chat_template.jinja`, read as is), the processor (small pixel budgets) and
 `generation_config.json` (eos `<|im_end|>`, `<|endoftext|>`).
 
-Leaves to others: loading (`runtime.py`), prompts (`prompt.py`), decoding (`decode.py`), and
+Leaves to others: loading (`engine/runtimes/torch_runtime.py`), prompts (`engine/prompt.py`), decoding (`engine/decode.py`), and
 training (`train/tiny_moe_train.py`, which calls `new_model` and `save_checkpoint`). Nothing
 here runs at import time.
 """
@@ -30,14 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ModelUnavailable
-from engine.presets import cache_root
+from engine.models import paths
+from engine.models.paths import cache_root
 
 TINY_MOE_NAME = "tiny-moe"
 RANDOM_NAME = "tiny-moe-random-v2"
-MARKER = "tiny_moe.json"  # written last: a folder holding it is complete
-DATA_DIR = Path(__file__).resolve().parent / "data" / "tiny_moe"
-QWEN_DIR = Path(__file__).resolve().parent / "data" / "qwen3_5"
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "models" / "tiny-moe"
+MARKER = paths.TINY_MOE_MARKER  # written last: a folder holding it is complete
+DATA_DIR = paths.DATA_DIR / "tiny_moe"
+QWEN_DIR = paths.DATA_DIR / "qwen3_5"
+SHIPPED_DIR = paths.TINY_MOE_SHIPPED
 CORPUS_FILES = ("corpus_general.jsonl", "corpus_tasks.jsonl")
 CORPUS_REPEATS = 8  # so that every pair of the general lines clears min_frequency
 BPE_VOCAB_SIZE = 2000  # upper bound; the corpus runs out of merges before it
@@ -85,7 +86,7 @@ def random_path() -> Path:
 
 
 def is_complete(path: Path) -> bool:
-    return (Path(path) / MARKER).is_file()
+    return paths.tiny_moe_complete(path)
 
 
 def ensure_tiny_moe(path: Path | None = None) -> Path:
@@ -97,7 +98,7 @@ def ensure_tiny_moe(path: Path | None = None) -> Path:
     raise ModelUnavailable(
         f"The trained tiny model is missing from {path} (no {MARKER}). Restore it from the repository "
         f"(git checkout models/tiny-moe) or rebuild it: {TRAIN_COMMAND} (about an hour on 2 CPU cores). "
-        "The random test model needs no training: engine.tiny_moe.ensure_random_tiny_moe()."
+        "The random test model needs no training: engine.models.tiny_moe.ensure_random_tiny_moe()."
     )
 
 
@@ -164,7 +165,7 @@ def save_checkpoint(folder: Path, model: Any, processor: Any, info: dict) -> Non
 
 
 def added_tokens() -> dict:
-    """`engine/data/tiny_moe/added_tokens.json`: the 33 added tokens in order, with flags and names."""
+    """`engine/models/data/tiny_moe/added_tokens.json`: the 33 added tokens in order, with flags and names."""
     return json.loads((DATA_DIR / "added_tokens.json").read_text(encoding="utf-8"))
 
 

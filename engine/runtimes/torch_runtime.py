@@ -5,7 +5,7 @@ Owns: loading a preset, hub id or local folder (safetensors or GGUF only, no
 several, or the CPU), the token ids the decoder needs (think markers, EOS,
 math-token mask), and the three forward calls of a run: `prefill`,
 `step_ids`, `step_embeds` (the `engine.steps.StepRuntime` interface). Leaves
-the loop to `decode.py` and prompts to `prompt.py`.
+the loop to `engine/decode.py` and prompts to `engine/prompt.py`.
 
 Multimodal rotary positions (Qwen3.5): the prefill computes
 `model.model.rope_deltas` from the image/video grids. It is state on the
@@ -13,8 +13,8 @@ model, so it is cleared before every prefill and read right after it; decode
 steps then pass `position_ids = past_length + rope_delta` themselves, which
 keeps them right for token ids and soft embeddings alike (a growing
 attention mask alone would rebuild 3-D positions for the whole mask).
-One `Runtime` serves one run at a time: callers hold `runtime.lock`.
-The fast step (`engine/fast_step.py`: static cache + CUDA graph) plugs in at
+One `Runtime` serves one run at a time: callers hold `Runtime.lock`.
+The fast step (`engine/runtimes/fast_step.py`: static cache + CUDA graph) plugs in at
 the lines marked "fast-step hook"; it is on by itself only on one CUDA device.
 """
 
@@ -31,10 +31,14 @@ from typing import Any
 
 import torch
 
-from engine import fast_step, tokens
+from engine import tokens
 from engine.errors import ModelUnavailable
-from engine.presets import PRESETS, SMOLLM2_GGUF, Preset, cache_root, memory_gb, needed_gb, smollm2_folder
-from engine.threads import on_own_thread
+from engine.models.paths import cache_root
+from engine.models.presets import PRESETS, SMOLLM2_GGUF, Preset, memory_gb, needed_gb, smollm2_folder
+from engine.runtimes import fast_step
+from engine.runtimes.batch_cache import TorchBatch
+from engine.runtimes.layers import has_linear_attention
+from engine.runtimes.threads import on_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ class Runtime:
     context_length: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     rope_delta: int = 0  # set by prefill for multimodal-rope models
-    fast: Any = None  # fast-step hook: an engine.fast_step.FastStep (static cache + CUDA graph), or None
+    fast: Any = None  # fast-step hook: a fast_step.FastStep (static cache + CUDA graph), or None
 
     def __post_init__(self) -> None:
         self.embed = _mix_matrix(self.model.get_input_embeddings().weight)  # [V, H]
@@ -64,9 +68,7 @@ class Runtime:
         self.fast = self.fast or fast_step.select(self)  # fast-step hook: on by itself only on CUDA
 
     def new_batch(self, _rt: Any = None) -> Any:
-        """An empty batch cache for the scheduler (`engine.batching.TorchBatch`)."""
-        from engine.batching import TorchBatch
-
+        """An empty batch cache for the scheduler (`engine.runtimes.batch_cache.TorchBatch`)."""
         self.fast = None  # fast-step hook: the scheduler joins dynamic caches
         return TorchBatch(self)
 
@@ -127,13 +129,6 @@ def _mix_matrix(weight: torch.Tensor) -> torch.Tensor:
     return weight
 
 
-def has_linear_attention(model: Any) -> bool:
-    """Whether the model has Qwen3.5's gated-delta-net (linear-attention) layers."""
-    config = getattr(model, "config", None)
-    text = getattr(config, "text_config", None) or config
-    return "linear_attention" in (getattr(text, "layer_types", None) or ())
-
-
 def kernel_notice(model: Any) -> str:
     """What to say when Qwen3.5's linear-attention layers run on the slow reference kernels
     (on a GPU without flash-linear-attention and causal-conv1d); "" otherwise."""
@@ -173,7 +168,7 @@ def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
 def load_runtime(spec: str, *, device: str | None = None) -> Runtime:
     """Load a preset name, hub id or local folder; raise `ModelUnavailable`.
     The load runs on a thread of its own, so that it leaves no OpenMP pool behind
-    to slow the thread that decodes (engine/threads.py)."""
+    to slow the thread that decodes (engine/runtimes/threads.py)."""
     return on_own_thread(_load_runtime, spec, device)
 
 
@@ -185,7 +180,7 @@ def _load_runtime(spec: str, device: str | None) -> Runtime:
         if preset is not None and preset.source == "builtin:smollm2-think":
             return _load_smollm2_think(preset, device)
         if preset is not None and preset.source == "builtin:tiny-moe":
-            from engine.tiny_moe import ensure_tiny_moe
+            from engine.models.tiny_moe import ensure_tiny_moe
 
             return _load_pretrained(preset.name, str(ensure_tiny_moe()), preset, device)
         source = preset.source if preset is not None else spec
@@ -265,7 +260,7 @@ def smollm2_base_folder() -> Path:
 
 def _load_smollm2_think(preset: Preset, device: str | None) -> Runtime:
     """The project's fine-tune: the shipped adapter merged into the cached base, once."""
-    from engine.smollm2_think import ensure_smollm2_think
+    from engine.models.smollm2_think import ensure_smollm2_think
 
     if smollm2_folder() is None:
         raise ModelUnavailable(

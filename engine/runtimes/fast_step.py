@@ -6,8 +6,8 @@ forward; token ids and soft embeddings alike enter it as an input embedding
 `[1, 1, H]`, the ids looked up with the model's own embedding layer, which is
 what the model does with them inside), `select` (whether a runtime gets one)
 and `unsupported` (why transformers cannot give a model one). Leaves loading
-and the plain steps to `runtime.py`, whose marked hook calls this, and the
-loop to `decode.py`.
+and the plain steps to `torch_runtime.py`, whose marked hook calls this, and the
+loop to `engine/decode.py`.
 
 When: `RIO_FAST_STEP` = `auto` (default: on for a model on one CUDA device
 when transformers allows it, never on a CPU), `on` (also on a CPU, where

