@@ -63,3 +63,13 @@ def test_on_own_thread_returns_the_result_and_raises_the_error_on_the_caller():
 
     with pytest.raises(ValueError, match="no such model"):
         on_own_thread(fail)
+
+
+@pytest.mark.parametrize("name", ["smollm2_runtime", "tiny_moe_runtime"])  # byte-level BPE, Qwen-style
+def test_line_end_ids_are_exactly_the_tokens_that_hold_a_line_break(name, request):
+    rt = request.getfixturevalue(name)
+    tok = rt.tokenizer
+    assert tok.encode("\n", add_special_tokens=False)[0] in rt.line_end_ids
+    assert all("\n" in tok.decode([i]) for i in rt.line_end_ids)
+    sample = range(0, min(len(tok), rt.vocab_size), 7)  # every 7th id, decoded the slow way
+    assert {i for i in sample if "\n" in tok.decode([i])} == {i for i in sample if i in rt.line_end_ids}
