@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,50 @@ def tiny_url(random_moe_runtime):
 
     backend = LocalBackend(random_moe_runtime, max_batch_rows=2)  # the race runs as two rows of one batch
     demo, url = _serve(backend, 10)
+    yield url
+    demo.close()
+    backend.scheduler.close()
+
+
+class ShortCoT:
+    """A batching backend whose sampled-CoT runs stop after `CAPPED` tokens: in a race the CoT
+    row ends well before the SwiReasoning one, by construction (greedy, whatever the weights)."""
+
+    CAPPED = 4
+
+    def __init__(self, backend) -> None:
+        self.backend, self.info = backend, backend.info
+
+    def __getattr__(self, name: str):
+        return getattr(self.backend, name)
+
+    def chat(self, turns, settings, cancel=None):
+        if settings.method == "cot":
+            settings = replace(settings, max_new_tokens=self.CAPPED)
+        return self.backend.chat(turns, settings, cancel)
+
+
+RACE_TOKENS = 48  # the SwiReasoning row's length when nothing stops it
+LONG_TOKENS = 400
+
+
+@pytest.fixture(scope="module")
+def race_url(random_moe_runtime):
+    from engine.local import LocalBackend
+
+    backend = LocalBackend(random_moe_runtime, max_batch_rows=2)
+    demo, url = _serve(ShortCoT(backend), RACE_TOKENS, greedy=True)
+    yield url
+    demo.close()
+    backend.scheduler.close()
+
+
+@pytest.fixture(scope="module")
+def long_race_url(smollm2_runtime):
+    from engine.local import LocalBackend
+
+    backend = LocalBackend(smollm2_runtime, max_batch_rows=2)
+    demo, url = _serve(backend, LONG_TOKENS, greedy=True)  # a long story: only a Stop ends it soon
     yield url
     demo.close()
     backend.scheduler.close()
@@ -280,4 +325,48 @@ def test_phone_width_page(browser, smol_url):
     # this server was started with model switching off: the picker says so
     assert page.locator("#rio-switch-off").count() == 1
     _shot(page, "chat-phone.png", full_page=True)
+    ctx.close()
+
+
+RACE_WORDS = {  # (tab, "stopped by" line of the card, the visitor's stop, its note in the chat)
+    "en-US": ("Race mode", "stopped by", "you (stop)", "Stopped"),
+    "pt-BR": ("Modo corrida", "parado por", "você (parar)", "Interrompido"),
+}
+
+
+def _card_tokens(page, key: str) -> int:
+    return int(page.locator(f"#rio-race-card-{key} .rio-tile-v").first.inner_text())
+
+
+@pytest.mark.parametrize("locale", ["en-US", "pt-BR"])
+def test_a_race_row_that_ends_first_stops_nothing_else(browser, race_url, locale):
+    """The CoT row ends after 4 tokens; the SwiReasoning row goes on to its own end, not 'you (stop)'."""
+    tab, stopped_by, by_you, note = RACE_WORDS[locale]
+    ctx, page = _open(browser, race_url, locale=locale)
+    page.get_by_role("tab", name=tab).click()
+    _send(page, "Tell me about the sea.", box="#rio-race-box")
+    for key in ("a", "b"):
+        page.wait_for_selector(f"#rio-race-card-{key} .rio-card", timeout=RUN_S)
+    assert _card_tokens(page, "b") == ShortCoT.CAPPED
+    assert _card_tokens(page, "a") > ShortCoT.CAPPED  # the longer row, which ended by itself
+    foot = page.locator("#rio-race-card-a .rio-card-foot").inner_text()
+    assert stopped_by in foot and by_you not in foot
+    assert note not in page.locator("#rio-race-chat-a").inner_text()
+    ctx.close()
+
+
+def test_the_race_stop_ends_both_rows(browser, long_race_url):
+    ctx, page = _open(browser, long_race_url)
+    page.get_by_role("tab", name="Race mode").click()
+    _send(page, "Tell me a long story about the sea.", box="#rio-race-box")
+    for chart in ("#rio-race-chart-a", "#rio-race-chart-b"):
+        page.wait_for_function(
+            f"+document.querySelector('{chart} .rio-trace').dataset.points >= 2", timeout=RUN_S
+        )
+    page.locator("#rio-race-box button.stop-button").click()
+    for key in ("a", "b"):
+        page.wait_for_selector(f"#rio-race-card-{key} .rio-card", timeout=RUN_S)
+        assert "you (stop)" in page.locator(f"#rio-race-card-{key} .rio-card-foot").inner_text()
+        assert _card_tokens(page, key) < LONG_TOKENS
+    page.wait_for_function("!document.querySelector('#rio-race-box textarea').disabled", timeout=30_000)
     ctx.close()

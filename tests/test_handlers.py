@@ -520,3 +520,41 @@ def test_race_on_a_batching_backend_streams_both_panes_side_by_side():
     )
     assert [r["method"] for r in session.race_runs] == ["swir", "cot"]  # pane order, whatever finished first
     assert "same number of tokens" in outs[-2][page.race.verdict]
+
+
+def _batching_fake(**kw) -> FakeBackend:
+    backend = FakeBackend(**kw)
+    backend.info = BackendInfo("fake", "fake:", frozenset({"text"}), "cpu", METHODS, max_batch_rows=2)
+    return backend
+
+
+def test_the_race_stop_ends_both_rows_and_only_the_race():
+    holder: dict = {}
+    backend = _batching_fake(on_step=lambda i, cancel: i == 1 and holder["h"].stop_race(holder["session"]))
+    page, h = make(backend)
+    session = Session()
+    holder.update(h=h, session=session)
+    chat_flag = session.new_run()
+    taken = h.take_race({"text": "2+2?", "files": []}, session)
+    box = taken[page.race.box]
+    assert box["stop_btn"] is True and box["submit_btn"] is False  # the race can be stopped
+    outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot", session, *defaults(seed=4)))
+    assert [r["summary"]["stop_reason"] for r in session.race_runs] == ["cancelled", "cancelled"]
+    assert all("you (stop)" in o[p.card] for o in outs for p in page.race.panes if p.card in o)
+    assert not chat_flag.is_set()  # the chat's run goes on
+
+
+def test_a_chat_stop_leaves_a_running_race_alone():
+    session = Session()
+    race_flag = session.new_run("race")
+    session.new_run()
+    make(FakeBackend())[1].stop(session)
+    assert session.cancel.is_set() and not race_flag.is_set()
+
+
+def test_the_race_says_how_it_runs_on_this_backend():
+    page, h = make(_batching_fake())
+    assert "two rows of one batch" in h.model_updates(h.holder.backend, "en")[page.race.intro]
+    assert "duas linhas de um mesmo lote" in h.model_updates(h.holder.backend, "pt-BR")[page.race.intro]
+    page, h = make(FakeBackend())
+    assert "one after the other" in h.model_updates(h.holder.backend, "en")[page.race.intro]
