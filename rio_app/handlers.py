@@ -490,7 +490,7 @@ class Handlers:
             page.chat.box: box_update(backend),
             page.race.box: box_update(backend, "race_box"),
             page.race.intro: t(race_intro(backend), lang),
-            page.chat.chatbot: gr.update(examples=examples(backend.info.modalities)),
+            page.chat.chatbot: gr.update(examples=examples(backend.info.modalities, lang)),
         }
 
     def on_load(self, request: gr.Request) -> dict:

@@ -370,3 +370,69 @@ def test_the_race_stop_ends_both_rows(browser, long_race_url):
         assert _card_tokens(page, key) < LONG_TOKENS
     page.wait_for_function("!document.querySelector('#rio-race-box textarea').disabled", timeout=30_000)
     ctx.close()
+
+
+VISIBLE_TEXT = """() => { const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const e = n.parentElement, s = n.textContent.trim();
+    if (s && e && !e.closest('script, style') && e.getClientRects().length
+        && getComputedStyle(e).visibility !== 'hidden') out.push(s);
+  }
+  for (const e of document.querySelectorAll('[placeholder]'))
+    if (e.getClientRects().length) out.push(e.getAttribute('placeholder'));
+  for (const e of document.querySelectorAll('.rio-trace')) if (e.dataset.message) out.push(e.dataset.message);
+  return out; }"""
+
+
+def _english_only_strings() -> list[str]:
+    """Every string of the app's English tables (page, chart, examples) that its pt-BR
+    table words differently, as the literal pieces a page could show."""
+    import re
+
+    from rio_app import examples, i18n, visualize
+
+    pairs = [(i18n.EN[k], i18n.PT[k]) for k in i18n.EN]
+    pairs += [(visualize.STRINGS["en"][k], visualize.STRINGS["pt-BR"][k]) for k in visualize.STRINGS["en"]]
+    media = examples.MEDIA_EXAMPLES
+    pairs += [(en, "") for pair in examples.TEXT_EXAMPLES["en"] for en in pair]
+    pairs += [(en, "") for kind in ("image", "video") for en in media["en"][kind]]
+    pairs += [("", pt) for pair in examples.TEXT_EXAMPLES["pt-BR"] for pt in pair]
+    pairs += [("", pt) for kind in ("image", "video") for pt in media["pt-BR"][kind]]
+    portuguese = {pt for _, pt in pairs}
+    out = set()
+    for en, pt in pairs:
+        if en == pt or en in portuguese:
+            continue
+        out.update(p.strip() for p in re.split(r"\\{[a-z_]+\\}", en) if len(p.strip()) >= 4)
+    return sorted(out)
+
+
+def _english_seen(texts: list[str], english: list[str]) -> list[tuple[str, str]]:
+    """(English string, the page text holding it): a short string must be a whole text,
+    a longer one may sit inside one (so "Chat" does not match "Rio Chat")."""
+    return [(en, s) for s in texts for en in english if s == en or (len(en) >= 16 and en in s)]
+
+
+def test_the_portuguese_page_shows_no_english_string(browser, tiny_url):
+    """pt-BR in the browser: the chat (before and after a run), the race and the settings show
+    nothing from the English tables (model names and numbers are the same in both)."""
+    english = _english_only_strings()
+    ctx, page = _open(browser, tiny_url, locale="pt-BR")
+    seen = page.evaluate(VISIBLE_TEXT)
+    assert "aguardando tokens…" in seen  # the empty chart, in Portuguese
+    _send(page, "Quanto é 2 + 2?")
+    _wait_done(page)
+    seen += page.evaluate(VISIBLE_TEXT)
+    page.get_by_role("tab", name="Modo corrida").click()
+    page.wait_for_selector("#rio-race-intro", state="visible")
+    seen += page.evaluate(VISIBLE_TEXT)
+    page.get_by_role("tab", name="Conversa").click()
+    page.locator(".sidebar .toggle-button").click()
+    for accordion in page.locator(".sidebar button.label-wrap").all():
+        accordion.click()
+    page.get_by_text("Semente (vazio = aleatória)").wait_for()
+    seen += page.evaluate(VISIBLE_TEXT)
+    assert "CoT (gulosa)" in seen and "Lápis (problema)" in seen
+    assert _english_seen(seen, english) == []
+    ctx.close()
