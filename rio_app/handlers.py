@@ -190,8 +190,11 @@ def header_html(backend: Backend, lang: str) -> str:
 
 
 def limits_line(backend: Backend, lang: str) -> str:
+    """The upload limits under the box; nothing for a model that reads text only."""
     from engine.media import MB
 
+    if not {"image", "video"} & set(backend.info.modalities):
+        return ""
     lim = backend.info.limits
     return t(
         "limits_line",

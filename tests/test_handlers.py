@@ -505,6 +505,7 @@ def test_each_backend_limits_reach_the_page_and_the_checks(tmp_path):
         limits=MediaLimits(image_max_bytes=3 * MB),
     )
     assert "3 MB" in H.limits_line(backend, "en")
+    assert H.limits_line(FakeBackend(), "en") == ""  # a text model: no upload limits to read
 
 
 def test_race_on_a_batching_backend_streams_both_panes_side_by_side():
