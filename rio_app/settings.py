@@ -80,6 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("top_p", "sampling.top_p", _sl("top_p", 0.05, 1.0, 0.01), float, per_preset=True),
     Setting("top_k", "sampling.top_k", _sl("top_k", 0, 200, 1), int, per_preset=True),
     Setting("min_p", "sampling.min_p", _sl("min_p", 0.0, 0.5, 0.01), float, per_preset=True),
+    Setting("greedy", "sampling.greedy", _checkbox("greedy"), bool),
     Setting("alpha0", "swir.alpha0", _sl("alpha0", 0.0, 1.0, 0.05), float, per_preset=True),
     Setting("beta0", "swir.beta0", _sl("beta0", 0.0, 1.0, 0.05), float, per_preset=True),
     Setting("window", "swir.window", _sl("window", 1, 1024, 1), int, per_preset=True),

@@ -363,6 +363,18 @@ def test_settings_table_round_trips_and_refuses_bad_values():
     assert settings_from_values(widget_values(full)) == full
 
 
+def test_greedy_is_a_setting_that_reaches_the_run():
+    """SwiReasoning greedy (what the model card measures) can be chosen on the page, and a page
+    built with greedy settings runs greedy (before, the widgets dropped it: runs were sampled)."""
+    greedy = DecodeSettings(sampling=SamplingParams(greedy=True))
+    assert settings_from_values(widget_values(greedy)).greedy
+    backend = FakeBackend()
+    _demo, page, h = build_page(ModelHolder(backend), settings=greedy)
+    values = [page.settings[n].value for n in NAMES]
+    list(h.respond(None, user("2+2?"), Session(), *values))
+    assert backend.calls[-1][1].method == "swir" and backend.calls[-1][1].greedy
+
+
 def test_page_settings_follow_the_table():
     page, _ = make(FakeBackend())
     assert list(page.settings) == list(NAMES)
