@@ -1,9 +1,9 @@
 """Example prompts, with a small picture and a short clip generated at start-up.
 
 Owns: `examples(modalities, lang)`, the Chatbot's example messages in the
-visitor's language for a model that reads `modalities`. The media are drawn here (Pillow, PyAV) into the
-system temp folder, which Gradio serves without extra `allowed_paths`, so
-nothing binary ships in the repository.
+visitor's language for a model that reads `modalities`. The media are drawn
+here (Pillow, PyAV) into the system temp folder, which Gradio serves without
+extra `allowed_paths`, so nothing binary ships in the repository.
 Leaves the wiring (clicking an example fills the message box) to `layout.py`.
 """
 

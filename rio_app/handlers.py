@@ -210,7 +210,7 @@ def box_update(backend: Backend, placeholder: str = "box_placeholder", **kwargs:
     """The message box for this model: uploads only of what it reads."""
     mods = backend.info.modalities
     types = [m for m in ("image", "video") if m in mods]
-    placeholder = placeholder if types else "box_placeholder_text"
+    placeholder = placeholder if types else f"{placeholder}_text"
     return gr.update(file_types=["image", "video"], placeholder=I18N(placeholder), **kwargs)
 
 

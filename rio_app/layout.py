@@ -103,7 +103,7 @@ def _box(backend: Backend, elem_id: str, placeholder: str) -> gr.MultimodalTextb
         file_count="multiple",
         file_types=["image", "video"],
         sources=["upload"],
-        placeholder=I18N(placeholder if types else "box_placeholder_text"),
+        placeholder=I18N(placeholder if types else f"{placeholder}_text"),
         show_label=False,
         elem_id=elem_id,
         autofocus=elem_id == "rio-box",
