@@ -100,9 +100,13 @@ SETTINGS: tuple[Setting, ...] = (
         to_widget=lambda x: x == "reference",
     ),  # fmt: skip
     Setting("thinking", "thinking", _checkbox("thinking"), bool, per_preset=True),
-    Setting(
-        "seed", "seed", lambda value, info: gr.Number(value=value, precision=0, label=I18N("seed")), _seed
-    ),
+    Setting(  # a text box: Gradio's Number shows and sends 0 for "empty", so every run was seed 0
+        "seed",
+        "seed",
+        lambda value, info: gr.Textbox(value=value, max_lines=1, label=I18N("seed")),
+        _seed,
+        to_widget=lambda x: "" if x is None else str(x),
+    ),  # fmt: skip
     Setting("suffix", "step_by_step_suffix", _checkbox("suffix"), bool),
     Setting(
         "system_prompt",

@@ -375,6 +375,14 @@ def test_greedy_is_a_setting_that_reaches_the_run():
     assert backend.calls[-1][1].method == "swir" and backend.calls[-1][1].greedy
 
 
+def test_the_seed_box_starts_empty_so_runs_draw_their_seed():
+    page, h = make(FakeBackend())
+    assert page.settings["seed"].value == ""
+    values = {n: page.settings[n].value for n in NAMES}
+    assert settings_from_values(values).seed is None
+    assert settings_from_values(values | {"seed": " 12 "}).seed == 12
+
+
 def test_page_settings_follow_the_table():
     page, _ = make(FakeBackend())
     assert list(page.settings) == list(NAMES)
