@@ -18,15 +18,18 @@ from PIL import Image, ImageDraw, ImageFont
 
 FOLDER = Path(tempfile.gettempdir()) / "rio-chat-examples"
 
-# (label, question) per language: problems the default model (smollm2-think) answers right
-# with the method the page preselects, chosen by running candidates through the engine
-# (tasks/page_examples.jsonl; the measurement is in docs/MODEL-smollm2-think.md).
+# (label, question) per language: what the default model (smollm2-think) answers right with
+# the method the page preselects (SwiReasoning, sampled), at every seed tried. Chosen by
+# running candidates through the engine; the numbers are in docs/MODEL-smollm2-think.md.
 TEXT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
-        ("Pencils (word problem)", "Mia buys 3 packs of 6 pencils and 2 packs of 10 pencils. How many pencils does she buy?"),
+        ("Capital of France", "What is the capital of France?"),
     ),
     "pt-BR": (
-        ("Lápis (problema)", "Ana compra 3 pacotes com 6 lápis e 2 pacotes com 10 lápis. Quantos lápis ela compra?"),
+        (
+            "Figurinhas (problema)",
+            "Há 4 sacos com 10 figurinhas em cada um e mais 5 fora dos sacos. Quantas figurinhas há ao todo?",
+        ),
     ),
 }
 MEDIA_EXAMPLES: dict[str, dict[str, tuple[str, str]]] = {  # (label, question) by kind

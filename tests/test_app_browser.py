@@ -434,6 +434,6 @@ def test_the_portuguese_page_shows_no_english_string(browser, tiny_url):
     page.get_by_text("Semente (vazio = aleatória)").wait_for()
     assert page.get_by_label("Semente (vazio = aleatória)").input_value() == ""  # was "0": every run seed 0
     seen += page.evaluate(VISIBLE_TEXT)
-    assert "CoT (gulosa)" in seen and "Lápis (problema)" in seen
+    assert "CoT (gulosa)" in seen and "Figurinhas (problema)" in seen
     assert _english_seen(seen, english) == []
     ctx.close()
