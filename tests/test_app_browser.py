@@ -42,9 +42,11 @@ def _shot(page, name: str, full_page: bool = False) -> None:
 
 def _serve(backend, max_new_tokens: int, window: int = 512, allow_model_switch: bool = True, **sampling):
     # a small switch window makes SwiReasoning switch within a few steps
+    # seed 0: sampled runs repeat (the page's seed box used to send 0 whatever it showed)
     settings = DecodeSettings(
-        max_new_tokens=max_new_tokens, swir=SwirParams(window=window), sampling=SamplingParams(**sampling)
-    )
+        max_new_tokens=max_new_tokens, swir=SwirParams(window=window), sampling=SamplingParams(**sampling),
+        seed=0,
+    )  # fmt: skip
     demo = build_app(backend, settings=settings, allow_model_switch=allow_model_switch)
     port = free_port()
     demo.launch(
@@ -155,7 +157,8 @@ def _chart(page, chart: str = "#rio-chart") -> dict:
 
 
 def _wait_done(page) -> None:
-    page.wait_for_selector("#rio-summary .rio-card", timeout=RUN_S)
+    # the running card is a .rio-card too: wait for the run's own
+    page.wait_for_selector("#rio-summary .rio-card:not(.rio-card-running)", timeout=RUN_S)
     page.wait_for_function("!document.querySelector('#rio-box textarea').disabled", timeout=30_000)
 
 
@@ -432,7 +435,8 @@ def test_the_portuguese_page_shows_no_english_string(browser, tiny_url):
     for accordion in page.locator(".sidebar button.label-wrap").all():
         accordion.click()
     page.get_by_text("Semente (vazio = aleatória)").wait_for()
-    assert page.get_by_label("Semente (vazio = aleatória)").input_value() == ""  # was "0": every run seed 0
+    # a text box shows the server's seed as set (0 here); empty stays empty (Gradio's Number showed 0)
+    assert page.get_by_label("Semente (vazio = aleatória)").input_value() == "0"
     seen += page.evaluate(VISIBLE_TEXT)
     assert "CoT (gulosa)" in seen and "Figurinhas (problema)" in seen
     assert _english_seen(seen, english) == []
