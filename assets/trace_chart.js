@@ -71,9 +71,13 @@ function ingest() {
   S.lastChunk = count ? v[count] : null;
 }
 
+// Before a run the chart has no meta: the table comes with the script
+// (RIO_TRACE_STRINGS, rio_app/visualize.py) and the language from the
+// browser, as the server reads it from Accept-Language.
 function str(key) {
-  const all = S.meta.strings || {};
-  const s = all[S.meta.lang] || all.en || {};
+  const all = S.meta.strings || (typeof RIO_TRACE_STRINGS === "object" ? RIO_TRACE_STRINGS : {});
+  const lang = S.meta.lang || ((navigator.language || "").toLowerCase().startsWith("pt") ? "pt-BR" : "en");
+  const s = all[lang] || all.en || {};
   return s[key] || key;
 }
 function color(name) {
@@ -233,8 +237,9 @@ function drawCursor(c, v, top) {
 // overview's caption, placed so that they never overlap.
 function drawLabels(c, w, v) {
   ctx.fillStyle = c.muted; ctx.font = "10px system-ui, sans-serif"; ctx.textBaseline = "top"; ctx.textAlign = "left";
-  if (!S.n) ctx.fillText(str("waiting"), PAD_L + 6, TOP + 6);
-  else if (S.H.every(isNaN)) ctx.fillText(str("no_entropy"), PAD_L + 6, TOP + 6);
+  const message = !S.n ? str("waiting") : S.H.every(isNaN) ? str("no_entropy") : "";
+  if (message) ctx.fillText(message, PAD_L + 6, TOP + 6);
+  host.dataset.message = message;  // test hook: what the canvas says
   if (!S.n) return;
   const y = TOP + MAIN_H + 3, left = str("step") + " " + S.t[v.a];
   const taken = [[PAD_L, PAD_L + ctx.measureText(left).width]];

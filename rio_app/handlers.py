@@ -12,8 +12,9 @@ chart value only ever grows by appending (a diff matched by list index stays
 small only then); a generator ends with an empty update so the completion
 message resends nothing (`nothing()`); a `RioError` never becomes a `gr.Error` in an event
 that shows the chat (that covers the chat with an error badge: it becomes a
-toast and a note in the chat, and the conversation stays); Stop sets the
-session's flag, which the engine checks at every step.
+toast and a note in the chat, and the conversation stays); Stop sets its
+tab's flag in the session, which the engine checks at every step and never
+sets itself (a run that ends stops nothing else).
 The model reads the session's turns, never the displayed history (that is
 parsed back only for API clients that call `respond` with their own).
 Leaves components and wiring to `layout.py`, strings to `i18n.py`,
@@ -187,8 +188,11 @@ def header_html(backend: Backend, lang: str) -> str:
 
 
 def limits_line(backend: Backend, lang: str) -> str:
+    """The upload limits under the box; nothing for a model that reads text only."""
     from engine.media import MB
 
+    if not {"image", "video"} & set(backend.info.modalities):
+        return ""
     lim = backend.info.limits
     return t(
         "limits_line",
@@ -204,7 +208,7 @@ def box_update(backend: Backend, placeholder: str = "box_placeholder", **kwargs:
     """The message box for this model: uploads only of what it reads."""
     mods = backend.info.modalities
     types = [m for m in ("image", "video") if m in mods]
-    placeholder = placeholder if types else "box_placeholder_text"
+    placeholder = placeholder if types else f"{placeholder}_text"
     return gr.update(file_types=["image", "video"], placeholder=I18N(placeholder), **kwargs)
 
 
@@ -315,9 +319,14 @@ class Handlers:
         return gr.update(interactive=False, submit_btn=False, stop_btn=True)
 
     def stop(self, session: Session) -> None:
-        """Stop the session's run: the engine ends it at the next step, keeping its text."""
+        """Stop the chat's run: the engine ends it at the next step, keeping its text."""
         if isinstance(session, Session):
             session.stop()
+
+    def stop_race(self, session: Session) -> None:
+        """Stop the race: both of its rows end at the next step (the chat's run goes on)."""
+        if isinstance(session, Session):
+            session.stop("race")
 
     def _turns(self, history: list, session: Any) -> list[Turn]:
         """What the model answers: the session's turns, or (an API client's call) the history sent."""
@@ -456,11 +465,11 @@ class Handlers:
     def take_race(self, message: Any, session: Session) -> dict:
         race = self.page.race
         if isinstance(session, Session):
-            session.new_run()
+            session.new_run("race")
         user = user_messages(message)
         a, b = race.panes
         return {
-            race.box: gr.update(value=None, interactive=False),
+            race.box: gr.update(value=None, interactive=False, submit_btn=False, stop_btn=True),
             a.chat: user,
             b.chat: user,
             race.message: message,
@@ -471,7 +480,8 @@ class Handlers:
         self, request: gr.Request, message: Any, against: str, session: Session, *values: Any
     ) -> Iterator[dict]:
         """SwiReasoning and `against` on one prompt and seed, each pane streaming its own run: two
-        rows of one batch where the backend batches, else one after the other."""
+        rows of one batch where the backend batches, else one after the other. The race's one
+        stop flag is the visitor's Stop (it ends both rows); a row's end sets nothing."""
         lang, race = lang_of(request), self.page.race
         try:
             base = self._settings(values)
@@ -482,7 +492,7 @@ class Handlers:
         seed = base.seed if base.seed is not None else random.randrange(2**31)
         user, turns = user_messages(message), [message_turn(message)]
         backend = self.holder.backend
-        cancel = session.cancel if isinstance(session, Session) else None
+        cancel = session.race_cancel if isinstance(session, Session) else None
         plans = [
             (pane, replace(base, method=m, seed=seed))
             for pane, m in zip(race.panes, ("swir", against), strict=True)
@@ -522,7 +532,8 @@ class Handlers:
             page.header: header_html(backend, lang),
             page.chat.box: box_update(backend),
             page.race.box: box_update(backend, "race_box"),
-            page.chat.chatbot: gr.update(examples=examples(backend.info.modalities)),
+            page.race.intro: t(race_intro(backend), lang),
+            page.chat.chatbot: gr.update(examples=examples(backend.info.modalities, lang)),
         }
 
     def on_load(self, request: gr.Request) -> dict:
@@ -596,6 +607,12 @@ def _interleaved(backend: Backend, turns: list, plans: list, cancel: Any, lang: 
             running -= 1
             continue
         yield k, frame
+
+
+def race_intro(backend: Backend) -> str:
+    """The i18n key that says what a race is on `backend`: two rows of one batch, or one run
+    after the other (a backend that decodes one run at a time)."""
+    return "race_intro" if backend.info.max_batch_rows >= 2 else "race_intro_serial"
 
 
 def hide_exports(buttons: dict) -> dict:

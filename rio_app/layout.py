@@ -71,6 +71,7 @@ class RaceTab:
     verdict: gr.Markdown
     downloads: dict[str, gr.DownloadButton]
     message: gr.State  # the raced message, kept while both runs stream
+    intro: gr.Markdown | None = None  # what a race is on this backend (`handlers.race_intro`)
 
 
 @dataclass
@@ -92,7 +93,8 @@ class Page:
     def model_outputs(self) -> list[Any]:
         """Everything a model switch may update (`Handlers.model_updates`)."""
         c = self.chat
-        return [self.status, self.header, c.limits, c.box, self.race.box, c.chatbot, *self.settings.values()]
+        race = [self.race.box, self.race.intro]
+        return [self.status, self.header, c.limits, c.box, *race, c.chatbot, *self.settings.values()]
 
 
 def _box(backend: Backend, elem_id: str, placeholder: str) -> gr.MultimodalTextbox:
@@ -101,7 +103,7 @@ def _box(backend: Backend, elem_id: str, placeholder: str) -> gr.MultimodalTextb
         file_count="multiple",
         file_types=["image", "video"],
         sources=["upload"],
-        placeholder=I18N(placeholder if types else "box_placeholder_text"),
+        placeholder=I18N(placeholder if types else f"{placeholder}_text"),
         show_label=False,
         elem_id=elem_id,
         autofocus=elem_id == "rio-box",
@@ -161,7 +163,7 @@ def _race_pane(key: str, title: str) -> RacePane:
 
 
 def _race_tab(backend: Backend) -> RaceTab:
-    gr.Markdown(I18N("race_intro"))
+    intro = gr.Markdown(I18N("race_intro"), elem_id="rio-race-intro")  # the load event says which
     with gr.Row(equal_height=True):
         with gr.Column(scale=4):
             box = _box(backend, "rio-race-box", "race_box")
@@ -170,7 +172,7 @@ def _race_tab(backend: Backend) -> RaceTab:
         panes = (_race_pane("a", "race_a"), _race_pane("b", "race_b"))
     verdict = gr.Markdown("", elem_id="rio-race-verdict")
     downloads = _exports("rio-race", both=True)
-    return RaceTab(box, against, panes, verdict, downloads, gr.State(None))
+    return RaceTab(box, against, panes, verdict, downloads, gr.State(None), intro)
 
 
 def _sidebar(backend: Backend, settings: DecodeSettings, allow_switch: bool) -> dict[str, Any]:
@@ -237,7 +239,7 @@ def _wire_race(h: Handlers, page: Page, queue: dict[str, Any]) -> None:
     sent.then(lambda: hide_exports(r.downloads), None, list(r.downloads.values()), queue=False)
     run = run.then(h.release_box, None, r.box, queue=False)
     run.then(h.race_exports, [session, a.chat, b.chat], list(r.downloads.values()), **LIGHT)
-    r.box.stop(h.stop, [session], None, queue=False)
+    r.box.stop(h.stop_race, [session], None, queue=False)
 
 
 def build_page(

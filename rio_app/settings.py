@@ -25,7 +25,7 @@ from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
 from rio_app.i18n import I18N
 
-METHOD_CHOICES = [("SwiReasoning", "swir"), ("CoT (sampled)", "cot"), ("CoT (greedy)", "cot-greedy")]
+METHOD_CHOICES = [("SwiReasoning", "swir"), (I18N("method_cot"), "cot"), (I18N("method_cot_greedy"), "cot-greedy")]
 GROUPS = {"": None, "sampling": "sampling_group", "swir": "swir_group"}  # path head -> accordion label
 
 
@@ -80,6 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("top_p", "sampling.top_p", _sl("top_p", 0.05, 1.0, 0.01), float, per_preset=True),
     Setting("top_k", "sampling.top_k", _sl("top_k", 0, 200, 1), int, per_preset=True),
     Setting("min_p", "sampling.min_p", _sl("min_p", 0.0, 0.5, 0.01), float, per_preset=True),
+    Setting("greedy", "sampling.greedy", _checkbox("greedy"), bool),
     Setting("alpha0", "swir.alpha0", _sl("alpha0", 0.0, 1.0, 0.05), float, per_preset=True),
     Setting("beta0", "swir.beta0", _sl("beta0", 0.0, 1.0, 0.05), float, per_preset=True),
     Setting("window", "swir.window", _sl("window", 1, 1024, 1), int, per_preset=True),
@@ -99,9 +100,13 @@ SETTINGS: tuple[Setting, ...] = (
         to_widget=lambda x: x == "reference",
     ),  # fmt: skip
     Setting("thinking", "thinking", _checkbox("thinking"), bool, per_preset=True),
-    Setting(
-        "seed", "seed", lambda value, info: gr.Number(value=value, precision=0, label=I18N("seed")), _seed
-    ),
+    Setting(  # a text box: Gradio's Number shows and sends 0 for "empty", so every run was seed 0
+        "seed",
+        "seed",
+        lambda value, info: gr.Textbox(value=value, max_lines=1, label=I18N("seed")),
+        _seed,
+        to_widget=lambda x: "" if x is None else str(x),
+    ),  # fmt: skip
     Setting("suffix", "step_by_step_suffix", _checkbox("suffix"), bool),
     Setting(
         "system_prompt",

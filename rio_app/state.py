@@ -5,7 +5,7 @@ atomically once a newly chosen model has finished loading, so the old one
 keeps answering meanwhile, and whether visitors may switch it at all:
 `allow_switch`, off with RIO_ALLOW_MODEL_SWITCH=0 or `--no-model-switch`)
 and `Session` (per browser tab, kept in a `gr.State`: the conversation as
-the user wrote it, as `Turn`s, the stop flag of the running generation, the
+the user wrote it, as `Turn`s, the stop flags of the chat's and the race's runs, the
 last finished run for exports, and a private folder for export files).
 The Chatbot only displays the conversation; the model is always given
 `Session.turns`, trimmed by retry, undo and clear like the display.
@@ -73,7 +73,8 @@ class LastRun:
 class Session:
     """One browser tab's state. Built fresh per visitor by `gr.State(new_session)`."""
 
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event = field(default_factory=threading.Event)  # the chat's run: its Stop
+    race_cancel: threading.Event = field(default_factory=threading.Event)  # the race's two rows
     turns: list[Turn] = field(default_factory=list)  # the real conversation, what the model reads
     last_run: LastRun | None = None
     next_settings: Any = None  # settings the next run uses instead of the widgets' (Retry with CoT)
@@ -85,13 +86,19 @@ class Session:
         # holds nothing worth copying, and a threading.Event cannot be copied.
         return self
 
-    def new_run(self) -> threading.Event:
-        """A fresh stop flag for the run about to start (Stop sets it)."""
-        self.cancel = threading.Event()
-        return self.cancel
+    def new_run(self, tab: str = "chat") -> threading.Event:
+        """A fresh stop flag for the run about to start in `tab` ("chat" or "race"); that
+        tab's Stop sets it, and nothing else does (the engine only reads it)."""
+        flag = threading.Event()
+        if tab == "race":
+            self.race_cancel = flag
+        else:
+            self.cancel = flag
+        return flag
 
-    def stop(self) -> None:
-        self.cancel.set()
+    def stop(self, tab: str = "chat") -> None:
+        """The visitor's Stop in `tab`: ends that tab's run (both rows of a race), not the other's."""
+        (self.race_cancel if tab == "race" else self.cancel).set()
 
     # ---- the conversation ------------------------------------------------
     @property

@@ -74,6 +74,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "waiting": "waiting for tokens…",
         "overview": "whole run",
         "mixed": "soft embedding mixed:",
+        "method_swir": "SwiReasoning",
+        "method_cot": "CoT (sampled)",
+        "method_cot-greedy": "CoT (greedy)",
     },
     "pt-BR": {
         "entropy": "entropia",
@@ -93,9 +96,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "waiting": "aguardando tokens…",
         "overview": "execução inteira",
         "mixed": "embedding suave misturou:",
+        "method_swir": "SwiReasoning",
+        "method_cot": "CoT (amostrada)",
+        "method_cot-greedy": "CoT (gulosa)",
     },
 }
-METHOD_NAMES = {"swir": "SwiReasoning", "cot": "CoT (sampled)", "cot-greedy": "CoT (greedy)"}
+
+
+def method_name(method: str, lang: str = "en") -> str:
+    """A decode method's name as the page shows it ("CoT (greedy)")."""
+    return STRINGS.get(lang, STRINGS["en"]).get(f"method_{method}", method)
+
 
 COLORS = {
     "entropy": "#ea580c",
@@ -254,7 +265,7 @@ def chart_meta(
     return {
         "run": uuid.uuid4().hex[:12],
         "method": method,
-        "method_name": METHOD_NAMES.get(method, method),
+        "method_name": method_name(method, lang),
         "max_switch": max_switch_count,
         "estimate": entropy == "estimate",
         "lang": lang if lang in STRINGS else "en",
@@ -278,19 +289,20 @@ def meta_from_trace(trace: dict, *, lang: str = "en", note: str | None = None) -
     )
 
 
-def _max_label(trace: dict) -> str:
+def _max_label(trace: dict, lang: str = "en") -> str:
     m = (trace.get("settings") or {}).get("max_switch_count")
-    return "off" if m is None else str(m)
+    return STRINGS.get(lang, STRINGS["en"])["off"] if m is None else str(m)
 
 
-def trace_title(trace: dict) -> str:
+def trace_title(trace: dict, lang: str = "en") -> str:
     """e.g. `Rio-3.5-Open · SwiReasoning · 812 tokens · switches 2 / 2`."""
-    steps = trace.get("steps") or []
+    steps, words = trace.get("steps") or [], STRINGS.get(lang, STRINGS["en"])
     method = trace.get("method", "swir")
-    parts = [(trace.get("model") or {}).get("preset"), METHOD_NAMES.get(method, method)]
-    parts.append(f"{len(steps)} tokens")
+    parts = [(trace.get("model") or {}).get("preset"), method_name(method, lang)]
+    parts.append(f"{len(steps)} {words['tokens']}")
     if method == "swir":
-        parts.append(f"switches {len(switch_steps(steps)['to_explicit'])} / {_max_label(trace)}")
+        switches = len(switch_steps(steps)["to_explicit"])
+        parts.append(f"{words['switches']} {switches} / {_max_label(trace, lang)}")
     return " · ".join(p for p in parts if p)
 
 
@@ -410,6 +422,8 @@ def chart_assets() -> tuple[str, str, str]:
     css = (ASSETS / "trace_chart.css").read_text(encoding="utf-8")
     if "</script" in js.lower() or "</style" in css.lower():
         raise ValueError("trace_chart assets must not close their own script/style element")
+    # an empty chart has no meta yet: it speaks the browser's language from this table
+    js = f"const RIO_TRACE_STRINGS = {json_for_script(STRINGS)};\n{js}"
     return '<div class="rio-trace"></div>', css, js
 
 
@@ -436,7 +450,7 @@ def _chart_section(trace: dict, index: int, lang: str, note: str | None) -> tupl
     meta = meta_from_trace(trace, lang=lang, note=note)
     steps = trace.get("steps") or []
     value = [meta, encode_steps(steps, EXPORT_TEXT_LIMIT)] if steps else [meta]
-    title = html.escape(trace_title(trace))
+    title = html.escape(trace_title(trace, lang))
     markup = (
         f'<section><h1>{title}</h1><p class="summary">{html.escape(_summary_line(trace))}</p>\n'
         f'<div class="rio-trace-chart" id="rio-trace-chart-{index}"></div></section>\n'
@@ -459,7 +473,7 @@ def standalone_htmls(traces: Sequence[dict], *, lang: str = "en", note: str | No
         "draw(document.getElementById('rio-trace-chart-'+i),"
         "JSON.parse(document.getElementById('rio-trace-data-'+i).textContent));}})();"
     )
-    title = html.escape(" | ".join(trace_title(tr) for tr in traces))
+    title = html.escape(" | ".join(trace_title(tr, lang) for tr in traces))
     page_lang = html.escape(lang if lang in STRINGS else "en")
     return (
         f'<!doctype html>\n<html lang="{page_lang}"><head><meta charset="utf-8">'

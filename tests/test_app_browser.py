@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,11 @@ def _shot(page, name: str, full_page: bool = False) -> None:
 
 def _serve(backend, max_new_tokens: int, window: int = 512, allow_model_switch: bool = True, **sampling):
     # a small switch window makes SwiReasoning switch within a few steps
+    # seed 0: sampled runs repeat (the page's seed box used to send 0 whatever it showed)
     settings = DecodeSettings(
-        max_new_tokens=max_new_tokens, swir=SwirParams(window=window), sampling=SamplingParams(**sampling)
-    )
+        max_new_tokens=max_new_tokens, swir=SwirParams(window=window), sampling=SamplingParams(**sampling),
+        seed=0,
+    )  # fmt: skip
     demo = build_app(backend, settings=settings, allow_model_switch=allow_model_switch)
     port = free_port()
     demo.launch(
@@ -85,6 +88,50 @@ def tiny_url(random_moe_runtime):
     backend.scheduler.close()
 
 
+class ShortCoT:
+    """A batching backend whose sampled-CoT runs stop after `CAPPED` tokens: in a race the CoT
+    row ends well before the SwiReasoning one, by construction (greedy, whatever the weights)."""
+
+    CAPPED = 4
+
+    def __init__(self, backend) -> None:
+        self.backend, self.info = backend, backend.info
+
+    def __getattr__(self, name: str):
+        return getattr(self.backend, name)
+
+    def chat(self, turns, settings, cancel=None):
+        if settings.method == "cot":
+            settings = replace(settings, max_new_tokens=self.CAPPED)
+        return self.backend.chat(turns, settings, cancel)
+
+
+RACE_TOKENS = 48  # the SwiReasoning row's length when nothing stops it
+LONG_TOKENS = 400
+
+
+@pytest.fixture(scope="module")
+def race_url(random_moe_runtime):
+    from engine.local import LocalBackend
+
+    backend = LocalBackend(random_moe_runtime, max_batch_rows=2)
+    demo, url = _serve(ShortCoT(backend), RACE_TOKENS, greedy=True)
+    yield url
+    demo.close()
+    backend.scheduler.close()
+
+
+@pytest.fixture(scope="module")
+def long_race_url(smollm2_runtime):
+    from engine.local import LocalBackend
+
+    backend = LocalBackend(smollm2_runtime, max_batch_rows=2)
+    demo, url = _serve(backend, LONG_TOKENS, greedy=True)  # a long story: only a Stop ends it soon
+    yield url
+    demo.close()
+    backend.scheduler.close()
+
+
 def _open(browser, url: str, locale: str = "en-US", size: tuple[int, int] = (1400, 900)):
     ctx = browser.new_context(locale=locale, viewport={"width": size[0], "height": size[1]})
     page = ctx.new_page()
@@ -110,7 +157,8 @@ def _chart(page, chart: str = "#rio-chart") -> dict:
 
 
 def _wait_done(page) -> None:
-    page.wait_for_selector("#rio-summary .rio-card", timeout=RUN_S)
+    # the running card is a .rio-card too: wait for the run's own
+    page.wait_for_selector("#rio-summary .rio-card:not(.rio-card-running)", timeout=RUN_S)
     page.wait_for_function("!document.querySelector('#rio-box textarea').disabled", timeout=30_000)
 
 
@@ -280,4 +328,116 @@ def test_phone_width_page(browser, smol_url):
     # this server was started with model switching off: the picker says so
     assert page.locator("#rio-switch-off").count() == 1
     _shot(page, "chat-phone.png", full_page=True)
+    ctx.close()
+
+
+RACE_WORDS = {  # (tab, "stopped by" line of the card, the visitor's stop, its note in the chat)
+    "en-US": ("Race mode", "stopped by", "you (stop)", "Stopped"),
+    "pt-BR": ("Modo corrida", "parado por", "você (parar)", "Interrompido"),
+}
+
+
+def _card_tokens(page, key: str) -> int:
+    return int(page.locator(f"#rio-race-card-{key} .rio-tile-v").first.inner_text())
+
+
+@pytest.mark.parametrize("locale", ["en-US", "pt-BR"])
+def test_a_race_row_that_ends_first_stops_nothing_else(browser, race_url, locale):
+    """The CoT row ends after 4 tokens; the SwiReasoning row goes on to its own end, not 'you (stop)'."""
+    tab, stopped_by, by_you, note = RACE_WORDS[locale]
+    ctx, page = _open(browser, race_url, locale=locale)
+    page.get_by_role("tab", name=tab).click()
+    _send(page, "Tell me about the sea.", box="#rio-race-box")
+    for key in ("a", "b"):
+        page.wait_for_selector(f"#rio-race-card-{key} .rio-card", timeout=RUN_S)
+    assert _card_tokens(page, "b") == ShortCoT.CAPPED
+    assert _card_tokens(page, "a") > ShortCoT.CAPPED  # the longer row, which ended by itself
+    foot = page.locator("#rio-race-card-a .rio-card-foot").inner_text()
+    assert stopped_by in foot and by_you not in foot
+    assert note not in page.locator("#rio-race-chat-a").inner_text()
+    ctx.close()
+
+
+def test_the_race_stop_ends_both_rows(browser, long_race_url):
+    ctx, page = _open(browser, long_race_url)
+    page.get_by_role("tab", name="Race mode").click()
+    _send(page, "Tell me a long story about the sea.", box="#rio-race-box")
+    for chart in ("#rio-race-chart-a", "#rio-race-chart-b"):
+        page.wait_for_function(
+            f"+document.querySelector('{chart} .rio-trace').dataset.points >= 2", timeout=RUN_S
+        )
+    page.locator("#rio-race-box button.stop-button").click()
+    for key in ("a", "b"):
+        page.wait_for_selector(f"#rio-race-card-{key} .rio-card", timeout=RUN_S)
+        assert "you (stop)" in page.locator(f"#rio-race-card-{key} .rio-card-foot").inner_text()
+        assert _card_tokens(page, key) < LONG_TOKENS
+    page.wait_for_function("!document.querySelector('#rio-race-box textarea').disabled", timeout=30_000)
+    ctx.close()
+
+
+VISIBLE_TEXT = """() => { const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const e = n.parentElement, s = n.textContent.trim();
+    if (s && e && !e.closest('script, style') && e.getClientRects().length
+        && getComputedStyle(e).visibility !== 'hidden') out.push(s);
+  }
+  for (const e of document.querySelectorAll('[placeholder]'))
+    if (e.getClientRects().length) out.push(e.getAttribute('placeholder'));
+  for (const e of document.querySelectorAll('.rio-trace')) if (e.dataset.message) out.push(e.dataset.message);
+  return out; }"""
+
+
+def _english_only_strings() -> list[str]:
+    """Every string of the app's English tables (page, chart, examples) that its pt-BR
+    table words differently, as the literal pieces a page could show."""
+    import re
+
+    from rio_app import examples, i18n, visualize
+
+    pairs = [(i18n.EN[k], i18n.PT[k]) for k in i18n.EN]
+    pairs += [(visualize.STRINGS["en"][k], visualize.STRINGS["pt-BR"][k]) for k in visualize.STRINGS["en"]]
+    media = examples.MEDIA_EXAMPLES
+    pairs += [(en, "") for pair in examples.TEXT_EXAMPLES["en"] for en in pair]
+    pairs += [(en, "") for kind in ("image", "video") for en in media["en"][kind]]
+    pairs += [("", pt) for pair in examples.TEXT_EXAMPLES["pt-BR"] for pt in pair]
+    pairs += [("", pt) for kind in ("image", "video") for pt in media["pt-BR"][kind]]
+    portuguese = {pt for _, pt in pairs}
+    out = set()
+    for en, pt in pairs:
+        if en == pt or en in portuguese:
+            continue
+        out.update(p.strip() for p in re.split(r"\\{[a-z_]+\\}", en) if len(p.strip()) >= 4)
+    return sorted(out)
+
+
+def _english_seen(texts: list[str], english: list[str]) -> list[tuple[str, str]]:
+    """(English string, the page text holding it): a short string must be a whole text,
+    a longer one may sit inside one (so "Chat" does not match "Rio Chat")."""
+    return [(en, s) for s in texts for en in english if s == en or (len(en) >= 16 and en in s)]
+
+
+def test_the_portuguese_page_shows_no_english_string(browser, tiny_url):
+    """pt-BR in the browser: the chat (before and after a run), the race and the settings show
+    nothing from the English tables (model names and numbers are the same in both)."""
+    english = _english_only_strings()
+    ctx, page = _open(browser, tiny_url, locale="pt-BR")
+    seen = page.evaluate(VISIBLE_TEXT)
+    assert "aguardando tokens…" in seen  # the empty chart, in Portuguese
+    _send(page, "Quanto é 2 + 2?")
+    _wait_done(page)
+    seen += page.evaluate(VISIBLE_TEXT)
+    page.get_by_role("tab", name="Modo corrida").click()
+    page.wait_for_selector("#rio-race-intro", state="visible")
+    seen += page.evaluate(VISIBLE_TEXT)
+    page.get_by_role("tab", name="Conversa").click()
+    page.locator(".sidebar .toggle-button").click()
+    for accordion in page.locator(".sidebar button.label-wrap").all():
+        accordion.click()
+    page.get_by_text("Semente (vazio = aleatória)").wait_for()
+    # a text box shows the server's seed as set (0 here); empty stays empty (Gradio's Number showed 0)
+    assert page.get_by_label("Semente (vazio = aleatória)").input_value() == "0"
+    seen += page.evaluate(VISIBLE_TEXT)
+    assert "CoT (gulosa)" in seen and "Figurinhas (problema)" in seen
+    assert _english_seen(seen, english) == []
     ctx.close()

@@ -140,6 +140,37 @@ def test_cancelling_one_row_frees_it_within_one_step_and_leaves_the_others(smoll
     assert [trace(ev) for ev in others] == [alone[0], alone[2]]
 
 
+def test_rows_sharing_a_stop_flag_end_by_themselves(smol_batched):
+    """A race's two rows share the visitor's stop flag: the end of the shorter one must not
+    stop the longer one (the scheduler never sets a caller's flag), and the flag still works."""
+    turns = [Turn("user", SMOL_CASES[1][0])]
+    stop = threading.Event()
+    short, long = run_together(
+        smol_batched, [(turns, settings("cot-greedy", 3), stop), (turns, settings("cot-greedy", 24), stop)]
+    )
+    assert short[-1].summary.stop_reason == "max_new_tokens" and short[-1].summary.tokens == 3
+    assert long[-1].summary.stop_reason == "max_new_tokens" and long[-1].summary.tokens == 24
+    assert not stop.is_set()
+    # the visitor's Stop ends both
+    out: dict = {}
+
+    def run(k: int) -> None:
+        events = []
+        for ev in smol_batched.chat(turns, settings("cot-greedy", 200), stop):
+            events.append(ev)
+            if k == 0 and isinstance(ev, Step) and ev.t == 2:
+                stop.set()
+        out[k] = events
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=300)
+    assert [out[k][-1].summary.stop_reason for k in range(2)] == ["cancelled", "cancelled"]
+    assert all(out[k][-1].summary.tokens < 200 for k in range(2))
+
+
 def test_closing_a_consumer_cancels_its_row(smol_batched):
     gen = smol_batched.chat([Turn("user", "Tell me a long story.")], settings("cot-greedy", 200))
     steps = 0

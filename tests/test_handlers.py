@@ -363,6 +363,26 @@ def test_settings_table_round_trips_and_refuses_bad_values():
     assert settings_from_values(widget_values(full)) == full
 
 
+def test_greedy_is_a_setting_that_reaches_the_run():
+    """SwiReasoning greedy (what the model card measures) can be chosen on the page, and a page
+    built with greedy settings runs greedy (before, the widgets dropped it: runs were sampled)."""
+    greedy = DecodeSettings(sampling=SamplingParams(greedy=True))
+    assert settings_from_values(widget_values(greedy)).greedy
+    backend = FakeBackend()
+    _demo, page, h = build_page(ModelHolder(backend), settings=greedy)
+    values = [page.settings[n].value for n in NAMES]
+    list(h.respond(None, user("2+2?"), Session(), *values))
+    assert backend.calls[-1][1].method == "swir" and backend.calls[-1][1].greedy
+
+
+def test_the_seed_box_starts_empty_so_runs_draw_their_seed():
+    page, h = make(FakeBackend())
+    assert page.settings["seed"].value == ""
+    values = {n: page.settings[n].value for n in NAMES}
+    assert settings_from_values(values).seed is None
+    assert settings_from_values(values | {"seed": " 12 "}).seed == 12
+
+
 def test_page_settings_follow_the_table():
     page, _ = make(FakeBackend())
     assert list(page.settings) == list(NAMES)
@@ -505,6 +525,7 @@ def test_each_backend_limits_reach_the_page_and_the_checks(tmp_path):
         limits=MediaLimits(image_max_bytes=3 * MB),
     )
     assert "3 MB" in H.limits_line(backend, "en")
+    assert H.limits_line(FakeBackend(), "en") == ""  # a text model: no upload limits to read
 
 
 def test_race_on_a_batching_backend_streams_both_panes_side_by_side():
@@ -520,3 +541,41 @@ def test_race_on_a_batching_backend_streams_both_panes_side_by_side():
     )
     assert [r["method"] for r in session.race_runs] == ["swir", "cot"]  # pane order, whatever finished first
     assert "same number of tokens" in outs[-2][page.race.verdict]
+
+
+def _batching_fake(**kw) -> FakeBackend:
+    backend = FakeBackend(**kw)
+    backend.info = BackendInfo("fake", "fake:", frozenset({"text"}), "cpu", METHODS, max_batch_rows=2)
+    return backend
+
+
+def test_the_race_stop_ends_both_rows_and_only_the_race():
+    holder: dict = {}
+    backend = _batching_fake(on_step=lambda i, cancel: i == 1 and holder["h"].stop_race(holder["session"]))
+    page, h = make(backend)
+    session = Session()
+    holder.update(h=h, session=session)
+    chat_flag = session.new_run()
+    taken = h.take_race({"text": "2+2?", "files": []}, session)
+    box = taken[page.race.box]
+    assert box["stop_btn"] is True and box["submit_btn"] is False  # the race can be stopped
+    outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot", session, *defaults(seed=4)))
+    assert [r["summary"]["stop_reason"] for r in session.race_runs] == ["cancelled", "cancelled"]
+    assert all("you (stop)" in o[p.card] for o in outs for p in page.race.panes if p.card in o)
+    assert not chat_flag.is_set()  # the chat's run goes on
+
+
+def test_a_chat_stop_leaves_a_running_race_alone():
+    session = Session()
+    race_flag = session.new_run("race")
+    session.new_run()
+    make(FakeBackend())[1].stop(session)
+    assert session.cancel.is_set() and not race_flag.is_set()
+
+
+def test_the_race_says_how_it_runs_on_this_backend():
+    page, h = make(_batching_fake())
+    assert "two rows of one batch" in h.model_updates(h.holder.backend, "en")[page.race.intro]
+    assert "duas linhas de um mesmo lote" in h.model_updates(h.holder.backend, "pt-BR")[page.race.intro]
+    page, h = make(FakeBackend())
+    assert "one after the other" in h.model_updates(h.holder.backend, "en")[page.race.intro]

@@ -48,8 +48,14 @@ class _Slot:
 
     row: Row
     inputs: dict[str, Any]
+    stop: threading.Event | None = None  # the caller's stop flag: read here, never set
     events: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     logits: torch.Tensor | None = None  # [V]
+
+    @property
+    def cancelled(self) -> bool:
+        """The caller asked to stop, or the consumer left (the row's own flag)."""
+        return self.row.cancel.is_set() or (self.stop is not None and self.stop.is_set())
 
     def send(self, item: Any) -> None:
         self.events.put(item)
@@ -107,10 +113,12 @@ class Scheduler:
         opens_thinking: bool = False,
     ) -> Iterator[Event]:
         """Queue a prepared prefill; yield its events as the batch produces them.
-        Closing the iterator (a client that left) cancels the row at the next step."""
+        Setting `cancel` stops the row at the next step; the scheduler never sets it (several
+        rows may share one, e.g. a race's two). Closing the iterator (a client that left)
+        sets the row's own flag, which cancels this row only."""
         ids = tuple(int(i) for i in inputs["input_ids"].reshape(-1).tolist())
-        row = Row(self.rt, settings, ids, opens_thinking=opens_thinking, cancel=cancel or threading.Event())
-        slot = _Slot(row, inputs)
+        row = Row(self.rt, settings, ids, opens_thinking=opens_thinking, cancel=threading.Event())
+        slot = _Slot(row, inputs, cancel)
         yield row.started()
         with self._wake:
             if self._closed:
@@ -156,7 +164,7 @@ class Scheduler:
         batch; a failure ends that request only. The ones admitted."""
         waiting, joining = joining, []
         for slot in waiting:
-            if slot.row.cancel.is_set():
+            if slot.cancelled:
                 slot.end(slot.row.done("cancelled"))
             else:
                 joining.append(slot)
@@ -188,7 +196,7 @@ class Scheduler:
         for i, slot in enumerate(slots):
             row = slot.row
             slot.send(row.step(slot.logits))
-            if row.stop is None and row.cancel.is_set():
+            if row.stop is None and slot.cancelled:
                 row.stop = "cancelled"
             if row.stop is not None:
                 slot.end(row.done())
