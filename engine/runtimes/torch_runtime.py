@@ -76,7 +76,7 @@ class Runtime:
         and remember it for `new_batch`; the path's name."""
         mode = (os.environ.get(fast_step.ENV) or "auto").strip().lower()
         one_cuda = fast_step.on_one_cuda_device(self.model)
-        self.batch_rows = rows
+        self.batch_rows, self.slots = rows, None  # a new plan: a new slot batch on first use
         self.batch_path = slot_batch.choose_path(
             rows=rows, zero_gpu=zero_gpu, mode=mode, one_cuda_device=one_cuda,
             no_static=fast_step.unsupported(self.model, graphs=False),
