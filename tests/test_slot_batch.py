@@ -239,3 +239,21 @@ def test_rows_leaving_move_down_by_slot_and_keep_their_logits(moe_rt, monkeypatc
     for j in range(4):
         diffs = parity.compare(ref[j][1][: len(got[j])], got[j])
         assert max(d.max_abs for d in diffs) < 1e-5, j
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("which", ["moe", "dense"])
+def test_a_slot_step_reads_nothing_back_to_the_host(which, request):
+    """What a capture needs: the bucket's forward (mask, scatter, states) without `.item()` or
+    data-dependent shapes, for ids and soft embeddings alike."""
+    from tests.test_fast_step import HostReads
+
+    rt = request.getfixturevalue(f"{which}_rt")
+    batch = slot_batch.SlotBatch(rt, 4, graphs=False)
+    with torch.inference_mode():
+        for p in PROMPTS:
+            batch.prefill(_ids(rt, p))
+        batch.step([5, rt.embed[7], 9], [20, 21, 22])  # loads the input buffers
+        with HostReads() as reads:
+            batch._forward(4)  # what a replay of bucket 4 runs
+    assert reads.seen == []
