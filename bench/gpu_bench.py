@@ -42,14 +42,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import inspect
 import json
 import math
 import platform
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +60,7 @@ from engine.config import DecodeSettings, SamplingParams, SwirParams  # noqa: E4
 from engine.decode import decode  # noqa: E402
 from engine.events import Step  # noqa: E402
 from engine.runtimes import fast_step  # noqa: E402
+from engine.runtimes.kernels import torch_linear_kernels  # noqa: E402
 from engine.runtimes.torch_runtime import Runtime  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "engine" / "models" / "data" / "qwen3_5" / "configs"
@@ -71,8 +70,6 @@ TOTAL_BUDGET_S = 420.0  # the whole run stops starting measurements after this
 GREEDY = SamplingParams(greedy=True)
 SWIR_WINDOW = 16  # so that latent and explicit steps both occur (bench_engine.py does the same)
 TRUNC_MASS = 0.999
-GDN_FUNCTIONS = ("causal_conv1d_update", "causal_conv1d_fn", "torch_chunk_gated_delta_rule",
-                 "torch_recurrent_gated_delta_rule")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -204,31 +201,7 @@ def kernels_present() -> dict[str, bool]:
             "causal-conv1d": bool(is_causal_conv1d_available())}  # fmt: skip
 
 
-@contextlib.contextmanager
-def reference_kernels() -> Iterator[None]:
-    """Make the qwen3_5 modules call transformers' PyTorch gated-delta-net/conv functions, not fla's."""
-    import transformers.models.qwen3_5.modeling_qwen3_5 as dense
-    import transformers.models.qwen3_5_moe.modeling_qwen3_5_moe as moe
-
-    saved = [(mod, n, getattr(mod, n)) for mod in (dense, moe) for n in GDN_FUNCTIONS if hasattr(mod, n)]
-    try:
-        for mod, n, fn in saved:
-            setattr(mod, n, _torch_only(fn))
-        yield
-    finally:
-        for mod, n, fn in saved:
-            setattr(mod, n, fn)
-
-
-def _torch_only(fn: Any) -> Any:
-    ref = inspect.unwrap(fn)
-    params = set(inspect.signature(ref).parameters)
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(ref).parameters.values())
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return ref(*args, **(kwargs if takes_any else {k: v for k, v in kwargs.items() if k in params}))
-
-    return call
+reference_kernels = torch_linear_kernels  # transformers' PyTorch gated-delta-net/conv functions, not fla's
 
 
 # ---------------------------------------------------------------- timed runs

@@ -257,3 +257,35 @@ def test_a_slot_step_reads_nothing_back_to_the_host(which, request):
         with HostReads() as reads:
             batch._forward(4)  # what a replay of bucket 4 runs
     assert reads.seen == []
+
+
+# ---------------------------------------------------------------- kernel choice
+
+
+def test_the_kernel_rule_per_phase():
+    from engine.runtimes.kernels import experts_for, linear_kernels
+
+    assert [linear_kernels(p, "cuda", True) for p in ("prefill", "graph-step", "eager-step")] == [
+        "fast", "fast", "torch"]  # fmt: skip
+    assert {linear_kernels(p, "cpu", True) for p in ("prefill", "graph-step", "eager-step")} == {"torch"}
+    assert linear_kernels("prefill", "cuda", False) == "torch"  # fla not installed
+    with pytest.raises(ValueError):
+        linear_kernels("decode", "cuda", True)
+    assert experts_for("graph-step", "cuda", "eager") == "grouped_mm"  # the eager loop reads routing
+    assert experts_for("eager-step", "cpu", "batched_mm") == "batched_mm"
+    assert experts_for("graph-step", "cuda", None) is None  # dense
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("impl", ["eager", "batched_mm", "grouped_mm"])
+def test_every_experts_implementation_gives_the_eager_blocks_logits(moe_rt, impl):
+    inputs = _ids(moe_rt, PROMPTS[0])
+    companions = [_ids(moe_rt, p) for p in PROMPTS[1:]]
+    moe_rt.model.set_experts_implementation("eager")
+    try:
+        feeds, ref = parity.teacher_inputs(moe_rt, inputs, 6)
+        moe_rt.model.set_experts_implementation(impl)
+        got = parity.batched_static(moe_rt, inputs, feeds, companions, graphs=False)
+    finally:
+        moe_rt.model.set_experts_implementation("grouped_mm")
+    assert parity.worst(parity.compare(ref, got)).max_abs < 1e-5

@@ -42,11 +42,13 @@ tests/test_slot_batch.py; engine/runtimes/parity.py reports it per step).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import torch
 
+from engine.runtimes import kernels
 from engine.runtimes.layers import has_linear_attention
 
 log = logging.getLogger(__name__)
@@ -181,6 +183,20 @@ class SlotBatch:
         self.rec: dict[int, torch.Tensor] = {}
         self.view = _SlotCache(self)
         self.ready = False
+        self._pick_kernels()
+
+    def _pick_kernels(self) -> None:
+        """Apply `kernels`' rule: experts fit for a graph; the eager step's linear-attention kernels."""
+        dev = self.rt.device.type
+        text = self.model.config.get_text_config(decoder=True)
+        current = (
+            getattr(text, "_experts_implementation", None) if getattr(text, "num_experts", None) else None
+        )
+        want = kernels.experts_for("graph-step" if self.graphs else "eager-step", dev, current)
+        if want != current and hasattr(self.model, "set_experts_implementation"):
+            self.model.set_experts_implementation(want)
+        fast = self.linear and dev == "cuda" and kernels.fast_installed()
+        self.eager_torch_kernels = kernels.linear_kernels("eager-step", dev, fast) == "torch" and fast
 
     @property
     def mode(self) -> str:
@@ -224,7 +240,8 @@ class SlotBatch:
             graph, out = self.captured[b]
             graph.replay()
         else:
-            out = self._forward(b)  # [b, 1, V]
+            with kernels.torch_linear_kernels() if self.eager_torch_kernels else contextlib.nullcontext():
+                out = self._forward(b)  # [b, 1, V]
         return out[order, -1]  # [n, V], a gather: the graph's buffer stays its own
 
     # ---- buffers -----------------------------------------------------------------
