@@ -35,7 +35,13 @@ the exact one (see docs/BENCHMARKS.md), and token agreement is a weak check
 #   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
 #     .whl/*.whl && export PYTHONPATH=/tmp/site || exit; set -o pipefail; PYTHONUNBUFFERED=1 python3 \
 #     bench/gpu_bench.py --out $OUT/gpu_bench.json --md $OUT/gpu_bench.md 2>&1 | tee $OUT/gpu_bench.log
-# A rerun of part of it: --models 9B --kernels torch (see --help).
+# A rerun of part of it: --models 9B --kernels torch (see --help). The app path (gpu_bench_app.py: the
+# scheduler's slot batch with graphs per bucket, 1/8/32 visitors, and the teacher-forced parity) runs on
+# --app-models (0.8B) inside the same budget; --models 0.8B alone measures it in about two minutes.
+# The slot batch calls the cache methods of 5.25's Qwen3.5 layers (get_conv_state, increase_count,
+# update_recurrent_state); on 5.24 its section may report an error while the rest stands. To run 5.25
+# there, carry transformers==5.25.0 with huggingface_hub==2.4.0 (5.25 needs >= 2.4) and hub 2.4's new
+# dependencies (httpx2, hf-xet, click; kernels for transformers) in .whl, the same install line.
 
 from __future__ import annotations
 

@@ -289,3 +289,16 @@ def test_every_experts_implementation_gives_the_eager_blocks_logits(moe_rt, impl
     finally:
         moe_rt.model.set_experts_implementation("grouped_mm")
     assert parity.worst(parity.compare(ref, got)).max_abs < 1e-5
+
+
+def test_the_header_names_the_decode_path():
+    from types import SimpleNamespace
+
+    from engine.backends.base import BackendInfo
+    from engine.config import METHODS
+    from rio_app.handlers import header_html
+
+    info = BackendInfo("m", "x", frozenset({"text"}), "cuda:0", METHODS, decode_path="batched, static slots")
+    assert "cuda:0 (batched, static slots)" in header_html(SimpleNamespace(info=info), "en")
+    plain = BackendInfo("m", "x", frozenset({"text"}), "remote", METHODS)
+    assert "remote (" not in header_html(SimpleNamespace(info=plain), "en")
