@@ -35,21 +35,26 @@ the exact one (see docs/BENCHMARKS.md), and token agreement is a weak check
 #   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
 #     .whl/*.whl && export PYTHONPATH=/tmp/site || exit; set -o pipefail; PYTHONUNBUFFERED=1 python3 \
 #     bench/gpu_bench.py --out $OUT/gpu_bench.json --md $OUT/gpu_bench.md 2>&1 | tee $OUT/gpu_bench.log
-# A rerun of part of it: --models 9B --kernels torch (see --help).
+# A rerun of part of it: --models 9B --kernels torch (see --help). The app path (gpu_bench_app.py: the
+# scheduler's slot batch with graphs per bucket, 1/8/32 visitors, and the teacher-forced parity) runs on
+# --app-models (0.8B) inside the same budget; --models 0.8B alone measures it in about two minutes.
+# The slot batch calls the cache methods of 5.25's Qwen3.5 layers (get_conv_state, increase_count,
+# update_recurrent_state); on 5.24 its section may report an error while the rest stands. To run 5.25
+# there, carry transformers==5.25.0 with huggingface_hub==2.4.0 (5.25 needs >= 2.4) and hub 2.4's new
+# dependencies (httpx2, hf-xet, click; kernels for transformers) in .whl, the same install line.
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import gc
-import inspect
 import json
 import math
+import os
 import platform
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,17 +67,16 @@ from engine.config import DecodeSettings, SamplingParams, SwirParams  # noqa: E4
 from engine.decode import decode  # noqa: E402
 from engine.events import Step  # noqa: E402
 from engine.runtimes import fast_step  # noqa: E402
+from engine.runtimes.kernels import torch_linear_kernels  # noqa: E402
 from engine.runtimes.torch_runtime import Runtime  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "engine" / "models" / "data" / "qwen3_5" / "configs"
 MODELS = {"0.8B": "Qwen3.5-0.8B.json", "9B": "Qwen3.5-9B.json", "35B-A3B": "Qwen3.5-35B-A3B.json"}
-BUDGET_S = {"0.8B": 100.0, "9B": 140.0, "35B-A3B": 160.0}  # per model, builds and warm-ups included
-TOTAL_BUDGET_S = 420.0  # the whole run stops starting measurements after this
+BUDGET_S = {"0.8B": 100.0, "9B": 140.0, "35B-A3B": 130.0}  # per model, builds and warm-ups included
+TOTAL_BUDGET_S = 380.0  # the whole run stops starting measurements after this
 GREEDY = SamplingParams(greedy=True)
 SWIR_WINDOW = 16  # so that latent and explicit steps both occur (bench_engine.py does the same)
 TRUNC_MASS = 0.999
-GDN_FUNCTIONS = ("causal_conv1d_update", "causal_conv1d_fn", "torch_chunk_gated_delta_rule",
-                 "torch_recurrent_gated_delta_rule")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -204,31 +208,7 @@ def kernels_present() -> dict[str, bool]:
             "causal-conv1d": bool(is_causal_conv1d_available())}  # fmt: skip
 
 
-@contextlib.contextmanager
-def reference_kernels() -> Iterator[None]:
-    """Make the qwen3_5 modules call transformers' PyTorch gated-delta-net/conv functions, not fla's."""
-    import transformers.models.qwen3_5.modeling_qwen3_5 as dense
-    import transformers.models.qwen3_5_moe.modeling_qwen3_5_moe as moe
-
-    saved = [(mod, n, getattr(mod, n)) for mod in (dense, moe) for n in GDN_FUNCTIONS if hasattr(mod, n)]
-    try:
-        for mod, n, fn in saved:
-            setattr(mod, n, _torch_only(fn))
-        yield
-    finally:
-        for mod, n, fn in saved:
-            setattr(mod, n, fn)
-
-
-def _torch_only(fn: Any) -> Any:
-    ref = inspect.unwrap(fn)
-    params = set(inspect.signature(ref).parameters)
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(ref).parameters.values())
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return ref(*args, **(kwargs if takes_any else {k: v for k, v in kwargs.items() if k in params}))
-
-    return call
+reference_kernels = torch_linear_kernels  # transformers' PyTorch gated-delta-net/conv functions, not fla's
 
 
 # ---------------------------------------------------------------- timed runs
@@ -349,12 +329,36 @@ def bench_model(name: str, args: argparse.Namespace, tokenizer: Any, total_end: 
             )
             fast = fast_step.select(rt, "on")
             out.append(run_variants(rt, fast, ids, variants, args.tokens, clock))
+            if name in args.app_models and len(out) == 1:  # the app's path, on the first kernel set
+                out[-1]["app"] = run_app(rt, args, ids, out[-1]["runs"])
             out[-1].update(model=name, kernels=kernels, build_s=build_s, params_b=_params_b(model))
             del fast
             free(device)
     del rt, model
     free(device)
     return out
+
+
+def run_app(rt: Runtime, args: argparse.Namespace, ids: torch.Tensor, runs: list[dict]) -> dict:
+    """bench/gpu_bench_app.py on this model: the scheduler at 1, 8, 32 visitors, and the parity check.
+    On the CPU (--tiny) the slot path runs without graphs (RIO_FAST_STEP=static)."""
+    from bench.gpu_bench_app import app_section
+    from engine.models.tiny_moe import chat_template
+
+    single = next((r["tokens_per_s"] for r in runs if r["name"] == "cot-greedy+fast"), None)
+    rt.tokenizer.chat_template = rt.tokenizer.chat_template or chat_template()  # Qwen3.5's, as the app uses
+    saved = os.environ.get(fast_step.ENV)
+    if args.tiny:
+        os.environ[fast_step.ENV] = "static"
+    try:
+        return app_section(rt, args.tokens, SWIR_WINDOW, single, ids, tuple(args.visitors))
+    except Exception as err:  # reported, not raised: the single-run numbers stand
+        return {"status": f"error: {type(err).__name__}: {str(err)[:300]}"}
+    finally:
+        if saved is None:
+            os.environ.pop(fast_step.ENV, None)
+        else:
+            os.environ[fast_step.ENV] = saved
 
 
 def kernel_sets(choice: str) -> list[str]:
@@ -466,7 +470,20 @@ def targets(models: list[dict]) -> list[dict]:
         rows.append(
             _target(m, "SwiR exact mix ÷ our CoT (fast step on)", r["swir_exact_fast_vs_cot_fast"], 0.9)
         )
+        app = (m.get("app") or {}).get("ratios") or {}
+        for key, what, goal in APP_TARGETS:
+            if key in app:
+                rows.append(_target(m, what, app[key], goal))
     return rows
+
+
+APP_TARGETS = (  # the app's path (bench/gpu_bench_app.py): aggregate tok/s ratios
+    ("one_visitor_vs_single_fast_step", "app: one visitor through the scheduler ÷ single-run fast step", 0.9),
+    ("most_vs_1_visitors", "app: most visitors ÷ one visitor (aggregate)", 20.0),
+    ("swir_vs_cot_at_1", "app: SwiR ÷ CoT, 1 visitor", 0.95),
+    ("swir_vs_cot_at_8", "app: SwiR ÷ CoT, 8 visitors", 0.95),
+    ("swir_vs_cot_at_32", "app: SwiR ÷ CoT, 32 visitors", 0.95),
+)
 
 
 def _target(m: dict, what: str, value: float | None, goal: float) -> dict:
@@ -511,10 +528,28 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| {t['model']} ({t['kernels']}) | {t['what']} | {_fmt(t['value'], '.2f')}× | ≥ {t['target']}× | {met} |"
         )
+    lines += app_markdown(report["models"])
     lines += ["", f"Sampler synchronising calls per step: {report['sampler_syncs']}", ""]
     for m in report["models"]:
         lines.append(f"Agreement {m['model']} ({m['kernels']}): {json.dumps(m['agreement'])}")
     return "\n".join(lines) + "\n"
+
+
+def app_markdown(models: list[dict]) -> list[str]:
+    """The app path's table (aggregate tok/s per visitors and method) and its parity line."""
+    lines = []
+    for m in (m for m in models if "app" in m):
+        app = m["app"]
+        if "runs" not in app:
+            lines += ["", f"App path {m['model']}: {app.get('status')}"]
+            continue
+        lines += ["", f"App path {m['model']}: {app['decode_path']} ({app['slot_mode']})", "",
+                  "| method | visitors | aggregate tok/s | per-run tok/s | tokens | latent |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for r in app["runs"]:
+            lines.append(f"| {r['method']} | {r['concurrency']} | {_fmt(r['aggregate_tok_s'])} | "
+                         f"{_fmt(r['per_run_tok_s'])} | {r['tokens']} | {r['latent_steps']} |")  # fmt: skip
+        lines += ["", f"Teacher-forced parity {m['model']}: {json.dumps(app['parity'])}"]
+    return lines
 
 
 def machine(device: torch.device) -> dict:
@@ -539,6 +574,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--kernels", choices=["both", "fast", "torch"], default="both")
     ap.add_argument("--device", default=None, help="cuda (default) or cpu (--tiny)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--app-models",
+        nargs="*",
+        choices=list(MODELS),
+        default=["0.8B"],
+        help="models whose app path (LocalBackend.chat through the scheduler) is measured",
+    )
+    ap.add_argument(
+        "--visitors", nargs="+", type=int, default=[1, 8, 32], help="concurrent runs of the app path"
+    )
     ap.add_argument("--out", default="gpu_bench.json")
     ap.add_argument("--md", default=None, help="also write the Markdown table here")
     args = ap.parse_args(argv)

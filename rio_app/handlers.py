@@ -178,13 +178,19 @@ def header_html(backend: Backend, lang: str) -> str:
     parts = [
         f"<b>{t('header_model', lang)}:</b> <code>{render_runs([(info.name, False)])}</code>",
         f"{t('header_reads', lang)}: {reads}",
-        f"{t('header_device', lang)}: {render_runs([(info.device, False)])}",
+        f"{t('header_device', lang)}: {render_runs([(_device_and_path(info), False)])}",
         f"{t('header_method', lang)}: {methods}",
     ]
     note = ""
     if info.note:
         note = f'<div class="rio-note-box">{t("header_fallback", lang)}: {render_runs([(info.note, False)])}</div>'
     return f'<div class="rio-header" lang="{lang}">{" · ".join(parts)}</div>{note}'
+
+
+def _device_and_path(info) -> str:
+    """The device, and how runs decode on it where the backend says (e.g. "batched, CUDA graphs ...")."""
+    path = getattr(info, "decode_path", "")
+    return f"{info.device} ({path})" if path else info.device
 
 
 def limits_line(backend: Backend, lang: str) -> str:

@@ -26,7 +26,7 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("gpu_bench") / "bench.json"
     md = out.with_suffix(".md")
     gpu_bench.main(["--tiny", "--models", "0.8B", "35B-A3B", "--tokens", "5", "--prompt", "12",
-                    "--out", str(out), "--md", str(md)])  # fmt: skip
+                    "--visitors", "1", "2", "--out", str(out), "--md", str(md)])  # fmt: skip
     return json.loads(out.read_text()), md.read_text()
 
 
@@ -76,3 +76,22 @@ def test_reference_kernels_swaps_and_restores_the_module_functions():
     with gpu_bench.reference_kernels():
         assert dense.causal_conv1d_update is not before
     assert dense.causal_conv1d_update is before
+
+
+def test_the_app_path_is_measured_and_its_parity_reported(report):
+    """LocalBackend.chat through the scheduler (the slot path without graphs on the CPU), CoT and
+    SwiR at each visitor count, and the teacher-forced check of the three paths (float32: 1e-5)."""
+    data, md = report
+    app = data["models"][0]["app"]
+    assert "app" not in data["models"][1]  # --app-models defaults to 0.8B
+    assert app["decode_path"] == "batched, static slots (no graphs)" and app["slot_mode"] == "static"
+    assert [(r["method"], r["concurrency"]) for r in app["runs"]] == [
+        ("cot-greedy", 1), ("cot-greedy", 2), ("swir", 1), ("swir", 2)]  # fmt: skip
+    assert all(r["tokens"] == 5 * r["concurrency"] and r["aggregate_tok_s"] > 0 for r in app["runs"])
+    assert sum(r["latent_steps"] for r in app["runs"] if r["method"] == "swir") >= 1
+    assert app["ratios"]["one_visitor_vs_single_fast_step"] > 0 and app["ratios"]["most_vs_1_visitors"] > 0
+    for path in ("single-static", "batched-static"):
+        assert app["parity"][path]["max_abs"] < 1e-5 and app["parity"][path]["met"]
+    whats = {t["what"] for t in data["targets"]}
+    assert "app: one visitor through the scheduler ÷ single-run fast step" in whats
+    assert "App path 0.8B: batched, static slots (no graphs)" in md

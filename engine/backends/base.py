@@ -40,6 +40,7 @@ class BackendInfo:
     max_prompt_tokens: int | None = None  # refuse longer prompts before the prefill (None: the context)
     runtime: str = "torch"  # "torch", "llama.cpp" or "remote"
     max_batch_rows: int = 1  # runs it decodes at once (above 1: the app may serve several)
+    decode_path: str = ""  # how runs decode, for the header: "batched, CUDA graphs per bucket (1, 2, 4)", ...
 
 
 class Backend(Protocol):

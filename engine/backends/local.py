@@ -12,6 +12,7 @@ decode loop. Leaves everything model-shaped to the runtimes (`engine/runtimes/`:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -24,6 +25,7 @@ from engine.events import Event
 from engine.media import MediaLimits, check_media
 from engine.models.presets import DEFAULT_PRESET
 from engine.prompt import Prepared, Turn, prepare
+from engine.runtimes import slot_batch
 from engine.runtimes.llamacpp import LlamaOptions, load_llama
 from engine.runtimes.scheduler import Scheduler
 from engine.runtimes.threads import on_own_thread
@@ -50,7 +52,7 @@ class LocalBackend:
         max_batch_rows: int = 1,
     ) -> None:
         self.runtime = rt = runtime
-        self.scheduler = _scheduler(rt, max_batch_rows)
+        self.scheduler = _scheduler(rt, max_batch_rows, on_zero_gpu())
         notice = kernel_notice(rt.model) if hasattr(rt, "model") and rt.model is not None else ""
         note = " ".join(x for x in (note, notice) if x)
         self.info = BackendInfo(
@@ -58,6 +60,7 @@ class LocalBackend:
             methods=METHODS, context_length=rt.context_length, note=note,
             limits=limits or MediaLimits(), max_prompt_tokens=max_prompt_tokens,
             runtime=getattr(rt, "kind", "torch"), max_batch_rows=self.scheduler.max_rows if self.scheduler else 1,
+            decode_path=decode_path(rt, self.scheduler),
         )  # fmt: skip
 
     def check_media(self, images: Sequence[str], videos: Sequence[str]) -> None:
@@ -88,15 +91,44 @@ class LocalBackend:
             )
 
 
-def _scheduler(rt: StepRuntime, rows: int) -> Scheduler | None:
-    """A batching scheduler when more than one row is asked for and the runtime can batch."""
-    if rows <= 1:
+ZERO_GPU_ENV = "SPACES_ZERO_GPU"  # set on a Hugging Face ZeroGPU Space
+
+
+def on_zero_gpu(env: dict[str, str] | None = None) -> bool:
+    """Whether this process runs on ZeroGPU, where a GPU exists only inside each `spaces.GPU` call."""
+    value = (os.environ if env is None else env).get(ZERO_GPU_ENV, "")
+    return value.strip().lower() in ("1", "true", "yes")
+
+
+def _scheduler(rt: StepRuntime, rows: int, zero_gpu: bool = False) -> Scheduler | None:
+    """A batching scheduler when more than one row is asked for and the runtime can batch;
+    none on ZeroGPU (its worker thread would outlive the call that holds the GPU)."""
+    plan = getattr(rt, "plan_batching", None)
+    path = plan(rows, zero_gpu=zero_gpu) if plan is not None else ("single" if rows <= 1 else "eager")
+    if path == "single" or rows <= 1:
+        if zero_gpu and rows > 1:
+            log.info("ZeroGPU: %s decodes one run at a time, inside the GPU call", rt.name)
         return None
     new_batch = getattr(rt, "new_batch", None)
     if new_batch is None:
         log.info("%s decodes one run at a time (its runtime does not batch)", rt.name)
         return None
     return Scheduler(rt, new_batch, rows)
+
+
+def decode_path(rt: StepRuntime, scheduler: Scheduler | None) -> str:
+    """How runs decode, in words for the header."""
+    if scheduler is None:
+        fast = getattr(rt, "fast", None)
+        how = f"fast step ({fast.mode})" if fast is not None else "plain step"
+        return f"one run at a time, {how}"
+    path = getattr(rt, "batch_path", "eager")
+    if path == "graph":
+        sizes = ", ".join(str(b) for b in slot_batch.bucket_sizes(scheduler.max_rows))
+        return f"batched, CUDA graphs per bucket ({sizes})"
+    if path == "static":
+        return "batched, static slots (no graphs)"
+    return "batched, eager"
 
 
 # Tried in order when the asked model cannot be loaded: the default fine-tune, the bundled

@@ -253,7 +253,7 @@ def select(rt: Any, mode: str | None = None) -> FastStep | None:
         log.warning("%s=%r: expected auto, on, static or off; fast step off", ENV, mode)
         return None
     model = getattr(rt, "model", None)
-    cuda = _on_one_cuda_device(model)
+    cuda = on_one_cuda_device(model)
     if mode == "auto" and not cuda:
         return None
     graphs = cuda and mode != "static"
@@ -287,7 +287,7 @@ def unsupported(model: Any, *, graphs: bool) -> str | None:
     return None
 
 
-def _on_one_cuda_device(model: Any) -> bool:
+def on_one_cuda_device(model: Any) -> bool:
     if not isinstance(model, torch.nn.Module) or not torch.cuda.is_available():
         return False
     device_map = getattr(model, "hf_device_map", None)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -35,7 +36,7 @@ from engine import tokens
 from engine.errors import ModelUnavailable
 from engine.models.paths import cache_root
 from engine.models.presets import PRESETS, SMOLLM2_GGUF, Preset, memory_gb, needed_gb, smollm2_folder
-from engine.runtimes import fast_step
+from engine.runtimes import fast_step, slot_batch
 from engine.runtimes.batch_cache import TorchBatch
 from engine.runtimes.layers import has_linear_attention
 from engine.runtimes.threads import on_own_thread
@@ -57,6 +58,9 @@ class Runtime:
     lock: threading.Lock = field(default_factory=threading.Lock)
     rope_delta: int = 0  # set by prefill for multimodal-rope models
     fast: Any = None  # fast-step hook: a fast_step.FastStep (static cache + CUDA graph), or None
+    slots: Any = None  # the scheduler's slot batch (slot_batch.SlotBatch), made on first use
+    batch_path: str = "eager"  # how the scheduler batches (plan_batching)
+    batch_rows: int = 1
 
     def __post_init__(self) -> None:
         self.embed = _mix_matrix(self.model.get_input_embeddings().weight)  # [V, H]
@@ -67,10 +71,30 @@ class Runtime:
         self.mrope = hasattr(getattr(self.model, "model", None), "rope_deltas")
         self.fast = self.fast or fast_step.select(self)  # fast-step hook: on by itself only on CUDA
 
+    def plan_batching(self, rows: int, *, zero_gpu: bool = False) -> str:
+        """Choose how runs are served (`slot_batch.choose_path`: single, graph, static, eager)
+        and remember it for `new_batch`; the path's name."""
+        mode = (os.environ.get(fast_step.ENV) or "auto").strip().lower()
+        one_cuda = fast_step.on_one_cuda_device(self.model)
+        self.batch_rows, self.slots = rows, None  # a new plan: a new slot batch on first use
+        self.batch_path = slot_batch.choose_path(
+            rows=rows, zero_gpu=zero_gpu, mode=mode, one_cuda_device=one_cuda,
+            no_static=fast_step.unsupported(self.model, graphs=False),
+            no_graph=fast_step.unsupported(self.model, graphs=True) if one_cuda else None,
+        )  # fmt: skip
+        if self.batch_path in ("graph", "static"):
+            self.fast = None  # fast-step hook: the slot batch is the fast path, at every bucket
+        return self.batch_path
+
     def new_batch(self, _rt: Any = None) -> Any:
-        """An empty batch cache for the scheduler (`engine.runtimes.batch_cache.TorchBatch`)."""
-        self.fast = None  # fast-step hook: the scheduler joins dynamic caches
-        return TorchBatch(self)
+        """An empty batch cache for the scheduler: the slot batch (kept across batches: its
+        buffers and graphs are reused), or the dynamic `batch_cache.TorchBatch`."""
+        self.fast = None  # fast-step hook: the scheduler's batch serves every run
+        if getattr(self, "batch_path", "eager") not in ("graph", "static"):
+            return TorchBatch(self)
+        if self.slots is None:
+            self.slots = slot_batch.SlotBatch(self, self.batch_rows, graphs=self.batch_path == "graph")
+        return self.slots
 
     # ---- token ids -------------------------------------------------------
     def token_id(self, token: str) -> int:
