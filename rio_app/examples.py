@@ -22,9 +22,7 @@ FOLDER = Path(tempfile.gettempdir()) / "rio-chat-examples"
 # the method the page preselects (SwiReasoning, sampled), at every seed tried. Chosen by
 # running candidates through the engine; the numbers are in docs/MODEL-smollm2-think.md.
 TEXT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "en": (
-        ("Capital of France", "What is the capital of France?"),
-    ),
+    "en": (("Capital of France", "What is the capital of France?"),),
     "pt-BR": (
         (
             "Figurinhas (problema)",

@@ -25,7 +25,11 @@ from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
 from rio_app.i18n import I18N
 
-METHOD_CHOICES = [("SwiReasoning", "swir"), (I18N("method_cot"), "cot"), (I18N("method_cot_greedy"), "cot-greedy")]
+METHOD_CHOICES = [
+    ("SwiReasoning", "swir"),
+    (I18N("method_cot"), "cot"),
+    (I18N("method_cot_greedy"), "cot-greedy"),
+]
 GROUPS = {"": None, "sampling": "sampling_group", "swir": "swir_group"}  # path head -> accordion label
 
 
