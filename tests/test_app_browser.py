@@ -112,7 +112,7 @@ LONG_TOKENS = 400
 
 @pytest.fixture(scope="module")
 def race_url(random_moe_runtime):
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     backend = LocalBackend(random_moe_runtime, max_batch_rows=2)
     demo, url = _serve(ShortCoT(backend), RACE_TOKENS, greedy=True)
@@ -123,7 +123,7 @@ def race_url(random_moe_runtime):
 
 @pytest.fixture(scope="module")
 def long_race_url(smollm2_runtime):
-    from engine.local import LocalBackend
+    from engine.backends.local import LocalBackend
 
     backend = LocalBackend(smollm2_runtime, max_batch_rows=2)
     demo, url = _serve(backend, LONG_TOKENS, greedy=True)  # a long story: only a Stop ends it soon
