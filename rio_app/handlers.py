@@ -40,6 +40,7 @@ from engine.backends.base import Backend
 from engine.config import DecodeSettings
 from engine.errors import PromptTooLong, RioError
 from engine.events import Done, Started, Step
+from engine.models.presets import local_reader
 from engine.prompt import Turn
 from engine.trace import TraceRecorder, segment_stats
 from rio_app import trace_chart
@@ -218,6 +219,16 @@ def box_update(backend: Backend, placeholder: str = "box_placeholder", **kwargs:
     return gr.update(file_types=["image", "video"], placeholder=I18N(placeholder), **kwargs)
 
 
+def attached_kinds(message: Any) -> set[str]:
+    """{"image", "video"}, as far as the box's attachments go; empty for files it refuses
+    (the send's validator says what is wrong with them)."""
+    try:
+        images, videos = split_files(message)
+    except RioError:
+        return set()
+    return {kind for kind, files in (("image", images), ("video", videos)) if files}
+
+
 def with_seed(settings: DecodeSettings) -> DecodeSettings:
     """A sampled run without a seed gets a drawn one, so that it can be repeated (Retry with CoT)."""
     if settings.seed is not None or settings.greedy:
@@ -234,6 +245,7 @@ class ChatParts(Protocol):
     chart: Any
     card: Any
     retry_cot: Any
+    reader_offer: Any  # a button: switch to a model that reads the attached pictures/video
     downloads: dict[str, Any]  # by EXPORT_KINDS
 
 
@@ -260,6 +272,7 @@ class PageParts(Protocol):
 
     header: Any
     status: Any
+    pick: Any  # the model dropdown
     settings: dict[str, Any]  # by setting name
     chat: ChatParts
     race: RaceParts
@@ -299,6 +312,33 @@ class Handlers:
         except RioError as err:
             return gr.validate(False, str(err)), ok, ok
         return ok, ok, ok
+
+    def offer_reader(self, request: gr.Request, message: Any) -> dict:
+        """An upload the model cannot read: offer, in one click, a local model that reads it.
+        The message stays in the box; nothing is offered where switching is off."""
+        lang, info = lang_of(request), self.holder.backend.info
+        missing = attached_kinds(message) - set(info.modalities)
+        reader = local_reader(missing) if missing and self.holder.allow_switch else None
+        if reader is None:
+            return gr.update(visible=False)
+        what = t("or", lang).join(t(f"mod_{m}", lang) for m in sorted(missing))
+        label = t("reader_offer", lang, model=info.name, missing=what, reader=reader)
+        return gr.update(visible=True, value=label)
+
+    def switch_to_reader(
+        self,
+        request: gr.Request,
+        message: Any,
+        progress: Any = gr.Progress(),  # noqa: B008
+    ) -> Iterator[dict]:
+        """The offer's click: load the model that reads the upload (as the sidebar's Load does)."""
+        reader, offer = local_reader(attached_kinds(message)) or "", self.page.chat.reader_offer
+        yield {offer: gr.update(interactive=False)}
+        yield from self.load_model(request, reader, progress)
+        loaded = self.holder.backend.info.name == reader
+        yield {offer: gr.update(visible=not loaded, interactive=True)} | (
+            {self.page.pick: gr.update(value=reader)} if loaded else {}
+        )
 
     def check_race(self, request: gr.Request, message: Any, session: Any) -> tuple:
         return self.check_message(request, message, None, session)[:2]

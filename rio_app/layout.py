@@ -53,6 +53,7 @@ class ChatTab:
     chart: gr.HTML
     card: gr.HTML
     retry_cot: gr.Button
+    reader_offer: gr.Button  # shown when the model cannot read an upload (Handlers.offer_reader)
     downloads: dict[str, gr.DownloadButton]  # by EXPORT_KINDS
 
 
@@ -145,12 +146,13 @@ def _chat_tab(backend: Backend) -> ChatTab:
             chatbot = _chatbot("rio-chat", "chat_label", 580, examples(backend.info.modalities))
             box = _box(backend, "rio-box", "box_placeholder")
             limits = gr.Markdown(limits_line(backend, "en"), elem_classes="rio-limits")
+            offer = gr.Button("", visible=False, size="sm", variant="secondary", elem_id="rio-reader-offer")
         with gr.Column(scale=2, min_width=320):
             chart = trace_chart.TraceChart(label=I18N("chart_label"), elem_id="rio-chart")
             card = gr.HTML(I18N("summary_empty"), label=I18N("summary_label"), elem_id="rio-summary")
             retry_cot = gr.Button(I18N("retry_cot"), visible=False, size="sm", elem_id="rio-retry-cot")
             downloads = _exports()
-    return ChatTab(chatbot, box, limits, chart, card, retry_cot, downloads)
+    return ChatTab(chatbot, box, limits, chart, card, retry_cot, offer, downloads)
 
 
 def _race_pane(key: str, title: str) -> RacePane:
@@ -209,6 +211,18 @@ def _wire_chat(h: Handlers, page: Page, queue: dict[str, Any]) -> None:
     sent = box.submit(
         h.take_message, [box, chatbot, session], [box, chatbot], validator=h.check_message, **LIGHT
     )
+    box.change(
+        h.offer_reader,
+        [box],
+        [c.reader_offer],
+        queue=False,
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    c.reader_offer.click(
+        h.switch_to_reader, [box], [*page.model_outputs, page.pick, c.reader_offer],
+        concurrency_id="load", concurrency_limit=1,
+    )  # fmt: skip
     sent.success(**answer).then(h.release_box, None, box, queue=False).then(**export)
     for trigger, fn in ((chatbot.retry, h.retry), (c.retry_cot.click, h.retry_with_cot)):
         again = trigger(fn, [chatbot, session], [chatbot], queue=False)

@@ -249,6 +249,50 @@ def test_trained_tiny_moe_reads_the_expression_in_an_uploaded_picture(browser, t
     ctx.close()
 
 
+def test_a_picture_on_the_text_default_switches_in_one_click_and_keeps_the_message(
+    browser, think_backend, tiny_moe_backend
+):
+    """The offline default reads text only: an attached picture offers tiny-moe, one click
+    loads it, and the message typed before the click is still in the box to send."""
+    from rio_app.layout import build_page
+    from rio_app.state import ModelHolder
+    from tests.test_tiny_moe import BROWSER_TASK, TASKS, task_line
+
+    task = task_line(*BROWSER_TASK)
+    settings = DecodeSettings(
+        max_new_tokens=320, swir=SwirParams(window=16), sampling=SamplingParams(greedy=True)
+    )
+    loaded = []
+
+    def loader(name, fallback, max_prompt_tokens=None):
+        loaded.append(name)
+        return tiny_moe_backend
+
+    demo, _page, _h = build_page(ModelHolder(think_backend), settings=settings, load_backend=loader)
+    port = free_port()
+    demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs()
+    )
+    try:
+        ctx, page = _open(browser, f"http://127.0.0.1:{port}/")
+        page.locator("#rio-box textarea").fill(task["question"])
+        page.locator("#rio-box input[type=file]").set_input_files(str(TASKS / task["images"][0]))
+        offer = page.locator("#rio-reader-offer")
+        offer.wait_for(state="visible", timeout=30_000)
+        assert "tiny-moe" in offer.inner_text() and "smollm2-think" in offer.inner_text()
+        offer.click()
+        page.wait_for_selector("#rio-header .rio-header:has-text('tiny-moe')", timeout=60_000)
+        offer.wait_for(state="hidden", timeout=30_000)
+        assert loaded == ["tiny-moe"]
+        assert page.locator("#rio-box textarea").input_value() == task["question"]  # kept as typed
+        page.locator("#rio-box textarea").press("Enter")
+        _wait_done(page)
+        assert task["answer"] in page.locator("#rio-chat .bot").last.inner_text()
+        ctx.close()
+    finally:
+        demo.close()
+
+
 def test_broken_video_is_refused_and_chat_goes_on(browser, tiny_url, tmp_path):
     fake = tmp_path / "holiday.mp4"
     fake.write_text("this is only text, not a video\n")

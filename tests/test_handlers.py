@@ -579,3 +579,39 @@ def test_the_race_says_how_it_runs_on_this_backend():
     assert "duas linhas de um mesmo lote" in h.model_updates(h.holder.backend, "pt-BR")[page.race.intro]
     page, h = make(FakeBackend())
     assert "one after the other" in h.model_updates(h.holder.backend, "en")[page.race.intro]
+
+
+def test_a_picture_on_a_text_model_offers_the_local_model_that_reads_it(tmp_path):
+    from PIL import Image
+
+    img = tmp_path / "sum.png"
+    Image.new("RGB", (32, 16), "white").save(img)
+    message = {"text": "What does it say?", "files": [str(img)]}
+    reader = FakeBackend(modalities=("text", "image", "video"))
+    reader.info = BackendInfo("tiny-moe", "fake:", frozenset({"text", "image", "video"}), "cpu", METHODS)
+    holder = ModelHolder(FakeBackend())
+    loaded = []
+
+    def loader(name, fallback, max_prompt_tokens=None):
+        loaded.append(name)
+        return reader
+
+    _demo, page, h = build_page(holder, load_backend=loader)
+    offer = h.offer_reader(None, message)
+    assert offer["visible"] is True and "tiny-moe" in offer["value"] and "images" in offer["value"]
+    assert h.offer_reader(None, {"text": "no picture", "files": []})["visible"] is False
+    outs = list(h.switch_to_reader(None, message, progress=lambda *a, **k: None))
+    assert loaded == ["tiny-moe"] and holder.backend is reader
+    assert outs[-1][page.chat.reader_offer]["visible"] is False and outs[-1][page.pick]["value"] == "tiny-moe"
+    box_updates = [o[page.chat.box] for o in outs if page.chat.box in o]
+    assert box_updates and all("value" not in u for u in box_updates)  # the message stays in the box
+    assert h.offer_reader(None, message)["visible"] is False  # the new model reads it
+
+
+def test_no_reader_offer_where_switching_is_off(tmp_path):
+    from PIL import Image
+
+    img = tmp_path / "sum.png"
+    Image.new("RGB", (32, 16), "white").save(img)
+    _demo, page, h = build_page(ModelHolder(FakeBackend(), allow_switch=False))
+    assert h.offer_reader(None, {"text": "?", "files": [str(img)]})["visible"] is False

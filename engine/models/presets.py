@@ -138,6 +138,7 @@ PRESETS: dict[str, Preset] = {
 class Availability:
     ok: bool
     reason: str  # why not, or what it will do ("in the local cache", "builtin")
+    downloads: bool = False  # loading it would fetch weights from the hub first
 
 
 def smollm2_folder() -> Path | None:
@@ -223,5 +224,16 @@ def availability(name: str) -> Availability:
     if not in_hub_cache(p.source):
         if os.environ.get("HF_HUB_OFFLINE") == "1":
             return Availability(False, f"not downloaded ({p.source}) and the hub is offline")
-        return Availability(True, f"will download {p.source} (about {p.total_params_b * 2:.0f} GB)")
+        return Availability(True, f"will download {p.source} (about {p.total_params_b * 2:.0f} GB)", True)
     return Availability(True, "in the local cache")
+
+
+def local_reader(kinds: set[str] | frozenset[str]) -> str | None:
+    """The first preset that reads every kind in `kinds` ("image", "video") and loads
+    here without a download: what to offer a visitor whose model cannot read an upload."""
+    for name, p in PRESETS.items():
+        if kinds <= p.modalities:
+            av = availability(name)
+            if av.ok and not av.downloads:
+                return name
+    return None
