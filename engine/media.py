@@ -424,6 +424,8 @@ def _sample_by_seeking(container, stream, p: _Probe, targets: list[float], sink:
             frames = container.decode(stream)
         for frame in frames:
             decoded_t = _frame_time(frame, p, tb, decoded_t)
+            if p.duration_s is not None and decoded_t >= p.duration_s:
+                return  # past the clip's end: a damaged time stamp, or the stream's tail
             if decoded_t >= target - TIME_EPS_S and (not sink.times or decoded_t > sink.times[-1]):
                 sink.add(frame, decoded_t)
                 break
