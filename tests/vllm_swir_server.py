@@ -78,7 +78,9 @@ def free_port() -> int:
 class VllmServer:
     """`vllm serve FOLDER` on a free port; `swir=True` adds the extension's flag set."""
 
-    def __init__(self, folder: Path, *, swir: bool, tp: int = 1, log: Path | None = None) -> None:
+    def __init__(
+        self, folder: Path, *, swir: bool, tp: int = 1, extra: tuple[str, ...] = (), log: Path | None = None
+    ) -> None:
         py, why = vllm_python()
         if py is None:
             raise RuntimeError(why)
@@ -88,8 +90,9 @@ class VllmServer:
             str(py), "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder),
             "--served-model-name", SERVED, "--dtype", "float32", "--max-model-len", "2048",
             "--enforce-eager", "--port", str(self.port), "--host", "127.0.0.1",
-            "--tensor-parallel-size", str(tp), "--max-num-seqs", "8", "--seed", "0",
+            "--tensor-parallel-size", str(tp), "--max-num-seqs", "8", "--seed", "0", "--block-size", "32",
         ]  # fmt: skip
+        args += list(extra)  # later flags win (e.g. a smaller --max-model-len)
         if swir:
             args += [
                 "--worker-cls", "vllm_swir.worker.SwirWorker",

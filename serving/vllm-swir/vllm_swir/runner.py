@@ -80,7 +80,9 @@ class SwirRunnerMixin:
         if req.max_id() >= vocab:
             log.error("vllm-swir: request %s names token id %d >= vocab %d", req_id, req.max_id(), vocab)
             return
-        eos = sp.eos_token_id if sp.eos_token_id is not None else req.eos_id
+        # The answer budget ends a run with a token vLLM stops on: EOS, else a stop token id
+        # (with ignore_eos and no stop ids the run goes on to max_tokens; its trace says where it ended).
+        eos = sp.eos_token_id if sp.eos_token_id is not None else next(iter(sp.stop_token_ids or ()), None)
         max_new = req.max_new_tokens or sp.max_tokens or self.max_model_len
         self.swir_rows[req_id] = SwirRow(req, max_new, eos)
         self.swir_soft[req_id] = {}
@@ -200,6 +202,11 @@ class SwirRunnerMixin:
             ]
             if not found:
                 raise RuntimeError("vllm-swir: the model has no vocabulary-parallel input embedding.")
+            weight = getattr(found[0], "weight", None)
+            if not isinstance(weight, torch.Tensor) or not weight.is_floating_point():
+                raise RuntimeError(
+                    "vllm-swir: the input embedding is quantized; the soft mix needs its rows."
+                )
             self.swir_embed = found[0]
         return self.swir_embed
 
