@@ -292,7 +292,7 @@ def test_prefix_cache_never_serves_blocks_computed_from_soft_inputs(
     """A plain request whose prompt is a SwiR run's prompt and output (two full 32-token blocks and
     more) gets the tokens stock vLLM computes, not ones read from the SwiR run's cached blocks."""
     tok = smollm2_runtime.tokenizer
-    ids = _prompt_ids(tok, "Describe a lighthouse at night in two sentences.")
+    ids = _prompt_ids(tok, PROMPTS[1])  # many latent steps under the reference rule
     toks, records = served(swir_server.url, ids, 60, _settings(VARIANTS["reference"], 60), tok)
     assert sum(r["mode"] == "latent" for r in records) > 10
     follow = ids + toks[:48]
@@ -371,10 +371,10 @@ def test_strict_signal_ids_are_sent_as_null_where_missing(smollm2_runtime):
 @pytest.mark.model
 @pytest.mark.slow
 def test_preempted_swir_run_replays_its_soft_inputs(smollm2_runtime, swir_server, request):
-    """A KV cache of 6 blocks of 32 tokens cannot hold two 130-token runs: vLLM preempts one and
+    """A KV cache of 8 blocks of 32 tokens cannot hold two 130-token runs: vLLM preempts one and
     later recomputes it from its tokens. The extension writes the stored soft inputs back at their
     positions, so both runs end as they do alone."""
-    small = _server(request, swir=True, extra=("--num-gpu-blocks-override", "6", "--max-model-len", "192"))
+    small = _server(request, swir=True, extra=("--num-gpu-blocks-override", "8", "--max-model-len", "160"))
     tok = smollm2_runtime.tokenizer
     ids = [_prompt_ids(tok, q) for q in ("Describe a storm at sea.", "Describe a quiet forest.")]
     settings = _settings(VARIANTS["reference"], 100)
