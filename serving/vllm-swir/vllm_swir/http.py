@@ -1,6 +1,7 @@
 """`SwirMiddleware`: the HTTP side of the extension (`--middleware vllm_swir.http.SwirMiddleware`).
 
-Owns, for a completions or chat-completions request whose `vllm_xargs` holds `swireasoning`:
+Owns, for any POST whose JSON body's `vllm_xargs` holds `swireasoning` (chat completions and
+completions stream the trace; other endpoints that take `vllm_xargs` get the checks and the salt):
 - validation: a bad knob is answered HTTP 400 naming the field (`knobs.parse`), before vLLM
   sees the request; so are `n > 1` and beam search (one trace per request);
 - the body vLLM accepts: its `vllm_xargs` takes flat values, so the object is passed on as a
@@ -24,15 +25,13 @@ from typing import Any
 from vllm_swir.channel import Reader
 from vllm_swir.knobs import XARGS_KEY, KnobError, parse
 
-PATHS = ("/v1/chat/completions", "/v1/completions")
-
 
 class SwirMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope.get("type") != "http" or scope.get("method") != "POST" or scope.get("path") not in PATHS:
+        if scope.get("type") != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
