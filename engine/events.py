@@ -8,7 +8,8 @@ A run yields one `Started`, then one `Step` per generated token, then one
 Per-run facts travel here, not on the backend: `Started` carries the prompt's
 token ids, whether the entropy is exact or a remote estimate, and whether the
 switch marks were applied by the loop, replayed over a remote stream (where
-SwiReasoning *would* switch), or run by a server that reports none.
+SwiReasoning *would* switch), or run by a server (real marks where it streams
+its trace, as the vllm-swir extension does).
 
 Words used throughout: a *latent step* is one after which the model read a
 soft embedding (`Step.latent`); an *explicit step* is one after which it read
@@ -28,7 +29,8 @@ Phase = Literal["thinking", "answer"]
 StopReason = Literal["eos", "max_new_tokens", "answer_budget", "cancelled", "error"]
 EntropyKind = Literal["exact", "estimate"]
 # "applied": the loop switched for real; "replay": where SwiR would switch over a
-# remote stream (not applied); "server": the server ran SwiR and reports no marks.
+# remote stream (not applied); "server": the server ran SwiR (with the vllm-swir extension
+# its per-step trace gives the real modes and exact entropy; an older fork sends none).
 SwitchMarks = Literal["applied", "replay", "server"]
 # How the thinking block ended: the model's own `</think>`, injected words of the
 # switch-count control, or not at all (no thinking, or the run ended inside it).

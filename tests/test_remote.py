@@ -196,12 +196,12 @@ def test_request_body_on_a_stock_server():
 def test_swir_extension_body_matches_the_fork_field_list(smol_tokenizer):
     server = FakeServer(_sse([_chunk(content="4", finish="stop")]))
     backend = _backend(server, swir_extension=True, tokenizer="smollm2-offline")
-    settings = DecodeSettings(method="swir", max_new_tokens=77, swir=SwirParams(window=32, alpha0=0.9))
-    events = _run(backend, settings)
+    swir = SwirParams(window=32, alpha0=0.9, variant="reference")
+    events = _run(backend, DecodeSettings(method="swir", max_new_tokens=77, swir=swir))
     xargs = server.bodies[0]["vllm_xargs"]
     assert set(xargs) == {"swireasoning"}
     sw = xargs["swireasoning"]
-    assert set(sw) == FORK_FIELDS
+    assert set(sw) == FORK_FIELDS | {"variant"} and sw["variant"] == "reference"
     tok = smol_tokenizer
     assert sw["eos_token_id"] == tok.eos_token_id
     assert (
@@ -219,7 +219,42 @@ def test_swir_extension_body_matches_the_fork_field_list(smol_tokenizer):
     assert json.loads(json.dumps(sw)) == sw  # plain JSON values only
     assert backend.info.methods[0] == "swir" and events[0].switch_marks == "server"
     steps = [e for e in events if isinstance(e, Step)]
-    assert all(not s.latent and s.ref_entropy is None for s in steps)  # modes are server-side
+    assert all(not s.latent and s.ref_entropy is None for s in steps)  # no trace sent: all explicit
+    # The strict variant (the default) sends the real tokens: none of the thinking ones on SmolLM2.
+    _run(backend, DecodeSettings(method="swir", max_new_tokens=8))
+    sw = server.bodies[1]["vllm_xargs"]["swireasoning"]
+    assert sw["variant"] == "strict" and sw["think_id"] is None and sw["end_think_id"] is None
+    assert sw["line_break_id"] == tok.encode("\n", add_special_tokens=False)[0]
+
+
+def test_swir_extension_trace_gives_exact_steps_and_drops_the_closing_eos():
+    """The vllm-swir extension's records (possibly ahead of their tokens) become the steps' exact
+    entropy, modes and flags; the EOS it emits where the answer budget ran out is not a step."""
+    rec = [
+        {"t": 0, "token_id": 5, "entropy": 2.5, "ref_entropy": 2.5, "mode": "latent", "switch": None,
+         "forced": False, "injected": False, "mix": [[5, 0.5], [6, 0.25]]},
+        {"t": 1, "token_id": 6, "entropy": 1.0, "ref_entropy": 1.0, "mode": "explicit",
+         "switch": "to_explicit", "forced": False, "injected": True, "end": "answer_budget"},
+        {"t": 2, "token_id": 2, "closing": True},
+    ]  # fmt: skip
+    tops = [("token_id:5", -0.1), ("token_id:6", -2.5)]
+    stream = _sse([
+        {**_chunk(content="a", lp=[_lp("token_id:5", tops)]), "swir": rec[:2]},
+        _chunk(content="b", lp=[_lp("token_id:6", tops)]),
+        {**_chunk(content="", lp=[_lp("token_id:2", tops)], finish="stop"), "swir": rec[2:]},
+    ])  # fmt: skip
+    backend = _backend(FakeServer(stream), swir_extension=True, tokenizer="smollm2-offline")
+    events = _run(backend, DecodeSettings(method="swir", max_new_tokens=8))
+    assert events[0].entropy == "exact" and events[0].switch_marks == "server"
+    steps = [e for e in events if isinstance(e, Step)]
+    assert [(s.token_id, s.latent, s.switch, s.injected) for s in steps] == [
+        (5, True, None, False),
+        (6, False, "to_explicit", True),
+    ]
+    assert steps[0].entropy == 2.5 and steps[0].mix[0][0] == 5 and steps[0].mix[1][2] == 0.25
+    summary = events[-1].summary
+    assert (summary.tokens, summary.latent_steps, summary.to_explicit_switches) == (2, 1, 1)
+    assert summary.stop_reason == "answer_budget" and summary.injected_tokens == 1
 
 
 def test_swir_extension_needs_a_tokenizer():

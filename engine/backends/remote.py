@@ -14,10 +14,15 @@ log-probabilities (`engine/backends/entropy_estimate.py`; the trace says
 soft embeddings back, which stock servers do not take), so `Step.latent`,
 `switch`, `forced_explicit` and `ref_entropy` are a replay of the pure policy
 over the estimated entropies as they stream: where SwiR *would* switch, not
-applied (`Started.switch_marks == "replay"`). With the vLLM-fork extension the
-server runs SwiR itself and reports no per-step mode: steps are marked
-explicit (`switch_marks == "server"`). `Summary` always counts what really ran
-(all steps explicit, no switches); `last_estimates` holds each step's bounds.
+applied (`Started.switch_marks == "replay"`). With a server extension
+(`swir_extension`) the server runs SwiR itself (`switch_marks == "server"`).
+The vllm-swir extension (serving/vllm-swir) streams its per-step trace beside
+the answer, `"swir": [records]` on the chunks: then each step carries the
+server's exact entropy, reference entropy, mode, switch, forced and injected
+flags and a latent step's top-5 mix, and `Summary` counts them; a record with
+`"closing": true` is the EOS the server emits where the answer budget ran out,
+not a step. A server that sends no trace (the older fork) leaves every step
+explicit. `last_estimates` holds each step's bounds.
 `Started.prompt_tokens` is 0 and `prompt_ids` empty: the count comes with the
 server's usage at the end, in `Summary.prompt_tokens` (llama.cpp servers send
 none).
@@ -215,8 +220,8 @@ class OpenAIBackend:
         ]
         if self.options.swir_extension:
             parts.append(
-                "SwiReasoning runs on the server (vllm_xargs extension); it reports no per-step mode, "
-                "so steps show as explicit and the switches happen server-side."
+                "SwiReasoning runs on the server (vllm_xargs extension); its per-step trace gives exact "
+                "entropy and the real modes (a server that sends none shows every step explicit)."
             )
         else:
             parts.append(
@@ -406,6 +411,8 @@ class _Stream:
         self.opens = opens
         self.phases = _Phases(opens)
         self.replay = _Replay(settings) if backend.switch_marks == "replay" else None
+        server_swir = backend.switch_marks == "server" and settings.method == "swir"
+        self.trace: _ServerTrace | None = _ServerTrace(backend.tokenizer) if server_swir else None
         self.steps: list[Step] = []
         self.estimates: list[EntropyEstimate | None] = []  # per step: point, bounds
         self.stop: StopReason | None = None
@@ -424,11 +431,13 @@ class _Stream:
             s.max_new_tokens,
             cap,
             self.opens,
-            entropy="estimate",
+            entropy="exact" if self.trace is not None else "estimate",
             switch_marks=self.b.switch_marks,
         )
 
     def feed(self, chunk: dict) -> Iterator[Step]:
+        if self.trace is not None:
+            self.trace.add(chunk.get("swir") or [])
         usage = chunk.get("usage") or {}
         self.prompt_tokens = _int_or_none(usage.get("prompt_tokens")) or self.prompt_tokens
         choices = chunk.get("choices") or []
@@ -440,6 +449,8 @@ class _Stream:
         content = delta.get("content") or ""
         entries = (choice.get("logprobs") or {}).get("content") or []
         for text, from_reasoning, entry in _pieces(entries, reasoning, content):
+            if self.trace is not None and self.trace.closing(len(self.steps)):
+                continue  # the EOS the server emitted where the answer budget ran out: not a step
             yield self._step(text, from_reasoning, entry)
         self.finish = choice.get("finish_reason") or self.finish
 
@@ -455,6 +466,8 @@ class _Stream:
             is_math = self.b.step_is_math(token_id, text or token)
             latent, switch, forced, ref = self.replay.step(entropy, token_id, closes, is_math)
         step = Step(len(self.steps), token_id, text, entropy, ref, latent, switch, forced, False, phase)
+        if self.trace is not None:
+            step = self.trace.apply(step)
         self.steps.append(step)
         self.t_first = self.t_first or time.perf_counter()
         return step
@@ -479,14 +492,53 @@ class _Stream:
             self.fail(f"The server at {url} ended the answer early (finish_reason={self.finish!r}).")
 
     def summary(self) -> Summary:
-        end, n = time.perf_counter(), len(self.steps)
+        end, n, steps = time.perf_counter(), len(self.steps), self.steps
         first = self.t_first
         rate = (n - 1) / (end - first) if first and n > 1 and end > first else None
+        latent = sum(s.latent for s in steps)
+        stop = self.stop or "error"
+        if self.trace is not None and self.trace.budget_end and stop == "eos":
+            stop = "answer_budget"
         return Summary(
-            tokens=n, latent_steps=0, explicit_steps=n, to_explicit_switches=0, stop_reason=self.stop or "error",
+            tokens=n, latent_steps=latent, explicit_steps=n - latent, stop_reason=stop,
+            to_explicit_switches=sum(s.switch == "to_explicit" for s in steps),
+            to_latent_switches=sum(s.switch == "to_latent" for s in steps),
+            injected_tokens=sum(s.injected for s in steps),
             ttft_s=(first - self.t0) if first else None, tokens_per_s=rate,
             prompt_tokens=self.prompt_tokens, elapsed_s=end - self.t0,
         )  # fmt: skip
+
+
+class _ServerTrace:
+    """The vllm-swir extension's per-step records (`"swir"` on the chunks), by step index.
+
+    Records may arrive before their token's chunk; a step with no record yet stays as streamed."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer, self.records, self.budget_end = tokenizer, {}, False
+
+    def add(self, records: list) -> None:
+        for r in records:
+            if isinstance(r, dict) and isinstance(r.get("t"), int):
+                self.records[r["t"]] = r
+                self.budget_end = self.budget_end or r.get("end") == "answer_budget"
+
+    def closing(self, t: int) -> bool:
+        return bool(self.records.get(t, {}).get("closing"))
+
+    def apply(self, step: Step) -> Step:
+        r = self.records.get(step.t)
+        if r is None:
+            return step
+        mix = tuple((int(i), self._text(int(i)), float(p)) for i, p in r.get("mix") or ())
+        return replace(
+            step, token_id=int(r.get("token_id", step.token_id)), entropy=r.get("entropy"),
+            ref_entropy=r.get("ref_entropy"), latent=r.get("mode") == "latent", switch=r.get("switch"),
+            forced_explicit=bool(r.get("forced")), injected=bool(r.get("injected")), mix=mix,
+        )  # fmt: skip
+
+    def _text(self, token_id: int) -> str:
+        return self.tokenizer.decode([token_id]) if self.tokenizer is not None else ""
 
 
 def _pieces(entries: list[dict], reasoning: str, content: str) -> list[tuple[str, bool | None, dict | None]]:
@@ -617,14 +669,16 @@ def _b64_url(data: bytes, mime: str) -> str:
 
 
 def swir_xargs(tokenizer: Any, settings: DecodeSettings) -> dict:
-    """The `vllm_xargs.swireasoning` object of the vLLM fork, field for field as its README documents:
-    signal-token ids computed here from the model's tokenizer, and the policy's knobs. The fork runs
-    the reference rule, so its ids are looked up as the reference does (never None)."""
+    """The `vllm_xargs.swireasoning` object: the vLLM fork's fields as its README documents them
+    (signal-token ids computed here from the model's tokenizer, the policy's knobs), plus `variant`,
+    which the vllm-swir extension reads (serving/vllm-swir). Ids follow the variant, as in the local
+    loop: the reference's lookups (never None), or the strict real tokens (None where missing)."""
     if tokenizer is None:
         raise ModelUnavailable("The SwiReasoning server extension needs the model's tokenizer (--tokenizer).")
     s = settings.swir
-    ids = tokens.signal_ids(tokenizer, replace(s, variant="reference"))
+    ids = tokens.signal_ids(tokenizer, s)
     return {
+        "variant": s.variant,
         "think_id": ids.think,
         "end_think_id": ids.end_think,
         "line_break_id": ids.newline,

