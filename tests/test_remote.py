@@ -23,6 +23,7 @@ from engine.backends.remote import (
     RemoteOptions,
     connect,
     normalize_base_url,
+    swir_xargs,
 )
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.errors import BackendError, ModelUnavailable, RioError
@@ -255,6 +256,13 @@ def test_swir_extension_trace_gives_exact_steps_and_drops_the_closing_eos():
     summary = events[-1].summary
     assert (summary.tokens, summary.latent_steps, summary.to_explicit_switches) == (2, 1, 1)
     assert summary.stop_reason == "answer_budget" and summary.injected_tokens == 1
+
+
+def test_strict_swir_body_carries_the_line_ends(smol_tokenizer):
+    xargs = swir_xargs(smol_tokenizer, DecodeSettings(method="swir", swir=SwirParams(line_end_wait=9)))
+    newline = smol_tokenizer.encode("\n", add_special_tokens=False)[0]
+    assert xargs["line_end_wait"] == 9 and newline in xargs["line_end_ids"]
+    assert all("\n" in smol_tokenizer.decode([i]) for i in xargs["line_end_ids"])
 
 
 def test_swir_extension_needs_a_tokenizer():

@@ -64,6 +64,8 @@ needs_vllm = pytest.mark.skipif(VLLM is None, reason=f"vLLM not available: {WHY_
         ({"think_id": True}, "think_id"),
         ({"mix_mass": 0.9}, "mix_mass"),
         ({"alpha0": 0.5}, "alpha0"),  # a misspelt field is named, not ignored
+        ({"line_end_ids": [3, "x"]}, "line_end_ids"),
+        ({"line_end_wait": -1}, "line_end_wait"),
     ],
 )
 def test_bad_knobs_name_their_field(body, field):
@@ -75,6 +77,12 @@ def test_bad_knobs_name_their_field(body, field):
 def test_knob_defaults_are_the_engine_defaults():
     req = parse("{}")  # the JSON-string form the middleware passes on
     assert req.params == SwirParams(variant="reference") and req.max_new_tokens is None and req.trace
+
+
+def test_line_ends_reach_the_policy_only_when_sent():
+    assert parse({}).line_ends is None  # no list: the words go in at once, as before
+    req = parse({"variant": "strict", "line_end_ids": [10, 4], "line_end_wait": 5})
+    assert req.line_ends == frozenset({4, 10}) and req.params.line_end_wait == 5 and req.max_id() >= 10
 
 
 def test_row_ends_the_answer_budget_with_one_closing_eos():

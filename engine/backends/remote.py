@@ -47,6 +47,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -677,7 +678,7 @@ def swir_xargs(tokenizer: Any, settings: DecodeSettings) -> dict:
         raise ModelUnavailable("The SwiReasoning server extension needs the model's tokenizer (--tokenizer).")
     s = settings.swir
     ids = tokens.signal_ids(tokenizer, s)
-    return {
+    body = {
         "variant": s.variant,
         "think_id": ids.think,
         "end_think_id": ids.end_think,
@@ -693,6 +694,19 @@ def swir_xargs(tokenizer: Any, settings: DecodeSettings) -> dict:
         "max_new_tokens": settings.max_new_tokens,
         "math_ids": sorted(tokens.math_token_ids(tokenizer)),
     }
+    if s.variant == "strict":  # the cap's words wait for the end of a line, as in the local loop
+        body |= {"line_end_wait": s.line_end_wait, "line_end_ids": sorted(_line_ends(tokenizer))}
+    return body
+
+
+_LINE_ENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _line_ends(tokenizer: Any) -> frozenset[int]:
+    """The tokenizer's line-end ids, found once per tokenizer (a pass over the vocabulary)."""
+    if tokenizer not in _LINE_ENDS:
+        _LINE_ENDS[tokenizer] = tokens.line_end_ids_below(tokenizer, len(tokenizer))
+    return _LINE_ENDS[tokenizer]
 
 
 # ---------------------------------------------------------------- errors

@@ -37,6 +37,7 @@ class SwirRequest:
     params: SwirParams
     ids: SignalIds
     math_ids: frozenset[int]
+    line_ends: frozenset[int] | None  # strict: the cap's words wait for one; None: they go in at once
     max_new_tokens: int | None  # None: the request's max_tokens
     eos_id: int | None
     trace: bool
@@ -45,7 +46,7 @@ class SwirRequest:
     def max_id(self) -> int:
         """The largest token id the request names (checked against the vocabulary by the worker)."""
         ids = [self.ids.think, self.ids.end_think, self.ids.newline, self.eos_id]
-        ids += [*self.ids.convergence, *self.ids.termination, *self.math_ids]
+        ids += [*self.ids.convergence, *self.ids.termination, *self.math_ids, *(self.line_ends or ())]
         return max((i for i in ids if i is not None), default=-1)
 
 
@@ -62,7 +63,7 @@ def parse(raw: Any) -> SwirRequest:
         "think_id", "end_think_id", "line_break_id", "eos_token_id", "convergence_ids",
         "termination_ids", "alpha_0", "beta_0", "window_size", "max_switch_count",
         "termination_max_tokens", "max_new_tokens", "math_ids", "variant", "trace", "trace_key",
-        "mix_mass", "mix_top_k",
+        "mix_mass", "mix_top_k", "line_end_ids", "line_end_wait",
     }  # fmt: skip
     for key in body:
         if key not in known:
@@ -79,6 +80,7 @@ def parse(raw: Any) -> SwirRequest:
         window=_int(body, "window_size", 512, 1),
         max_switch_count=_int(body, "max_switch_count", 2, 1, optional=True),
         answer_budget=_int(body, "termination_max_tokens", 32, 1),
+        line_end_wait=_int(body, "line_end_wait", SwirParams.line_end_wait, 0),
         variant=variant,
     )
     try:
@@ -102,6 +104,7 @@ def parse(raw: Any) -> SwirRequest:
         params=params,
         ids=ids,
         math_ids=frozenset(_ids(body, "math_ids")),
+        line_ends=frozenset(_ids(body, "line_end_ids")) if body.get("line_end_ids") is not None else None,
         max_new_tokens=_int(body, "max_new_tokens", None, 1, optional=True),
         eos_id=_int(body, "eos_token_id", None, 0, optional=True),
         trace=trace,

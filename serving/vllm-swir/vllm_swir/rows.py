@@ -43,7 +43,7 @@ class SwirRow:
             return Action(self.eos_id, 0.0, None, {"t": self.t - 1, "token_id": self.eos_id, "closing": True})
         self.state, d = policy_step(
             self.state, self.t, entropy, sampled, is_math=sampled in self.req.math_ids, ids=self.req.ids,
-            cfg=self.req.params, max_new_tokens=self.max_new_tokens,
+            cfg=self.req.params, max_new_tokens=self.max_new_tokens, line_ends=self.req.line_ends,
         )  # fmt: skip
         record = self._record(d, entropy)
         self.t += 1
