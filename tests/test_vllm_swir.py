@@ -132,7 +132,21 @@ def _asgi(middleware, body: bytes, frames: list[bytes], records: list[dict] | No
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
-    asyncio.run(middleware(app)(scope, receive, send))
+    # a thread of its own: the session's browser (Playwright's sync API) keeps an event loop
+    # running on this one, where asyncio.run refuses to start
+    errors: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            asyncio.run(middleware(app)(scope, receive, send))
+        except BaseException as err:  # re-raised on the test's thread
+            errors.append(err)
+
+    worker = threading.Thread(target=serve)
+    worker.start()
+    worker.join()
+    if errors:
+        raise errors[0]
     status = sent[0]["status"]
     return seen.get("body"), status, b"".join(m.get("body", b"") for m in sent[1:])
 
