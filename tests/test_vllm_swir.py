@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import threading
 import time
@@ -273,6 +274,11 @@ def test_greedy_swir_through_vllm_matches_the_engine_tp1(smollm2_runtime, swir_s
 
 
 @needs_vllm
+@pytest.mark.skipif(
+    os.environ.get("RIO_VLLM_TP3") != "1",
+    reason="TP 3 on 2 cores: in the whole suite its three spinning workers starved rank 0 and the run "
+    "hung (twice); alone it passes (RIO_VLLM_TP3=1 python -m pytest tests/test_vllm_swir.py)",
+)
 @pytest.mark.model
 @pytest.mark.slow
 def test_greedy_swir_through_vllm_matches_the_engine_tp3(smollm2_runtime, swir_server_tp3):
