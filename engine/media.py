@@ -22,13 +22,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-import av
 import numpy as np
 from PIL import Image, ImageOps
 
 from engine.errors import MediaError
 
 if TYPE_CHECKING:
+    import av  # PyAV, imported where a video is opened: text and images never need it
     from transformers.video_utils import VideoMetadata
 
 MB = 1024 * 1024
@@ -277,6 +277,8 @@ class _Probe:
 def _container(path: str | os.PathLike) -> Iterator[av.container.InputContainer]:
     """Open with FFmpeg; any failure inside the block that is not already a `MediaError` is a
     bad file (untrusted bytes reach the demuxer and decoder), reported as one."""
+    import av
+
     name = _name(path)
     try:
         container = av.open(os.fspath(path), mode="r")
@@ -309,7 +311,7 @@ def _probe(container: av.container.InputContainer, stream: av.video.stream.Video
     if stream.duration and tb:
         duration = float(stream.duration * tb)
     elif container.duration:
-        duration = container.duration / av.time_base
+        duration = container.duration / 1_000_000  # FFmpeg's AV_TIME_BASE (av.time_base)
     if not stream.width or not stream.height:
         raise MediaError(
             f"{_name(container.name)}: the video track has no picture size (the file is damaged)."

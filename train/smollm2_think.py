@@ -1,8 +1,13 @@
 """Train `smollm2-think`: SmolLM2-135M-Instruct taught by this project to think and to read soft inputs.
 
-One command reproduces the shipped adapter from a seed (a fixed step count, not wall-clock):
+One command reproduces the shipped adapter from a seed and a step count:
 
-    python -m train.smollm2_think --seed 0 --out models/smollm2-think
+    python -m train.smollm2_think --seed 0 --steps N --out models/smollm2-think
+
+It runs on CUDA in bfloat16 when there is a GPU and on the CPU in float32 otherwise, with
+the same seeded data (each step's batch is drawn from its own seed, so a run of N steps
+sees the same examples on any device). `--minutes M` instead times the first steps and
+fixes N to fit M minutes (the log records N, so `--steps N` reproduces the run).
 
 Owns: the chat template the model is trained with (ChatML, no default system prompt,
 Qwen3.5's thinking logic), the training examples (arithmetic traces from
@@ -11,7 +16,9 @@ replies to the train split of `train/chat_prompts.py`, with a `short_thought` an
 empty think block), the two-pass soft-input step (a no-grad pass gives the model's own
 distribution p; replaying `engine.swir.policy_step` over the thinking positions, topped up
 with short random spans, picks the latent positions, whose inputs become the rule's mixes
-of `p @ E`; the second pass trains on them), LoRA (peft, training only) on every linear
+of `p @ E`; the second pass trains on them), latent replacement (whole lines of a trace
+replaced by fewer soft inputs unrolled from the model's own distributions, the loss on what
+follows, so that a soft input learns to stand for a step the model did not write), LoRA (peft, training only) on every linear
 layer plus the two new embedding rows, checkpoints (`--resume`), the in-training CoT-greedy
 check on held-out problems, and the export to `models/smollm2-think/`.
 Leaves to others: merging the adapter into a runnable folder (`engine/models/smollm2_think.py`),
@@ -21,6 +28,7 @@ the evaluation proper (`python -m engine.eval`), the decoding rule (`engine/swir
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -43,10 +51,12 @@ import torch.nn.functional as F
 from engine import tokens
 from engine.config import SwirParams
 from engine.models.smollm2_think import NEW_ROWS, NEW_TOKENS, add_think_tokens, base_fingerprint
-from engine.swir import SignalIds, SwirState, policy_step
+from engine.swir import SignalIds, SwirState, policy_step, schedule
 from train import arith_data, chat_prompts
 
-DATA_VERSION = "arith_data-v1 + chat_prompts-v1 self-distilled (train splits)"
+DATA_VERSION = (
+    "arith_data-v1 per-step batches + latent line replacement + chat_prompts-v1 self-distilled (train splits)"
+)
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 TASKS_SEED, TASKS_N = 2026, 240  # tasks/arith_heldout.jsonl
 VAL_SEED, VAL_N = 1, 40  # the in-training check: held-out problems not in the tasks file
@@ -91,10 +101,10 @@ CHAT_TEMPLATE = """\
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    steps: int = 500
-    batch: int = 8
-    lr: float = 2e-3
-    warmup: int = 15
+    steps: int = 2000
+    batch: int = 48
+    lr: float = 1e-3
+    warmup: int = 60
     rank: int = 16
     alpha: int = 32
     soft: bool = True  # the two-pass soft-input step (False: the --no-soft ablation)
@@ -102,7 +112,11 @@ class TrainConfig:
     window: int = 16  # SwirParams.window of the policy replay (the preset's W)
     horizon: int = 256  # max_new_tokens in the alpha/beta schedules
     chat_share: float = 0.2  # share of examples from self-distillation
-    cut_share: float = 0.2  # share of arithmetic traces closed early (`cut_trace`)
+    cut_share: float = 0.15  # share of arithmetic traces closed early (`cut_trace`)
+    replace_share: float = 0.25  # share of arithmetic traces with lines replaced by soft inputs
+    explicit_first: float = 0.25  # the curriculum: no replacement in this share of the steps,
+    # then its share ramps up linearly over the next `explicit_first` of them
+    slot_ratio: float = 3.0  # a replaced span of n tokens gets round(n / slot_ratio) soft inputs
     p_direct: float = 0.25  # chance that a training trace writes an operation directly, not decomposed
     distill_samples: int = 2  # base replies drawn per chat prompt
     distill_temperature: float = 0.3
@@ -110,14 +124,17 @@ class TrainConfig:
     max_len: int = 256
     eval_at: tuple[int, ...] = ()  # () = a third, two thirds and the end
     eval_n: int = VAL_N
-    ckpt_every: int = 20
-    log_every: int = 5
+    final_eval_n: int = 120  # the check after the last step
+    ckpt_every: int = 100
+    log_every: int = 25
+    device: str = "auto"  # "auto": CUDA (bfloat16 autocast) when there is a GPU, else the CPU
+    minutes: float = 0.0  # > 0: fix `steps` from the measured step time to fit this budget
 
     def eval_steps(self) -> tuple[int, ...]:
         return self.eval_at or tuple(sorted({self.steps // 3, 2 * self.steps // 3, self.steps} - {0}))
 
 
-PILOT = {"steps": 40, "eval_n": 20, "eval_at": (40,)}
+PILOT = {"steps": 40, "batch": 8, "eval_n": 20, "eval_at": (40,), "final_eval_n": 20, "log_every": 5}
 
 
 # ---------------------------------------------------------------- tokenizer and examples
@@ -129,8 +146,9 @@ class Example:
     loss_from: int  # first position in the loss (the <think> of the reply, or the answer)
     think_from: int  # first thinking token (-1: no thinking)
     think_to: int  # the </think> that ends the thinking (-1: none)
-    kind: str  # "arith", "arith-cut", "chat-think", "chat-nothink"
+    kind: str  # "arith", "arith-cut", "arith-latent", "chat-think", "chat-nothink"
     skip: int = -1  # a position left out of the loss: the injected </think> of a cut trace
+    slot: tuple[int, int] = (-1, 0)  # (first position, length) of soft inputs that replace lines
 
 
 def think_tokenizer(base_folder: Path) -> Any:
@@ -169,16 +187,6 @@ def render(tok: Any, question: str, thought: str | None, answer: str, kind: str)
     return Example(tuple(ids), len(head) - 2, len(head), ids.index(end_think, len(head)), kind)
 
 
-def arith_examples(tok: Any, n: int, seed: int, cut_share: float, p_direct: float) -> list[Example]:
-    """Arithmetic traces; `cut_share` of them cut short by an injected `</think>` (see `cut_trace`)."""
-    rng = random.Random(seed + 1)
-    out = []
-    for p in arith_data.generate(n, seed, split="train", p_direct=p_direct):
-        e = render(tok, p.question, p.thinking, p.answer_text, "arith")
-        out.append(cut_trace(e, tok, rng) if rng.random() < cut_share else e)
-    return out
-
-
 def cut_trace(e: Example, tok: Any, rng: random.Random) -> Example:
     """The trace closed early, as SwiReasoning's switch-count control closes it: `</think>`
     injected after a random token of the trace's second half, then the full answer. The
@@ -191,6 +199,34 @@ def cut_trace(e: Example, tok: Any, rng: random.Random) -> Example:
     return Example(ids, e.loss_from, e.think_from, cut, "arith-cut", skip=cut)
 
 
+def replace_lines(e: Example, line_ends: frozenset[int], rng: random.Random, ratio: float,
+                  pad: int) -> Example | None:  # fmt: skip
+    """One or two whole lines of the trace (never the last, which states the answer) replaced
+    by m soft inputs, m = round(n / ratio) for the n tokens they held (2 <= m < n).
+
+    The slot's inputs are unrolled from the model's own distributions at training time
+    (`unroll_slots`): the first is `p @ E` of the distribution before it, as when
+    SwiReasoning enters latent mode; the last is mixed with `</think>` as when it leaves.
+    The slot's own targets are not in the loss; what follows it is. None: the trace is too
+    short for a replacement that leaves a line before the answer line."""
+    think = e.ids[e.think_from : e.think_to]
+    ends = [i + 1 for i, t in enumerate(think) if t in line_ends]
+    bounds = [0] + [b for b in ends if b < len(think)]
+    lines = list(zip(bounds, bounds[1:] + [len(think)], strict=True))
+    if len(lines) < 2:
+        return None
+    first = rng.randrange(len(lines) - 1)
+    count = 2 if rng.random() < 0.3 and first + 2 <= len(lines) - 1 else 1
+    start, end = lines[first][0], lines[first + count - 1][1]
+    n = end - start
+    m = max(2, round(n / ratio))
+    if m >= n:
+        return None
+    at = e.think_from + start
+    ids = e.ids[:at] + (pad,) * m + e.ids[e.think_from + end :]
+    return Example(ids, e.loss_from, e.think_from, e.think_to - n + m, "arith-latent", slot=(at, m))
+
+
 def chat_examples(tok: Any, replies: Sequence[dict], seed: int) -> list[Example]:
     """Each reply twice: after a `short_thought` (thinking on) and after an empty think block."""
     rng, out = random.Random(seed), []
@@ -201,39 +237,53 @@ def chat_examples(tok: Any, replies: Sequence[dict], seed: int) -> list[Example]
     return out
 
 
-def mix_examples(
-    arith: list[Example], chat: list[Example], n_chat: int, max_len: int, seed: int
-) -> list[Example]:
-    """All arithmetic examples plus `n_chat` chat examples (the pool cycled), none over `max_len`."""
-    rng = random.Random(seed)
-    pool = [e for e in chat if len(e.ids) <= max_len]
-    picked: list[Example] = []
-    while pool and len(picked) < n_chat:
-        picked += rng.sample(pool, min(len(pool), n_chat - len(picked)))
-    return [e for e in arith if len(e.ids) <= max_len] + picked
+@dataclass
+class BatchSource:
+    """Step `i`'s batch, drawn from its own seed: the same examples on any device and however
+    many steps a run takes. `chat_share` of each batch comes from the self-distilled pool;
+    the rest are arithmetic traces, some closed early (`cut_trace`), some with lines replaced
+    by soft inputs (`replace_lines`; their share follows the curriculum, `replace_share_at`)."""
+
+    tok: Any
+    cfg: TrainConfig
+    chat: list[Example]
+    line_ends: frozenset[int]
+    pad: int
+
+    def replace_share_at(self, step: int) -> float:
+        cfg = self.cfg
+        start = cfg.explicit_first * cfg.steps
+        ramp = max(1.0, cfg.explicit_first * cfg.steps)
+        return cfg.replace_share * min(1.0, max(0.0, (step - start) / ramp))
+
+    def batch(self, step: int) -> list[Example]:
+        cfg = self.cfg
+        rng = random.Random(cfg.seed * 1_000_003 + step)
+        n_chat = round(cfg.chat_share * cfg.batch) if self.chat else 0
+        problems = arith_data.generate(cfg.batch - n_chat, cfg.seed * 1_000_003 + step, split="train",
+                                       p_direct=cfg.p_direct)  # fmt: skip
+        share = self.replace_share_at(step)
+        out = []
+        for p in problems:
+            e = render(self.tok, p.question, p.thinking, p.answer_text, "arith")
+            roll = rng.random()
+            if roll < cfg.cut_share:
+                e = cut_trace(e, self.tok, rng)
+            elif roll < cfg.cut_share + share:
+                e = replace_lines(e, self.line_ends, rng, cfg.slot_ratio, self.pad) or e
+            if len(e.ids) <= cfg.max_len:
+                out.append(e)
+        out += rng.sample(self.chat, min(n_chat, len(self.chat)))
+        return out
 
 
-def make_batches(examples: list[Example], batch: int, steps: int, seed: int) -> list[list[Example]]:
-    """Batches of similar length (sorted with jitter), in a seeded random order, `steps` of them."""
-    rng = random.Random(seed)
-    keyed = sorted(examples, key=lambda e: len(e.ids) + rng.uniform(-12, 12))
-    batches = [keyed[i : i + batch] for i in range(0, len(keyed) - batch + 1, batch)]
-    rng.shuffle(batches)
-    while len(batches) < steps:  # more steps than data: another pass
-        batches += rng.sample(batches, min(len(batches), steps - len(batches)))
-    return batches[:steps]
-
-
-# ---------------------------------------------------------------- self-distillation
-
-
-def distill_replies(base_folder: Path, cfg: TrainConfig) -> tuple[list[dict], dict]:
+def distill_replies(base_folder: Path, cfg: TrainConfig, device: torch.device) -> tuple[list[dict], dict]:
     """The base model's complete replies (its own template, low temperature) to the train prompts."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(base_folder)
     tok.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32).to(device).eval()
     train, _ = chat_prompts.split_prompts(CHAT_SPLIT_SEED)
     eos = tok.convert_tokens_to_ids(IM_END)
     replies, seen, drawn = [], set(), 0
@@ -243,7 +293,7 @@ def distill_replies(base_folder: Path, cfg: TrainConfig) -> tuple[list[dict], di
             chunk = train[i : i + 48]
             texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
                                              add_generation_prompt=True) for _, p in chunk]  # fmt: skip
-            enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             with torch.no_grad():
                 out = model.generate(**enc, do_sample=True, temperature=cfg.distill_temperature, top_p=0.9,
                                      top_k=0, max_new_tokens=cfg.distill_max_tokens, eos_token_id=eos,
@@ -260,7 +310,9 @@ def distill_replies(base_folder: Path, cfg: TrainConfig) -> tuple[list[dict], di
     return replies, stats
 
 
-def cached_replies(base_folder: Path, cfg: TrainConfig, work: Path) -> tuple[list[dict], dict]:
+def cached_replies(
+    base_folder: Path, cfg: TrainConfig, work: Path, device: torch.device
+) -> tuple[list[dict], dict]:
     """`distill_replies`, kept in the work folder so that a resumed run does not redraw them."""
     path = work / "distill.json"
     key = {
@@ -271,7 +323,8 @@ def cached_replies(base_folder: Path, cfg: TrainConfig, work: Path) -> tuple[lis
         if saved["key"] == key:
             return saved["replies"], saved["stats"]
     t0 = time.perf_counter()
-    replies, stats = distill_replies(base_folder, cfg)
+    replies, stats = distill_replies(base_folder, cfg, device)
+    stats["device"] = device.type
     stats["seconds"] = round(time.perf_counter() - t0, 1)
     path.write_text(
         json.dumps({"key": key, "replies": replies, "stats": stats}, ensure_ascii=False, indent=1)
@@ -289,11 +342,11 @@ class Trainee:
     new ones; the model's own (resized, tied) embedding gets the new rows by `sync_rows()`
     before `generate`."""
 
-    def __init__(self, base_folder: Path, tok: Any, cfg: TrainConfig) -> None:
+    def __init__(self, base_folder: Path, tok: Any, cfg: TrainConfig, device: torch.device) -> None:
         from peft import LoraConfig, get_peft_model
         from transformers import AutoModelForCausalLM
 
-        model = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32).to(device)
         self.old_vocab = model.get_input_embeddings().weight.shape[0]
         rows = init_rows(model.get_input_embeddings().weight.detach(), tok)  # [2, H]
         model.resize_token_embeddings(self.old_vocab + len(NEW_TOKENS), mean_resizing=False)
@@ -328,12 +381,25 @@ class Trainee:
         return {**self.lora_params(), NEW_ROWS: self.rows}
 
 
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bfloat16 matrix products on CUDA (weights and optimizer stay float32); float32 on the CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def init_rows(embed: torch.Tensor, tok: Any) -> torch.Tensor:
     """Each new row: the mean of the old rows of the pieces its string tokenized into before."""
     from transformers import AutoTokenizer
 
     plain = AutoTokenizer.from_pretrained(tok.name_or_path)  # without the added tokens
-    return torch.stack([embed[encode(plain, t)].mean(0) for t in NEW_TOKENS])  # [2, H]
+    return torch.stack([embed[encode(plain, t)].mean(0) for t in NEW_TOKENS])  # [2, H], on embed's device
 
 
 # ---------------------------------------------------------------- batches and soft inputs
@@ -347,6 +413,10 @@ class Batch:
     loss_rows: torch.Tensor  # [N]
     loss_cols: torch.Tensor  # [N] positions whose token is predicted (from position - 1)
 
+    def to(self, device: torch.device) -> Batch:
+        return replace(self, ids=self.ids.to(device), mask=self.mask.to(device),
+                       loss_rows=self.loss_rows.to(device), loss_cols=self.loss_cols.to(device))  # fmt: skip
+
 
 def collate(examples: Sequence[Example], pad: int) -> Batch:
     width = max(len(e.ids) for e in examples)
@@ -355,7 +425,8 @@ def collate(examples: Sequence[Example], pad: int) -> Batch:
     rows, cols = [], []
     for b, e in enumerate(examples):
         ids[b, : len(e.ids)], mask[b, : len(e.ids)] = torch.tensor(e.ids), 1
-        kept = [j for j in range(e.loss_from, len(e.ids)) if j != e.skip]
+        slot = range(e.slot[0], e.slot[0] + e.slot[1])  # soft inputs: their targets are not tokens
+        kept = [j for j in range(e.loss_from, len(e.ids)) if j != e.skip and j not in slot]
         rows, cols = rows + [b] * len(kept), cols + kept
     return Batch(tuple(examples), ids, mask, torch.tensor(rows), torch.tensor(cols))
 
@@ -371,6 +442,15 @@ class SoftInputs:
     soft: torch.Tensor  # [N, H] p_{j-1} @ E, from the no-grad pass
     policy: int  # positions the policy replay chose
     think: int  # thinking positions in the batch
+    slots: int = 0  # positions of soft inputs that replace lines (`unroll_slots`)
+
+    def __add__(self, other: SoftInputs) -> SoftInputs:
+        return SoftInputs(
+            torch.cat([self.rows, other.rows]), torch.cat([self.cols, other.cols]),
+            torch.cat([self.weight, other.weight]), torch.cat([self.anchor, other.anchor]),
+            torch.cat([self.soft, other.soft]), self.policy + other.policy, self.think + other.think,
+            self.slots + other.slots,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -425,16 +505,19 @@ def plan_soft(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig, rng: ra
     (policy replay, then random spans), and the soft inputs there."""
     rows, cols, weights, anchors, soft = [], [], [], [], []
     policy = think = 0
-    need = [b for b, e in enumerate(batch.examples) if e.think_from >= 0]  # rows with thinking
+    dev = batch.ids.device
+    # rows with thinking (a row whose lines are replaced gets its soft inputs from `unroll_slots`)
+    need = [b for b, e in enumerate(batch.examples) if e.think_from >= 0 and e.slot[1] == 0]
     width = max((batch.examples[b].think_to for b in need), default=0)  # no column after it is read
     with torch.no_grad():
         table = tr.table()
         sub = batch.ids[need, :width]  # [B', T']
-        h = tr.hidden(F.embedding(sub, table), batch.mask[need, :width]) if need else None  # [B', T', H]
+        with autocast(dev):
+            h = tr.hidden(F.embedding(sub, table), batch.mask[need, :width]) if need else None  # [B', T', H]
         for i, b in enumerate(need):
             e = batch.examples[b]
             k = e.think_to - e.think_from + 1
-            p = torch.softmax(h[i, e.think_from - 1 : e.think_to] @ table.T, -1)  # [K, V]
+            p = torch.softmax(h[i, e.think_from - 1 : e.think_to].float() @ table.T, -1)  # [K, V]
             chosen = list(e.ids[e.think_from : e.think_to + 1])
             mixes = policy_mixes(entropy(p).tolist(), chosen, sig, cfg.horizon)
             extra = top_up(chosen, {t for t, _, _ in mixes}, sig.math, cfg.soft_share, rng)
@@ -448,9 +531,57 @@ def plan_soft(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig, rng: ra
             policy, think = policy + len(mixes) - len(extra), think + k
     hidden = tr.weight.shape[1]
     return SoftInputs(
-        torch.tensor(rows, dtype=torch.long), torch.tensor(cols, dtype=torch.long), torch.tensor(weights),
-        torch.tensor(anchors, dtype=torch.long), torch.cat(soft) if soft else torch.zeros(0, hidden),
-        policy, think,
+        torch.tensor(rows, dtype=torch.long, device=dev), torch.tensor(cols, dtype=torch.long, device=dev),
+        torch.tensor(weights, device=dev), torch.tensor(anchors, dtype=torch.long, device=dev),
+        torch.cat(soft) if soft else torch.zeros(0, hidden, device=dev), policy, think,
+    )  # fmt: skip
+
+
+def unroll_slots(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig) -> SoftInputs:
+    """The soft inputs of replaced lines, one slot position at a time (no gradients): each is
+    `p @ E` of the model's distribution at the position before it, given the slot's earlier
+    soft inputs. The first is mixed as SwiReasoning enters latent mode (alpha schedule,
+    `<think>` anchor), the last as it leaves (beta schedule, `</think>` anchor)."""
+    dev = batch.ids.device
+    rows = [b for b, e in enumerate(batch.examples) if e.slot[1] > 0]
+    out: list[tuple[int, int, float, int]] = []
+    vecs: list[torch.Tensor] = []
+    if rows:
+        slots = [batch.examples[b].slot for b in rows]
+        width = max(at + m for at, m in slots)
+        with torch.no_grad():
+            table = tr.table()
+            emb = F.embedding(batch.ids[rows, :width], table)  # [B', W, H]
+            mask = batch.mask[rows, :width]
+            for i in range(max(m for _, m in slots)):
+                live = [k for k, (_, m) in enumerate(slots) if i < m]
+                cols = [slots[k][0] + i for k in live]
+                reach = max(cols)  # the positions before each slot input are all that is read
+                with autocast(dev):
+                    h = tr.hidden(emb[live, :reach], mask[live, :reach])  # [L, reach, H]
+                before = h[torch.arange(len(live), device=dev), torch.tensor(cols, device=dev) - 1]
+                vec = torch.softmax(before.float() @ table.T, -1) @ table  # [L, H]
+                for j, k in enumerate(live):
+                    e, at = batch.examples[rows[k]], cols[j]
+                    t = at - e.think_from
+                    w, anchor = 1.0, None
+                    if i == 0:
+                        w, anchor = schedule(sig.params.alpha0, t, cfg.horizon), sig.ids.think
+                    elif i == slots[k][1] - 1:
+                        w, anchor = schedule(sig.params.beta0, t, cfg.horizon), sig.ids.end_think
+                    mix = vec[j] if anchor is None else w * vec[j] + (1 - w) * table[anchor]
+                    emb[k, at] = mix
+                    out.append(
+                        (rows[k], at, w if anchor is not None else 1.0, -1 if anchor is None else anchor)
+                    )
+                    vecs.append(vec[j])
+    hidden = tr.weight.shape[1]
+    return SoftInputs(
+        torch.tensor([o[0] for o in out], dtype=torch.long, device=dev),
+        torch.tensor([o[1] for o in out], dtype=torch.long, device=dev),
+        torch.tensor([o[2] for o in out], device=dev),
+        torch.tensor([o[3] for o in out], dtype=torch.long, device=dev),
+        torch.stack(vecs) if vecs else torch.zeros(0, hidden, device=dev), 0, 0, len(out),
     )  # fmt: skip
 
 
@@ -463,9 +594,10 @@ def batch_loss(tr: Trainee, batch: Batch, soft: SoftInputs | None) -> torch.Tens
         anchored = w * soft.soft + (1 - w) * table[soft.anchor.clamp(min=0)]  # [N, H]
         mix = torch.where(soft.anchor[:, None] >= 0, anchored, soft.soft)
         emb = emb.index_put((soft.rows, soft.cols), mix)
-    h = tr.hidden(emb, batch.mask)  # [B, T, H]
-    logits = h[batch.loss_rows, batch.loss_cols - 1] @ table.T  # [N, V + 2]
-    return F.cross_entropy(logits, batch.ids[batch.loss_rows, batch.loss_cols])
+    with autocast(batch.ids.device):
+        h = tr.hidden(emb, batch.mask)  # [B, T, H]
+        logits = h[batch.loss_rows, batch.loss_cols - 1] @ table.T  # [N, V + 2]
+    return F.cross_entropy(logits.float(), batch.ids[batch.loss_rows, batch.loss_cols])
 
 
 # ---------------------------------------------------------------- the in-training check
@@ -487,11 +619,12 @@ def cot_greedy(tr: Trainee, tok: Any, problems: Sequence[arith_data.Problem], ma
     tok.padding_side = "left"
     stops = [tok.convert_tokens_to_ids(t) for t in (IM_END, "<|endoftext|>")]
     correct, n_tokens, samples = 0, 0, []
-    for i in range(0, len(problems), 20):
-        chunk = problems[i : i + 20]
+    size = 60 if tr.weight.device.type == "cuda" else 20
+    for i in range(0, len(problems), size):
+        chunk = problems[i : i + size]
         enc = tok([prompt_text(tok, p.question) for p in chunk], return_tensors="pt", padding=True,
-                  add_special_tokens=False)  # fmt: skip
-        with torch.no_grad():
+                  add_special_tokens=False).to(tr.weight.device)  # fmt: skip
+        with torch.no_grad(), autocast(tr.weight.device):
             out = tr.model.generate(**enc, do_sample=False, max_new_tokens=max_new, eos_token_id=stops,
                                     pad_token_id=stops[0])  # fmt: skip
         for p, row in zip(chunk, out[:, enc["input_ids"].shape[1] :].tolist(), strict=True):
@@ -521,9 +654,9 @@ def save_checkpoint(work: Path, tr: Trainee, opt: torch.optim.Optimizer, step: i
     """Weights, optimizer moments and the log after `step` steps (written, then renamed)."""
     from safetensors.torch import save_file
 
-    tensors = {k: p.detach().clone() for k, p in tr.trainable().items()}
+    tensors = {k: p.detach().cpu().clone() for k, p in tr.trainable().items()}
     for i, state in opt.state_dict()["state"].items():
-        tensors |= {f"opt.{i}.{k}": v.reshape(-1) if v.dim() == 0 else v for k, v in state.items()}
+        tensors |= {f"opt.{i}.{k}": (v.reshape(-1) if v.dim() == 0 else v).cpu() for k, v in state.items()}
     save_file(tensors, str(work / "checkpoint.tmp"))
     (work / "checkpoint.json.tmp").write_text(json.dumps({"step": step, "log": log}, ensure_ascii=False))
     os.replace(work / "checkpoint.tmp", work / "checkpoint.safetensors")
@@ -552,15 +685,15 @@ def export(out: Path, tr: Trainee, tok: Any, cfg: TrainConfig, log: dict, finger
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
-    tensors = {k: p.detach().to(torch.float16).contiguous() for k, p in tr.lora_params().items()}
-    tensors[NEW_ROWS] = tr.rows.detach().float().contiguous()
+    tensors = {k: p.detach().cpu().to(torch.float16).contiguous() for k, p in tr.lora_params().items()}
+    tensors[NEW_ROWS] = tr.rows.detach().cpu().float().contiguous()
     save_file(tensors, str(out / "adapter.safetensors"), metadata={"format": "pt"})
     ids = {t: int(tok.convert_tokens_to_ids(t)) for t in NEW_TOKENS}
     config = {
         "name": "smollm2-think", "what": "LoRA fine-tune of SmolLM2-135M-Instruct by the Rio Chat project",
         "r": cfg.rank, "lora_alpha": cfg.alpha, "target_modules": list(TARGETS), "lora_dtype": "float16",
         "new_tokens": ids, "vocab_size": tr.weight.shape[0], "base": fingerprint, "seed": cfg.seed,
-        "steps": cfg.steps, "data_version": DATA_VERSION, "train_config": asdict(cfg),
+        "steps": cfg.steps, "device": log.get("machine", {}).get("device"), "data_version": DATA_VERSION, "train_config": asdict(cfg),
         "command": log.get("command"),
     }  # fmt: skip
     (out / "adapter_config.json").write_text(json.dumps(config, indent=1) + "\n")
@@ -583,47 +716,52 @@ def base_folder() -> Path:
     return folder
 
 
-def machine() -> dict:
-    return {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(),
-            "note": "a shared machine: other jobs ran beside this one, so times are upper bounds"}  # fmt: skip
+def machine(device: torch.device) -> dict:
+    info = {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "device": device.type}  # fmt: skip
+    if device.type == "cuda":
+        info |= {"gpu": torch.cuda.get_device_name(device), "precision": "bfloat16 autocast, float32 weights"}
+    else:
+        info["note"] = "a shared machine: other jobs ran beside this one, so times are upper bounds"
+    return info
 
 
-def prepare_data(base: Path, tok: Any, cfg: TrainConfig, work: Path) -> tuple[list[list[Example]], dict]:
-    replies, distill_stats = cached_replies(base, cfg, work)
-    total = cfg.steps * cfg.batch
-    n_chat = round(cfg.chat_share * total)
-    arith = arith_examples(tok, total - n_chat, cfg.seed, cfg.cut_share, cfg.p_direct)
-    examples = mix_examples(arith, chat_examples(tok, replies, cfg.seed), n_chat, cfg.max_len, cfg.seed)
-    batches = make_batches(examples, cfg.batch, cfg.steps, cfg.seed)
-    kinds = [e.kind for b in batches for e in b]
-    info = {"distill": distill_stats, "examples": {k: kinds.count(k) for k in sorted(set(kinds))},
-            "tokens": sum(len(e.ids) for b in batches for e in b)}  # fmt: skip
-    return batches, info
+def prepare_data(
+    base: Path, tok: Any, cfg: TrainConfig, work: Path, device: torch.device
+) -> tuple[BatchSource, dict]:
+    replies, distill_stats = cached_replies(base, cfg, work, device)
+    chat = [e for e in chat_examples(tok, replies, cfg.seed) if len(e.ids) <= cfg.max_len]
+    line_ends = tokens.line_end_ids_below(tok, len(tok))
+    source = BatchSource(tok, cfg, chat, line_ends, tok.convert_tokens_to_ids(IM_END))
+    return source, {"distill": distill_stats, "chat_examples": len(chat)}
 
 
 def train(cfg: TrainConfig, out: Path, work: Path, resume: bool, command: str) -> dict:
     t_start = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
+    dev = pick_device(cfg.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
     base = base_folder()
     tok = think_tokenizer(base)
     tok.padding_side = "right"
-    batches, data_info = prepare_data(base, tok, cfg, work)
+    source, data_info = prepare_data(base, tok, cfg, work, dev)
     print(f"data: {json.dumps(data_info)}", flush=True)
-    tr = Trainee(base, tok, cfg)
+    tr = Trainee(base, tok, cfg, dev)
     params = list(tr.trainable().values())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     sig = signals(tok, cfg, tr.weight.shape[0])
-    val = validation_problems(cfg.eval_n)
-    log = {"command": command, "config": asdict(cfg), "data": data_info, "machine": machine(), "curve": [],
+    val = validation_problems(max(cfg.eval_n, cfg.final_eval_n))
+    log = {"command": command, "config": asdict(cfg), "data": data_info, "machine": machine(dev), "curve": [],
            "evals": [], "timings": {"distill_s": data_info["distill"].get("seconds", 0)}}  # fmt: skip
     start = 0
     if resume and (work / "checkpoint.json").is_file():
         start, log = load_checkpoint(work, tr, opt)
-        print(f"resumed after step {start}", flush=True)
+        cfg = replace(cfg, steps=log["config"]["steps"])
+        print(f"resumed after step {start} of {cfg.steps}", flush=True)
     log["timings"]["setup_s"] = round(time.perf_counter() - t_start, 1)
-    run_steps(tr, opt, batches, sig, cfg, val, tok, log, work, start)
+    cfg = run_steps(tr, opt, source, sig, cfg, val, tok, log, work, start)
     export(out, tr, tok, cfg, log, base_fingerprint(base))
     log["timings"]["total_s"] = round(time.perf_counter() - t_start, 1)
     (out / "training_log.json").write_text(json.dumps(log, indent=1, ensure_ascii=False) + "\n")
@@ -631,15 +769,32 @@ def train(cfg: TrainConfig, out: Path, work: Path, resume: bool, command: str) -
     return log
 
 
-def run_steps(tr: Trainee, opt: torch.optim.Optimizer, batches: list[list[Example]], sig: Signals,
-              cfg: TrainConfig, val: list, tok: Any, log: dict, work: Path, start: int) -> None:  # fmt: skip
+CALIBRATE = 30  # steps timed before `--minutes` fixes the step count
+
+
+def fit_steps(cfg: TrainConfig, log: dict, done: int) -> TrainConfig:
+    """`--minutes`: the step count that fits the budget at the measured pace (evals included)."""
+    pace = log["timings"]["train_s"] / done
+    budget = 60 * cfg.minutes - log["timings"].get("setup_s", 0) - 30  # the final check and export
+    steps = max(done, int(budget / (pace * 1.08)))  # the evals along the way: about 8%
+    print(f"pace {pace:.3f} s/step: {steps} steps fit {cfg.minutes} min", flush=True)
+    return replace(cfg, steps=steps)
+
+
+def run_steps(tr: Trainee, opt: torch.optim.Optimizer, source: BatchSource, sig: Signals,
+              cfg: TrainConfig, val: list, tok: Any, log: dict, work: Path, start: int) -> TrainConfig:  # fmt: skip
     pad = tok.convert_tokens_to_ids(IM_END)
+    dev = tr.weight.device
     t_train, cpu = log["timings"].get("train_s", 0.0), log["timings"].get("train_cpu_s", 0.0)
     tr.model.train()
-    for step in range(start, cfg.steps):
+    step = start
+    while step < cfg.steps:
         t0, c0 = time.perf_counter(), time.process_time()
-        batch = collate(batches[step], pad)
+        source.cfg = cfg
+        batch = collate(source.batch(step), pad).to(dev)
         soft = plan_soft(tr, batch, sig, cfg, random.Random(cfg.seed * 100_003 + step)) if cfg.soft else None
+        slots = unroll_slots(tr, batch, sig, cfg)
+        soft = slots if soft is None else soft + slots
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         loss = batch_loss(tr, batch, soft)
@@ -647,15 +802,21 @@ def run_steps(tr: Trainee, opt: torch.optim.Optimizer, batches: list[list[Exampl
         torch.nn.utils.clip_grad_norm_(list(tr.trainable().values()), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        step += 1
         t_train, cpu = t_train + time.perf_counter() - t0, cpu + time.process_time() - c0
-        log["curve"].append(curve_point(step + 1, loss, batch, soft, t_train))
+        log["curve"].append(curve_point(step, loss, batch, soft, t_train))
         log["timings"] |= {"train_s": round(t_train, 1), "train_cpu_s": round(cpu, 1)}
-        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+        if cfg.minutes > 0 and step == start + CALIBRATE and start == 0:
+            cfg = fit_steps(cfg, log, step)
+            log["config"] = asdict(cfg)
+        if step % cfg.log_every == 0 or step == cfg.steps:
             print_progress(log, cfg)
-        if step + 1 in cfg.eval_steps():
-            run_eval_point(tr, tok, val, step + 1, log)
-        if (step + 1) % cfg.ckpt_every == 0 or step + 1 == cfg.steps:
-            save_checkpoint(work, tr, opt, step + 1, log)
+        if step in cfg.eval_steps() and step != cfg.steps:
+            run_eval_point(tr, tok, val[: cfg.eval_n], step, log)
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            save_checkpoint(work, tr, opt, step, log)
+    run_eval_point(tr, tok, val[: cfg.final_eval_n], cfg.steps, log)
+    return cfg
 
 
 def curve_point(step: int, loss: torch.Tensor, batch: Batch, soft: SoftInputs | None, t: float) -> dict:
@@ -666,7 +827,7 @@ def curve_point(step: int, loss: torch.Tensor, batch: Batch, soft: SoftInputs | 
         "t": round(t, 1),
     }
     if soft is not None:
-        point |= {"latent": len(soft.rows), "policy": soft.policy, "think": soft.think}
+        point |= {"latent": len(soft.rows), "policy": soft.policy, "think": soft.think, "slots": soft.slots}
     return point
 
 
@@ -686,10 +847,12 @@ def print_progress(log: dict, cfg: TrainConfig) -> None:
     last = recent[-1]
     loss = sum(p["loss"] for p in recent) / len(recent)
     rate = last["t"] / last["step"]
-    latent = sum(p.get("latent", 0) for p in recent) / max(1, sum(p.get("think", 0) for p in recent))
-    policy = sum(p.get("policy", 0) for p in recent) / max(1, sum(p.get("think", 0) for p in recent))
+    think = max(1, sum(p.get("think", 0) for p in recent))
+    latent = sum(p.get("latent", 0) - p.get("slots", 0) for p in recent) / think
+    policy = sum(p.get("policy", 0) for p in recent) / think
+    slots = sum(p.get("slots", 0) for p in recent) / len(recent)
     print(f"step {last['step']:4d}/{cfg.steps}  loss {loss:.4f}  lr {lr_at(last['step'] - 1, cfg):.2e}  "
-          f"latent {100 * latent:.0f}% (policy {100 * policy:.0f}%)  {rate:.1f} s/step  "
+          f"latent {100 * latent:.0f}% (policy {100 * policy:.0f}%)  slots {slots:.1f}/batch  {rate:.2f} s/step  "
           f"eta {rate * (cfg.steps - last['step']) / 60:.1f} min", flush=True)  # fmt: skip
 
 
@@ -701,7 +864,9 @@ def loss_table(log: dict, rows: int = 12) -> str:
     for i in range(0, len(curve), span):
         part = curve[i : i + span]
         loss = sum(p["loss"] for p in part) / len(part)
-        latent = sum(p.get("latent", 0) for p in part) / max(1, sum(p.get("think", 0) for p in part))
+        latent = sum(p.get("latent", 0) - p.get("slots", 0) for p in part) / max(
+            1, sum(p.get("think", 0) for p in part)
+        )
         lines.append(f"{part[0]['step']:4d}-{part[-1]['step']:<4d}    {loss:9.4f}   {100 * latent:11.1f}%   "
                      f"{part[-1]['t']:14.0f}")  # fmt: skip
     return "\n".join(lines)
@@ -733,7 +898,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     ap.add_argument("--write-tasks", type=Path, help="write the held-out task file there and exit")
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
-                 "chat_share", "cut_share", "p_direct", "eval_n", "ckpt_every", "log_every"):  # fmt: skip
+                 "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct",
+                 "distill_samples", "eval_n", "final_eval_n", "ckpt_every", "log_every", "device", "minutes"):  # fmt: skip
         value = getattr(defaults, name)
         ap.add_argument(
             f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"default {value}"

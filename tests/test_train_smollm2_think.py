@@ -1,0 +1,95 @@
+"""The smollm2-think training data: lines replaced by soft inputs, per-step batches, the unroll.
+
+Tokenizer and base weights only (no training step runs here)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from engine import tokens
+from train import smollm2_think as st
+
+
+@pytest.fixture(scope="module")
+def tok():
+    from engine.runtimes.torch_runtime import smollm2_base_folder
+
+    t = st.think_tokenizer(smollm2_base_folder())
+    t.padding_side = "right"
+    return t
+
+
+@pytest.fixture(scope="module")
+def source(tok):
+    cfg = replace(st.TrainConfig(), steps=100, batch=24, explicit_first=0.25, replace_share=0.5)
+    pad = tok.convert_tokens_to_ids(st.IM_END)
+    return st.BatchSource(tok, cfg, [], tokens.line_end_ids_below(tok, len(tok)), pad)
+
+
+def test_a_replaced_line_leaves_the_rest_of_the_trace_and_the_answer(tok, source):
+    question = "Ana has 12 apples and buys 3 bags of 5. How many apples does she have?"
+    thought = "3 × 5 = 15.\n12 + 15 = 27.\nSo the answer is 27."
+    e = st.render(tok, question, thought, "Ana has \\boxed{27} apples.", "arith")
+    seen = set()
+    for seed in range(40):
+        r = st.replace_lines(e, source.line_ends, random.Random(seed), 3.0, source.pad)
+        assert r is not None and r.kind == "arith-latent"
+        at, m = r.slot
+        kept_before = r.ids[:at]
+        kept_after = r.ids[at + m :]
+        n = len(e.ids) - len(r.ids) + m  # tokens the slot replaced
+        assert 2 <= m < n
+        assert (
+            e.ids[: len(kept_before)] == kept_before and e.ids[len(e.ids) - len(kept_after) :] == kept_after
+        )
+        after = tok.decode(list(kept_after))
+        assert "So the answer is 27." in after and after.count("</think>") == 1  # never the last line
+        assert r.ids[r.think_to] == tok.convert_tokens_to_ids("</think>")
+        seen.add(tok.decode(list(e.ids[at : at + n])))
+        batch = st.collate([r], source.pad)
+        cols = set(batch.loss_cols.tolist())
+        assert not cols & set(range(at, at + m)) and at + m in cols  # what follows is in the loss
+    assert seen == {"3 × 5 = 15.\n", "12 + 15 = 27.\n", "3 × 5 = 15.\n12 + 15 = 27.\n"}
+
+
+def test_batches_are_drawn_per_step_and_follow_the_curriculum(source):
+    assert [e.ids for e in source.batch(7)] == [e.ids for e in source.batch(7)]
+    assert [e.ids for e in source.batch(7)] != [e.ids for e in source.batch(8)]
+    assert source.replace_share_at(0) == source.replace_share_at(25) == 0.0
+    assert source.replace_share_at(35) == pytest.approx(0.2) and source.replace_share_at(50) == 0.5
+    early = [e.kind for s in range(0, 20) for e in source.batch(s)]
+    late = [e.kind for s in range(80, 90) for e in source.batch(s)]
+    assert "arith-latent" not in early and late.count("arith-latent") > len(late) // 4
+
+
+def test_unrolled_slot_inputs_are_the_models_own_mix(tok, source):
+    from engine.runtimes.torch_runtime import smollm2_base_folder
+
+    cfg = replace(source.cfg, rank=2)
+    tr = st.Trainee(smollm2_base_folder(), tok, cfg, torch.device("cpu"))
+    sig = st.signals(tok, cfg, tr.weight.shape[0])
+    e = st.render(
+        tok, "What is 4 + 5 + 6?", "4 + 5 = 9.\n9 + 6 = 15.\nSo the answer is 15.", "\\boxed{15}", "arith"
+    )
+    r = next(
+        x
+        for s in range(50)
+        if (x := st.replace_lines(e, source.line_ends, random.Random(s), 3.0, source.pad)).slot[1] >= 3
+    )
+    batch = st.collate([r, e], source.pad)
+    soft = st.unroll_slots(tr, batch, sig, cfg)
+    at, m = r.slot
+    assert soft.rows.tolist() == [0] * m and soft.cols.tolist() == list(range(at, at + m)) and soft.slots == m
+    assert soft.anchor[-1] == sig.ids.end_think and 0 < soft.weight[-1] < 1  # leaving: mixed with </think>
+    with torch.no_grad():  # the first soft input, recomputed from the plain prefix
+        table = tr.table()
+        h = tr.hidden(F.embedding(batch.ids[:1, :at], table), batch.mask[:1, :at])
+        first = torch.softmax(h[0, -1] @ table.T, -1) @ table
+    torch.testing.assert_close(soft.soft[0], first, rtol=1e-4, atol=1e-5)
+    loss = st.batch_loss(tr, batch, soft)
+    assert torch.isfinite(loss)
