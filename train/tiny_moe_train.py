@@ -621,9 +621,18 @@ def train(
     last_ckpt = [time.time()]
     vision_s = state.get("vision_s", 0.0) if state else 0.0
 
+    def info(**extra) -> dict:
+        return {"name": tiny_moe.TINY_MOE_NAME, "trained": True,
+                "command": " ".join(["python -m train.tiny_moe_train", *sys.argv[1:]]),
+                "train_config": asdict(cfg), "spec": asdict(spec), "parameters": n_params,
+                "torch": torch.__version__,
+                "gpu": torch.cuda.get_device_name() if cfg.device.startswith("cuda") else None, **extra}  # fmt: skip
+
     def save_every(st: int, sp: int, kp: int, used: float, opt=None) -> None:
         if time.time() - last_ckpt[0] > ckpt_minutes * 60:
             _save_state(ckpt, model, heads, opt, st, sp, kp, used, vision_s)
+            if st == 2:  # a usable folder already, should the run be cut short
+                _write_folder(out_dir, model, processor, info(partial=True, steps=sp), log)
             last_ckpt[0] = time.time()
 
     print(json.dumps({"device": cfg.device, "bf16": cfg.bf16, "parameters": n_params, "workers": cfg.workers,
@@ -687,22 +696,31 @@ def train(
     _save_state(ckpt, model, heads, opt, 2, step, k_pool, budget.elapsed(), vision_s)
     final: dict = {"step": step, "train_wall_s": train_s, "vision_s": round(vision_s, 1),
                    "lm_s": round(budget.elapsed(), 1)}  # fmt: skip
-    if eval_n:
+    model.to("cpu")
+    _write_folder(out_dir, model, processor, info(steps=step, tokens_seen=tokens, final=final), log + [final])
+    if eval_n:  # on the CPU, after the folder is safe: a tiny model generates as fast there
         t = time.time()
-        final["greedy_acc"] = quick_eval(model, processor, eval_n, device=cfg.device)
+        torch.set_num_threads(min(8, os.cpu_count() or 1))
+        final["greedy_acc"] = quick_eval(model, processor, eval_n)
         final["greedy_n"], final["eval_s"] = eval_n, round(time.time() - t, 1)
         print(json.dumps(final), flush=True)
     log.append(final)
-    info = {"name": tiny_moe.TINY_MOE_NAME, "trained": True,
-            "command": " ".join(["python -m train.tiny_moe_train", *sys.argv[1:]]),
-            "train_config": asdict(cfg), "spec": asdict(spec), "parameters": n_params, "steps": step,
-            "tokens_seen": tokens, "wall_s": round(time.time() - t_start, 1), "final": final,
-            "torch": torch.__version__,
-            "gpu": torch.cuda.get_device_name() if cfg.device.startswith("cuda") else None}  # fmt: skip
-    model.to("cpu").eval()
-    tiny_moe.save_checkpoint(out_dir, model, processor, info)
-    (out_dir / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    _write_folder(out_dir, model, processor,
+                  info(steps=step, tokens_seen=tokens, wall_s=round(time.time() - t_start, 1), final=final), log)  # fmt: skip
     return out_dir
+
+
+def _write_folder(out_dir: Path, model, processor, info: dict, log: list[dict]) -> None:
+    """The loadable folder (float32 safetensors, config, processor, tokenizer, template, marker)
+    and `training_log.jsonl`; a model on a GPU is copied to the CPU for it."""
+    import copy
+
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    m = model if on_cpu else copy.deepcopy(model).to("cpu")
+    was_training = m.training
+    tiny_moe.save_checkpoint(out_dir, m.eval(), processor, info)
+    m.train(was_training)
+    (out_dir / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -742,7 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     cuda = args.device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
         ap.error("--device cuda but torch sees no CUDA device")
-    workers = args.workers if args.workers is not None else (min(14, max(1, (os.cpu_count() or 2) - 2)) if cuda else 0)
+    workers = args.workers if args.workers is not None else (min(12, max(1, (os.cpu_count() or 2) - 4)) if cuda else 0)
     cfg = TrainConfig(seed=args.seed, steps=args.steps, lr=args.lr, warmup=args.warmup, threads=args.threads,
                       vision_steps=args.vision_steps, device=args.device, bf16=(cuda and not args.no_bf16) or args.bf16,
                       minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,
