@@ -40,7 +40,7 @@ def test_shape_rows_count_every_square_once():
             scene = media.shapes_scene(n, others, rng, split)
             assert sum(scene.rows()) == n and len(scene.shapes) == n + others
             for sh in scene.shapes:
-                assert 0 <= sh.x and sh.x + sh.s <= scene.w and 0 <= sh.y and sh.y + sh.s <= scene.h
+                assert sh.x >= 0 and sh.x + sh.s <= scene.w and sh.y >= 0 and sh.y + sh.s <= scene.h
 
 
 def test_expression_characters_read_back_the_expression():

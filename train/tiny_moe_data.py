@@ -586,9 +586,14 @@ def write_unseen_tasks(root: Path, seed: int = 2, counts: dict[str, int] = UNSEE
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.tiny_moe_data", description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", type=Path, help="write the held-out task files into this folder")
-    ap.add_argument("--unseen-tasks", type=Path,
-                    help="write the unseen-renderer task files (image_unseen, shapes_unseen) here")
-    ap.add_argument("--fonts-dir", type=Path, help=f"font folder (default: ${media.FONTS_ENV} or the system's)")
+    ap.add_argument(
+        "--unseen-tasks",
+        type=Path,
+        help="write the unseen-renderer task files (image_unseen, shapes_unseen) here",
+    )
+    ap.add_argument(
+        "--fonts-dir", type=Path, help=f"font folder (default: ${media.FONTS_ENV} or the system's)"
+    )
     ap.add_argument("--corpus", type=Path, help="write the tokenizer corpus (one text per line) here")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)

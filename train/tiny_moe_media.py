@@ -184,10 +184,18 @@ def background(size: tuple[int, int], paper: tuple[int, int, int], rng: random.R
         other = base + np.array([rng.randint(-40, 40) for _ in range(3)], dtype=np.float32)
         t = np.linspace(0, 1, w if rng.random() < 0.5 else h, dtype=np.float32)
         ramp = base + (other - base) * t[:, None]  # [n, 3]
-        a = np.broadcast_to(ramp[None], (h, w, 3)) if len(t) == w else np.broadcast_to(ramp[:, None], (h, w, 3))
+        a = (
+            np.broadcast_to(ramp[None], (h, w, 3))
+            if len(t) == w
+            else np.broadcast_to(ramp[:, None], (h, w, 3))
+        )
     else:
-        coarse = np.random.default_rng(rng.getrandbits(32)).normal(0, 14, (max(2, h // 16), max(2, w // 16), 3))
-        blot = Image.fromarray(np.clip(coarse + 128, 0, 255).astype(np.uint8)).resize(size, Image.Resampling.BICUBIC)
+        coarse = np.random.default_rng(rng.getrandbits(32)).normal(
+            0, 14, (max(2, h // 16), max(2, w // 16), 3)
+        )
+        blot = Image.fromarray(np.clip(coarse + 128, 0, 255).astype(np.uint8)).resize(
+            size, Image.Resampling.BICUBIC
+        )
         a = base + (np.asarray(blot, dtype=np.float32) - 128)
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 
@@ -223,11 +231,15 @@ def expression_text(a: int, op: str, b: int, font_name: str, rng: random.Random)
     glyphs = [g for g in OP_GLYPHS[op] if g.isascii() or has_glyph(font_name, g)]
     sym = rng.choice(glyphs)
     r = rng.random()
-    left, right = (" ", " ") if r < 0.6 else ("", "") if r < 0.8 else rng.choice(((" ", ""), ("", " "), ("  ", "  ")))
+    left, right = (
+        (" ", " ") if r < 0.6 else ("", "") if r < 0.8 else rng.choice(((" ", ""), ("", " "), ("  ", "  ")))
+    )
     return f"{a}{left}{sym}{right}{b}"
 
 
-def expression_image(a: int, op: str, b: int, rng: random.Random, split: str = "train") -> tuple[Image.Image, tuple]:
+def expression_image(
+    a: int, op: str, b: int, rng: random.Random, split: str = "train"
+) -> tuple[Image.Image, tuple]:
     """`a op b` drawn in a font, size, colour, background, layout and canvas of the split's
     renderer settings, slightly rotated and noisy. Also the characters drawn, as (trace symbol,
     x of its centre in pixels), left to right. Canvases run from about 64 x 32 to 400 x 160 px."""
@@ -259,7 +271,9 @@ def expression_image(a: int, op: str, b: int, rng: random.Random, split: str = "
         x, y = free_x // 2, free_y // 2
         draw = ImageDraw.Draw(canvas)
         m = rng.randint(4, max(4, pad - 3))
-        draw.rectangle((x - m, y - m, x + layer.width + m, y + layer.height + m), outline=fg, width=rng.randint(1, 2))
+        draw.rectangle(
+            (x - m, y - m, x + layer.width + m, y + layer.height + m), outline=fg, width=rng.randint(1, 2)
+        )
     else:
         x, y = rng.randint(0, free_x), rng.randint(0, free_y)
     x, y = min(max(0, x), free_x), min(max(0, y), free_y)
@@ -307,7 +321,10 @@ class Scene:
 def _shape_colour(paper: tuple[int, int, int], rng: random.Random) -> tuple[int, int, int]:
     while True:
         c = _hue(rng, (0.45, 1.0), (0.35, 0.95)) if rng.random() < 0.85 else _dark(rng)
-        if abs(_luma(c) - _luma(paper)) >= 45 or max(abs(a - b) for a, b in zip(c, paper, strict=True)) >= 120:
+        if (
+            abs(_luma(c) - _luma(paper)) >= 45
+            or max(abs(a - b) for a, b in zip(c, paper, strict=True)) >= 120
+        ):
             return c
 
 
@@ -360,7 +377,10 @@ def _place(kinds: list[str], w: int, h: int, layout: str, rng: random.Random, s_
             if s > min(w, h) - 4:
                 continue
             x, y = rng.randint(2, w - s - 2), rng.randint(2, h - s - 2)
-            if all(x + s + 3 <= bx or bx + bs + 3 <= x or y + s + 3 <= by or by + bs + 3 <= y for bx, by, bs in boxes):
+            if all(
+                x + s + 3 <= bx or bx + bs + 3 <= x or y + s + 3 <= by or by + bs + 3 <= y
+                for bx, by, bs in boxes
+            ):
                 boxes.append((x, y, s))
                 break
         else:
@@ -402,7 +422,9 @@ def draw_scene(scene: Scene) -> Image.Image:
             draw.ellipse((x0, y0, x0 + s, y0 + s), **kw)
         else:  # triangle
             pts = ((x0 + s / 2, y0), (x0, y0 + s), (x0 + s, y0 + s))
-            draw.polygon(pts, **kw) if not sh.outline else draw.line((*pts, pts[0]), fill=sh.color, width=kw["width"])
+            draw.polygon(pts, **kw) if not sh.outline else draw.line(
+                (*pts, pts[0]), fill=sh.color, width=kw["width"]
+            )
     return _noisy(canvas, rng, rng.choice((3, 8)))
 
 

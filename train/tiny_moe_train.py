@@ -98,7 +98,9 @@ def for_device(cfg: TrainConfig) -> TrainConfig:
     """Bigger batches on a GPU (the same seeded stream of examples, cut into fewer batches)."""
     if not cfg.device.startswith("cuda"):
         return cfg
-    return replace(cfg, batch_tokens=4 * cfg.batch_tokens, vision_batch=4 * cfg.vision_batch, pool=4 * cfg.pool)
+    return replace(
+        cfg, batch_tokens=4 * cfg.batch_tokens, vision_batch=4 * cfg.vision_batch, pool=4 * cfg.pool
+    )
 
 
 # ---------------------------------------------------------------- examples -> inputs
@@ -361,7 +363,9 @@ def vision_aux_loss(heads: VisionHeads, feats: dict, batch: dict) -> torch.Tenso
     ):
         groups = f.view(int(grid[0]), -1, f.shape[-1]).mean(1)  # [T/2, H]: one number each
         if groups.shape[0] == len(numbers):
-            losses.append(F.cross_entropy(heads.video(groups).float(), torch.tensor(numbers, device=f.device)))
+            losses.append(
+                F.cross_entropy(heads.video(groups).float(), torch.tensor(numbers, device=f.device))
+            )
     return torch.stack(losses).mean() if losses else None
 
 
@@ -496,7 +500,11 @@ def pretrain_vision(model, heads: VisionHeads, processor, cfg: TrainConfig, budg
             if budget.seconds > 0:
                 g["lr"] = cfg.vision_lr * (0.1 + 0.9 * lr_at_fraction(p, 1.0, replace(cfg, min_lr_ratio=0.0)))
             else:
-                g["lr"] = cfg.vision_lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+                g["lr"] = (
+                    cfg.vision_lr
+                    * min(1.0, (step + 1) / 50)
+                    * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+                )
         _, batch = ahead.get()
         t = time.time()
         batch = to_device(_torch(batch), cfg.device)
@@ -525,6 +533,7 @@ def pretrain_vision(model, heads: VisionHeads, processor, cfg: TrainConfig, budg
 
 # ---------------------------------------------------------------- a quick greedy check
 
+
 def _last_boxed() -> Callable[[str], str | None]:
     """`engine.eval.last_boxed`; where PyAV is missing (engine.eval imports the media module,
     which needs it), the same rule for the plain `\\boxed{digits}` answers of these tasks."""
@@ -547,7 +556,9 @@ CHECKS = (*((k, k, "train") for k in data.KINDS), ("image_unseen", "image", "hel
 
 
 @torch.no_grad()
-def quick_eval(model, processor, n: int, seed: int = 7, device: str = "cpu", max_new_tokens: int = 240) -> dict:
+def quick_eval(
+    model, processor, n: int, seed: int = 7, device: str = "cpu", max_new_tokens: int = 240
+) -> dict:
     """Greedy accuracy on `n` held-out examples per kind (the boxed number); `*_unseen` also
     draws them with the held-out renderer settings."""
     last_boxed = _last_boxed()
@@ -615,7 +626,12 @@ def train(
         state = torch.load(ckpt, weights_only=False, map_location=cfg.device)
         model.load_state_dict(state["model"])
         heads.load_state_dict(state["heads"])
-        stage, step, k_pool, used_s = state.get("stage", 2), state["step"], state["pool"], state.get("used_s", 0.0)
+        stage, step, k_pool, used_s = (
+            state.get("stage", 2),
+            state["step"],
+            state["pool"],
+            state.get("used_s", 0.0),
+        )
         print(f"resumed in stage {stage} at step {step} (pool {k_pool}, {used_s:.0f} s used)", flush=True)
     total_s = cfg.minutes * 60
     last_ckpt = [time.time()]
@@ -728,10 +744,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=tiny_moe.shipped_path())
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (bfloat16 autocast on CUDA)")
-    ap.add_argument("--minutes", type=float, default=0.0,
-                    help="wall-clock budget for both stages (default: the step counts)")
-    ap.add_argument("--vision-frac", type=float, default=TrainConfig.vision_frac,
-                    help="stage 1's share of --minutes")
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=0.0,
+        help="wall-clock budget for both stages (default: the step counts)",
+    )
+    ap.add_argument(
+        "--vision-frac", type=float, default=TrainConfig.vision_frac, help="stage 1's share of --minutes"
+    )
     ap.add_argument("--max-steps", type=int, default=0, help="cap on each stage's steps (a dry run)")
     ap.add_argument("--steps", type=int, default=TrainConfig.steps)
     ap.add_argument("--vision-steps", type=int, default=TrainConfig.vision_steps)
@@ -740,16 +761,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vision-batch", type=int, help="pictures per stage-1 step (default 64, 256 on CUDA)")
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     ap.add_argument("--threads", type=int, default=TrainConfig.threads)
-    ap.add_argument("--workers", type=int, help="processes rendering batches (default: 0 on the CPU, "
-                    "the CPU count less 2, at most 14, on CUDA)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        help="processes rendering batches (default: 0 on the CPU, the CPU count less 2, at most 14, on CUDA)",
+    )
     ap.add_argument("--no-bf16", action="store_true", help="float32 on CUDA too")
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast on the CPU too")
-    ap.add_argument("--fonts-dir", type=Path, help=f"font folder (default: ${media.FONTS_ENV} or the system's)")
+    ap.add_argument(
+        "--fonts-dir", type=Path, help=f"font folder (default: ${media.FONTS_ENV} or the system's)"
+    )
     ap.add_argument("--weights", help="task mix, e.g. text=0.2,image=0.4 (default: the recipe's)")
     ap.add_argument("--resume", action="store_true", help="continue from CKPT_DIR/seed<N>.pt")
     ap.add_argument("--ckpt-dir", type=Path, default=CKPT_DIR)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
-    ap.add_argument("--eval-every", type=int, default=0, help="greedy check every N steps (0: at the end only)")
+    ap.add_argument(
+        "--eval-every", type=int, default=0, help="greedy check every N steps (0: at the end only)"
+    )
     ap.add_argument("--eval-n", type=int, default=4, help="held-out examples per check in the greedy checks")
     ap.add_argument("--log-every", type=int, default=50)
     args = ap.parse_args(argv)
@@ -760,7 +788,11 @@ def main(argv: list[str] | None = None) -> int:
     cuda = args.device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
         ap.error("--device cuda but torch sees no CUDA device")
-    workers = args.workers if args.workers is not None else (min(12, max(1, (os.cpu_count() or 2) - 4)) if cuda else 0)
+    workers = (
+        args.workers
+        if args.workers is not None
+        else (min(12, max(1, (os.cpu_count() or 2) - 4)) if cuda else 0)
+    )
     cfg = TrainConfig(seed=args.seed, steps=args.steps, lr=args.lr, warmup=args.warmup, threads=args.threads,
                       vision_steps=args.vision_steps, device=args.device, bf16=(cuda and not args.no_bf16) or args.bf16,
                       minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,

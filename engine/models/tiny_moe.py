@@ -244,7 +244,8 @@ def make_processor(tokenizer, image_tokens: tuple[int, int] = (4, 32)):
     }
     token_px = 32 * 32  # one vision token: a 2x2 merge of 16-pixel patches
     image = Qwen2VLImageProcessor(
-        size={"shortest_edge": image_tokens[0] * token_px, "longest_edge": image_tokens[1] * token_px}, **common
+        size={"shortest_edge": image_tokens[0] * token_px, "longest_edge": image_tokens[1] * token_px},
+        **common,
     )
     video = Qwen3VLVideoProcessor(
         size={"shortest_edge": 2 * 4 * token_px, "longest_edge": 2 * 32 * token_px},  # counts frames too
