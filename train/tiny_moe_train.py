@@ -52,6 +52,7 @@ from train import tiny_moe_data as data  # noqa: E402
 from train import tiny_moe_media as media  # noqa: E402
 
 IGNORE = -100
+MIN_FONTS = 8  # fewer font files than this: the renderer variety is missing, refuse to train
 CKPT_DIR = Path(".cache/tiny_moe_train")
 
 
@@ -641,7 +642,7 @@ def train(
         return {"name": tiny_moe.TINY_MOE_NAME, "trained": True,
                 "command": " ".join(["python -m train.tiny_moe_train", *sys.argv[1:]]),
                 "train_config": asdict(cfg), "spec": asdict(spec), "parameters": n_params,
-                "torch": torch.__version__,
+                "torch": torch.__version__, "fonts": sorted(media.font_files()),
                 "gpu": torch.cuda.get_device_name() if cfg.device.startswith("cuda") else None, **extra}  # fmt: skip
 
     def save_every(st: int, sp: int, kp: int, used: float, opt=None) -> None:
@@ -785,6 +786,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.fonts_dir.is_dir():
             ap.error(f"--fonts-dir {args.fonts_dir} is not a folder")
         media.set_fonts_dir(args.fonts_dir)
+    fonts = media.font_files()
+    if len(fonts) < MIN_FONTS:
+        ap.error(f"found {len(fonts)} usable font files (DejaVu, Liberation, STIX General) in "
+                 f"{', '.join(map(str, media._search_dirs()))}; the pictures need at least {MIN_FONTS}: "
+                 f"pass --fonts-dir or set ${media.FONTS_ENV}")  # fmt: skip
     cuda = args.device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
         ap.error("--device cuda but torch sees no CUDA device")
