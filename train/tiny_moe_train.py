@@ -93,6 +93,7 @@ class TrainConfig:
     max_steps: int = 0  # > 0: a cap on each stage's steps (a dry run)
     workers: int = 0  # processes rendering batches ahead of the loop (0: in the loop)
     image_tokens: tuple[int, int] = (16, 64)  # the processor's vision-token budget per picture
+    experts: str = "auto"  # transformers' experts kernel: grouped_mm, eager, or auto (probe the device)
 
 
 def for_device(cfg: TrainConfig) -> TrainConfig:
@@ -442,6 +443,21 @@ class Budget:
         return self.elapsed() >= self.seconds if self.seconds > 0 else step >= self.steps
 
 
+def grouped_mm_works(device: str) -> bool:
+    """Whether transformers' default experts kernel (grouped matmul) runs forward and backward in
+    float32 on `device` (weights stay float32 under autocast); else the model uses the loop."""
+    try:
+        x = torch.randn(8, 16, device=device, requires_grad=True)
+        w = torch.randn(2, 16, 4, device=device, requires_grad=True)
+        offs = torch.tensor([4, 8], device=device, dtype=torch.int32)
+        mm = getattr(torch.nn.functional, "grouped_mm", None) or torch._grouped_mm
+        out = mm(x, w, offs=offs)  # [8, 4]
+        (out * torch.randn_like(out)).sum().backward()  # a dense gradient, as in training
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: do not use it
+        return False
+
+
 def autocast(cfg: TrainConfig):
     if cfg.bf16:
         return torch.autocast(device_type=torch.device(cfg.device).type, dtype=torch.bfloat16)
@@ -607,14 +623,18 @@ def train(
     torch.manual_seed(cfg.seed)
     t_start = time.time()
     processor = tiny_moe.make_processor(tiny_moe.make_tokenizer(), cfg.image_tokens)
-    spec = tiny_moe.TinyMoeSpec(seed=cfg.seed)
-    model = tiny_moe.new_model(spec, processor.tokenizer).train()
-    heads = VisionHeads(spec.hidden_size)
-    n_params = sum(p.numel() for p in model.parameters())
     _WORKER.update(cfg=cfg, processor=processor)
     pool = None
     if cfg.workers > 0:  # forked before CUDA starts; workers inherit the processor and the fonts
         pool = multiprocessing.get_context("fork").Pool(cfg.workers, initializer=_worker_init)
+    spec = tiny_moe.TinyMoeSpec(seed=cfg.seed)
+    model = tiny_moe.new_model(spec, processor.tokenizer).train()
+    experts = cfg.experts
+    if experts == "auto":
+        experts = "grouped_mm" if grouped_mm_works(cfg.device) else "eager"
+    model.set_experts_implementation(experts)
+    heads = VisionHeads(spec.hidden_size)
+    n_params = sum(p.numel() for p in model.parameters())
     model.to(cfg.device)
     heads.to(cfg.device)
     if cfg.device.startswith("cuda"):
@@ -653,6 +673,7 @@ def train(
             last_ckpt[0] = time.time()
 
     print(json.dumps({"device": cfg.device, "bf16": cfg.bf16, "parameters": n_params, "workers": cfg.workers,
+                      "experts": experts,
                       "batch_tokens": cfg.batch_tokens, "vision_batch": cfg.vision_batch,
                       "minutes": cfg.minutes, "fonts": len(media.font_files()),
                       "setup_s": round(time.time() - t_start, 1)}), flush=True)  # fmt: skip
@@ -768,6 +789,12 @@ def main(argv: list[str] | None = None) -> int:
         help="processes rendering batches (default: 0 on the CPU, the CPU count less 2, at most 14, on CUDA)",
     )
     ap.add_argument("--no-bf16", action="store_true", help="float32 on CUDA too")
+    ap.add_argument(
+        "--experts",
+        choices=("auto", "grouped_mm", "eager"),
+        default="auto",
+        help="experts kernel (auto: grouped matmul where it runs in float32, else the loop)",
+    )
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast on the CPU too")
     ap.add_argument(
         "--fonts-dir", type=Path, help=f"font folder (default: ${media.FONTS_ENV} or the system's)"
@@ -802,7 +829,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(seed=args.seed, steps=args.steps, lr=args.lr, warmup=args.warmup, threads=args.threads,
                       vision_steps=args.vision_steps, device=args.device, bf16=(cuda and not args.no_bf16) or args.bf16,
                       minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,
-                      workers=workers)  # fmt: skip
+                      workers=workers, experts=args.experts)  # fmt: skip
     cfg = for_device(cfg)
     if args.batch_tokens:
         cfg = replace(cfg, batch_tokens=args.batch_tokens)
