@@ -29,6 +29,11 @@ import os
 # Idle OpenMP threads sleep instead of spinning: on 2 cores shared with another job, spinning
 # made the gated delta net's batched triangular solves 5x slower (set before torch loads).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Everything is built here: no Hub look-ups, and no kernel downloads (transformers would otherwise
+# try the Hub for the gated delta net's and the short convolution's kernels, and wait on a machine
+# without a network); the reference PyTorch paths run on every device.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("USE_HUB_KERNELS", "NO")
 
 import argparse  # noqa: E402
 import collections  # noqa: E402
