@@ -26,7 +26,7 @@ import argparse
 import json
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -350,14 +350,15 @@ def _ask(kind: str, lang: str, rng: random.Random) -> str:
     return QUESTIONS[kind][i]
 
 
-def image_example(params: tuple, lang: str, rng: random.Random, render: bool = True) -> Example:
+def image_example(params: tuple, lang: str, rng: random.Random, render: bool = True,
+                  split: str = "train") -> Example:  # fmt: skip
     a, op, b = params
     w = words(lang, rng)
     lines = [_pick(lang, *(SHOWS[k] for k in LANGS), rng).format(e=f"{a} {op} {b}"), *op_lines(a, op, b, w)]
     question, value = _ask("image", lang, rng), apply(a, op, b)
     if not render:
         return _example("image", lang, question, lines, value, params, rng)
-    image, chars = media.expression_image(a, op, b, rng)
+    image, chars = media.expression_image(a, op, b, rng, split)
     return _example("image", lang, question, lines, value, params, rng, images=(image,),
                     vision=("expr", image.width, chars))  # fmt: skip
 
@@ -365,20 +366,13 @@ def image_example(params: tuple, lang: str, rng: random.Random, render: bool = T
 # ---------------------------------------------------------------- image: counting squares
 
 
-def _shapes_params(rng: random.Random) -> tuple:
-    """(row counts of squares, layout): 1-9 squares and up to 4 other shapes in a 4x4 grid."""
+def _shapes_params(rng: random.Random, split: str = "train") -> tuple:
+    """(squares per row, scene): 1-9 squares and up to 6 circles or triangles placed by a layout
+    of the renderer split; a "row" is one of the picture's 4 horizontal bands."""
     n = rng.randint(1, 9)
-    others = rng.randint(0, min(4, media.GRID**2 - n))
-    cells = rng.sample(range(media.GRID**2), n + others)
-    layout = [""] * media.GRID**2
-    for c in cells[:n]:
-        layout[c] = "square"
-    for c in cells[n:]:
-        layout[c] = rng.choice(("circle", "triangle"))
-    rows = tuple(
-        sum(layout[r * media.GRID + c] == "square" for c in range(media.GRID)) for r in range(media.GRID)
-    )
-    return (rows, tuple(layout))
+    others = rng.randint(0, 6)
+    scene = media.shapes_scene(n, others, rng, split)
+    return (scene.rows(), scene)
 
 
 ROWS_OPEN = {"en": ("I count row by row.", "Row by row, top to bottom:", "Counting the squares in each row."),
@@ -396,7 +390,7 @@ def _square_word(lang: str, k: int) -> str:
 
 
 def shapes_example(params: tuple, lang: str, rng: random.Random, render: bool = True) -> Example:
-    rows, layout = params
+    rows, scene = params
     lines = [_pick(lang, *(ROWS_OPEN[k] for k in LANGS), rng)]
     lines += [ROW[lang].format(r=r + 1, k=k, sq=_square_word(lang, k)) for r, k in enumerate(rows)]
     total = rows[0]
@@ -404,10 +398,10 @@ def shapes_example(params: tuple, lang: str, rng: random.Random, render: bool = 
         lines.append(f"{total} + {k} = {total + k}.")
         total += k
     lines.append(_pick(lang, *(TOTAL[k] for k in LANGS), rng).format(v=total))
-    image = (media.shapes_image(layout, rng),) if render else ()
+    image = (media.draw_scene(scene),) if render else ()
     question = _ask("shapes", lang, rng)
-    return _example("shapes", lang, question, lines, total, (rows, layout), rng, images=image,
-                    vision=("shapes", layout) if render else ())  # fmt: skip
+    return _example("shapes", lang, question, lines, total, (rows, scene), rng, images=image,
+                    vision=("shapes", scene) if render else ())  # fmt: skip
 
 
 # ---------------------------------------------------------------- video: a sum
@@ -467,9 +461,11 @@ def held_out(kind: str, params: tuple) -> bool:
     return is_heldout(kind, key)
 
 
-def fresh_params(kind: str, rng: random.Random, heldout: bool) -> tuple:
+def fresh_params(kind: str, rng: random.Random, heldout: bool, split: str = "train") -> tuple:
+    """Parameters of the held-out or training split; `split` picks the renderer settings of a
+    shapes scene (the other kinds draw theirs when rendering)."""
     while True:
-        params = PARAMS[kind](rng)
+        params = PARAMS[kind](rng, split) if kind == "shapes" else PARAMS[kind](rng)
         if held_out(kind, params) == heldout:
             return params
 
@@ -481,19 +477,23 @@ def make_example(
     heldout: bool = False,
     render: bool = True,
     p_image: float = 0.25,
+    split: str = "train",
 ) -> Example:
     """One example of `kind`; a `double` example's first turn is an image problem with
-    probability `p_image` (when rendering), else a text problem."""
+    probability `p_image` (when rendering), else a text problem. `split` picks the renderer
+    settings ("heldout": fonts, sizes and layouts that training never draws)."""
     if kind == "double":
         while True:
             first_kind = "image" if render and rng.random() < p_image else "text"
-            first = make_example(first_kind, lang, rng, heldout, render)
+            first = make_example(first_kind, lang, rng, heldout, render, split=split)
             if int(first.answer) <= 999:
                 return double_example(first, lang, rng)
-    params = fresh_params(kind, rng, heldout)
+    params = fresh_params(kind, rng, heldout, split)
     if kind == "text":
         return text_example(params, lang, rng)
-    build = {"image": image_example, "shapes": shapes_example, "video": video_example}[kind]
+    if kind == "image":
+        return image_example(params, lang, rng, render=render, split=split)
+    build = {"shapes": shapes_example, "video": video_example}[kind]
     return build(params, lang, rng, render=render)
 
 
@@ -525,11 +525,12 @@ def corpus_lines(seed: int, n: int) -> list[str]:
 # ---------------------------------------------------------------- evaluation task files
 
 
-def heldout_examples(kind: str, n: int, seed: int) -> list[Example]:
-    """`n` distinct held-out examples of `kind`, alternating languages."""
+def heldout_examples(kind: str, n: int, seed: int, split: str = "train") -> list[Example]:
+    """`n` distinct held-out examples of `kind`, alternating languages; `split="heldout"` draws
+    them with the held-out renderer settings too."""
     rng, seen, out = random.Random(seed), set(), []
     while len(out) < n:
-        ex = make_example(kind, LANGS[len(out) % 2], rng, heldout=True, p_image=0.0)
+        ex = make_example(kind, LANGS[len(out) % 2], rng, heldout=True, p_image=0.0, split=split)
         if ex.id not in seen:
             seen.add(ex.id)
             out.append(ex)
@@ -555,6 +556,7 @@ def task_record(ex: Example, media_dir: Path, root: Path) -> dict:
 
 
 TASK_COUNTS = {"text": 100, "image": 100, "shapes": 100, "video": 60, "double": 60}
+UNSEEN_COUNTS = {"image": 120, "shapes": 120}  # files `<kind>_unseen.jsonl`
 
 
 def write_tasks(root: Path, seed: int = 1, counts: dict[str, int] = TASK_COUNTS) -> None:
@@ -568,12 +570,37 @@ def write_tasks(root: Path, seed: int = 1, counts: dict[str, int] = TASK_COUNTS)
         (root / f"{kind}.jsonl").write_text(text, encoding="utf-8")
 
 
+def write_unseen_tasks(root: Path, seed: int = 2, counts: dict[str, int] = UNSEEN_COUNTS) -> None:
+    """`root/<kind>_unseen.jsonl` and `root/media/`: held-out numbers drawn with the held-out
+    renderer settings (font families, Pillow-font sizes and layouts training never draws)."""
+    media_dir = root / "media"
+    media_dir.mkdir(parents=True, exist_ok=True)
+    for i, (kind, n) in enumerate(counts.items()):
+        exs = heldout_examples(kind, n, seed * 1000 + i, split="heldout")
+        exs = [replace(ex, id=f"{ex.id}-u") for ex in exs]
+        recs = [task_record(ex, media_dir, root) for ex in exs]
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+        (root / f"{kind}_unseen.jsonl").write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.tiny_moe_data", description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", type=Path, help="write the held-out task files into this folder")
+    ap.add_argument(
+        "--unseen-tasks",
+        type=Path,
+        help="write the unseen-renderer task files (image_unseen, shapes_unseen) here",
+    )
+    ap.add_argument(
+        "--fonts-dir", type=Path, help=f"font folder (default: ${media.FONTS_ENV} or the system's)"
+    )
     ap.add_argument("--corpus", type=Path, help="write the tokenizer corpus (one text per line) here")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
+    if args.fonts_dir:
+        media.set_fonts_dir(args.fonts_dir)
+    if args.unseen_tasks:
+        write_unseen_tasks(args.unseen_tasks)
     if args.tasks:
         write_tasks(args.tasks, args.seed)
     if args.corpus:

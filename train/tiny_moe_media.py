@@ -1,10 +1,19 @@
-"""Synthetic pictures and clips for the tiny model's vision tasks, drawn with Pillow and PyAV.
+"""Synthetic pictures and clips for the tiny model's vision tasks, drawn with Pillow (and PyAV for files).
 
-Owns: the fonts (Pillow's default font and Debian's DejaVu fonts, when installed), the three
-renderers (`expression_image`: an arithmetic expression, dark on light, random canvas, font, size,
-position, slight rotation and noise; `shapes_image`: coloured squares among circles and
-triangles on a hidden 4x4 grid of 32-pixel cells, one vision token each; `number_frames`: the
-frames of a clip in which numbers appear one after another) and `write_mp4`.
+Owns: the fonts (every DejaVu, Liberation and STIX General file found in a font folder, plus
+Pillow's built-in font at any size), the renderer settings and their split (`split="train"` or
+`"heldout"`: held-out font families, a held-out size range of Pillow's font and held-out layouts
+never occur in training), the three renderers (`expression_image`: an arithmetic expression in a
+random font, size, colour, background, place, spacing, operator glyph, slight rotation and noise;
+`shapes_scene` + `draw_scene`: squares among circles and triangles of varied size, colour and
+placement on a canvas of varied size; `number_frames`: the frames of a clip in which numbers
+appear one after another), `write_mp4`, and the JPEG and YUV 4:2:0 round trips (numpy only, so
+training needs no PyAV).
+
+Fonts. `RIO_TINY_MOE_FONTS` (or `set_fonts_dir`) names one folder searched recursively for
+`.ttf` files; without it the search covers `/usr/share/fonts/truetype/{dejavu,liberation}` and
+matplotlib's `mpl-data/fonts/ttf`. Files are deduplicated by name and sorted, so the same fonts
+and seed give the same pictures on any machine (with the same Pillow and FreeType).
 
 Video timing. The app samples a video at 2 frames per second (`engine.media.MediaLimits.video_fps`)
 and the processor pairs consecutive sampled frames into one temporal patch (`temporal_patch_size`
@@ -16,64 +25,116 @@ Leaves the tasks' words and answers to `tiny_moe_data.py`. Everything is seeded 
 
 from __future__ import annotations
 
+import colorsys
 import functools
+import importlib.util
+import io
 import math
+import os
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
-DEJAVU_FILES = (
-    "DejaVuSans.ttf",
-    "DejaVuSans-Bold.ttf",
-    "DejaVuSansCondensed.ttf",
-    "DejaVuSansCondensed-Bold.ttf",
-    "DejaVuSerif.ttf",
-    "DejaVuSerif-Bold.ttf",
-    "DejaVuSansMono.ttf",
-    "DejaVuSansMono-Bold.ttf",
-)
+FONTS_ENV = "RIO_TINY_MOE_FONTS"
+SYSTEM_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
+FONT_PREFIXES = ("DejaVuSans", "DejaVuSerif", "Liberation", "STIXGeneral")  # fonts with digits and + - ×
+HELDOUT_FONT_PREFIXES = ("LiberationSerif", "DejaVuSerifCondensed")  # whole families never trained on
 DEFAULT_FONT = "pillow-default"  # Pillow's built-in font (Aileron); it has no − or × glyph
-OPS = {"+": "+", "-": "\u2212", "×": "\u00d7"}  # trace symbol -> symbol drawn (DejaVu)
-ASCII_OPS = {"+": "+", "-": "-", "×": "x"}  # what the default font draws instead
+DEFAULT_SIZES = {"train": ((9, 17), (25, 40)), "heldout": ((18, 24),)}  # Pillow's font, px
+OPS = {"+": "+", "-": "\u2212", "×": "\u00d7"}  # trace symbol -> symbol drawn (DejaVu), video/legacy
+OP_GLYPHS = {"+": ("+",), "-": ("\u2212", "-", "\u2013"), "×": ("\u00d7", "x", "*", "X")}
+GLYPH_TO_OP = {g: op for op, gs in OP_GLYPHS.items() for g in gs}
+EXPR_LAYOUTS = {"train": ("random", "center", "left", "right"), "heldout": ("boxed",)}
+SHAPE_LAYOUTS = {"train": ("grid", "scatter", "line"), "heldout": ("ring",)}
 CLIP_FPS = 4
 FRAMES_PER_NUMBER = 4  # one second per number at CLIP_FPS
 SAMPLED_OFFSETS = (0, 2)  # the frames of a number that 2-fps sampling takes
 FRAME_SIZE = 64  # video frames are square, 2x2 vision tokens
-GRID = 4  # shapes images: GRID x GRID cells
-CELL = 32  # pixels per cell (one vision token: a 2x2 merge of 16-pixel patches)
-PALETTE = (
-    (220, 40, 40),
-    (30, 90, 220),
-    (30, 160, 60),
-    (240, 140, 20),
-    (140, 50, 190),
-    (20, 160, 170),
-    (200, 40, 150),
-    (120, 80, 40),
-)
+GRID = 4  # shapes: squares are counted in GRID horizontal bands ("rows") of the picture
+SHAPE_KINDS = ("square", "circle", "triangle")
+
+
+# ---------------------------------------------------------------- fonts
+
+_fonts_dir: Path | None = None
+
+
+def set_fonts_dir(path: str | Path | None) -> None:
+    """Use only the `.ttf` files under `path` (None: the environment variable or the defaults)."""
+    global _fonts_dir
+    _fonts_dir = Path(path) if path else None
+    font_files.cache_clear()
+    font_names.cache_clear()
+    load_font.cache_clear()
+
+
+def _search_dirs() -> tuple[Path, ...]:
+    if _fonts_dir is not None:
+        return (_fonts_dir,)
+    if os.environ.get(FONTS_ENV):
+        return (Path(os.environ[FONTS_ENV]),)
+    dirs = list(SYSTEM_FONT_DIRS)
+    spec = importlib.util.find_spec("matplotlib")
+    if spec and spec.origin:
+        dirs.append(Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf")
+    return tuple(dirs)
 
 
 @functools.cache
-def font_names() -> tuple[str, ...]:
-    """The fonts this machine has: Pillow's default and every DejaVu file found."""
-    found = tuple(f for f in DEJAVU_FILES if (DEJAVU_DIR / f).is_file())
-    return (DEFAULT_FONT, *found)
+def font_files() -> dict[str, Path]:
+    """{file name: path} of the usable fonts found, first found wins, sorted by name."""
+    found: dict[str, Path] = {}
+    for d in _search_dirs():
+        if d.is_dir():
+            for p in sorted(d.rglob("*.ttf")):
+                if p.name.startswith(FONT_PREFIXES) and p.name not in found:
+                    found[p.name] = p
+    return dict(sorted(found.items()))
+
+
+def is_heldout_font(name: str) -> bool:
+    return name.startswith(HELDOUT_FONT_PREFIXES)
+
+
+@functools.cache
+def font_names(split: str = "train") -> tuple[str, ...]:
+    """The fonts of a split: Pillow's default (both splits, at different sizes) and the files."""
+    files = tuple(n for n in font_files() if is_heldout_font(n) == (split == "heldout"))
+    return (DEFAULT_FONT, *files)
 
 
 @functools.cache
 def load_font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     if name == DEFAULT_FONT:
         return ImageFont.load_default(size=size)
-    return ImageFont.truetype(str(DEJAVU_DIR / name), size)
+    return ImageFont.truetype(str(font_files()[name]), size)
+
+
+@functools.cache
+def has_glyph(name: str, ch: str) -> bool:
+    """Whether the font draws `ch` as something other than its missing-glyph box."""
+    font = load_font(name, 24)
+    m, missing = font.getmask(ch), font.getmask("\U000f0000")
+    return not (m.size == missing.size and bytes(m) == bytes(missing)) and m.size[0] > 0
 
 
 def draw_symbol(op: str, font: str) -> str:
-    """The glyph drawn for a trace operator: the real minus and times signs where the font has them."""
-    return (ASCII_OPS if font == DEFAULT_FONT else OPS)[op]
+    """The usual glyph for a trace operator (the clips' style): the real signs where the font has them."""
+    return OPS[op] if has_glyph(font, OPS[op]) else {"+": "+", "-": "-", "×": "x"}[op]
+
+
+def font_size_range(name: str, split: str, rng: random.Random) -> int:
+    if name == DEFAULT_FONT:
+        lo, hi = rng.choice(DEFAULT_SIZES[split])
+        return rng.randint(lo, hi)
+    return rng.randint(12, 13) if rng.random() < 0.1 else rng.randint(14, 48)
+
+
+# ---------------------------------------------------------------- colours and backgrounds
 
 
 def _light(rng: random.Random) -> tuple[int, int, int]:
@@ -86,12 +147,68 @@ def _dark(rng: random.Random) -> tuple[int, int, int]:
     return tuple(min(255, max(0, base + rng.randint(-15, 15))) for _ in range(3))
 
 
+def _hue(rng: random.Random, s: tuple[float, float], v: tuple[float, float]) -> tuple[int, int, int]:
+    r, g, b = colorsys.hsv_to_rgb(rng.random(), rng.uniform(*s), rng.uniform(*v))
+    return (int(r * 255), int(g * 255), int(b * 255))
+
+
+def _luma(c: Sequence[int]) -> float:
+    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
+
+
+def text_colours(rng: random.Random) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """(ink, paper): dark on light mostly, light on dark sometimes, coloured ink or paper at times,
+    always at least 90 levels of luma apart."""
+    while True:
+        r = rng.random()
+        if r < 0.55:
+            fg, bg = _dark(rng), _light(rng)
+        elif r < 0.7:
+            fg, bg = _light(rng), _dark(rng)
+        elif r < 0.85:
+            fg, bg = _hue(rng, (0.5, 1.0), (0.2, 0.6)), _light(rng)
+        else:
+            fg, bg = _dark(rng), _hue(rng, (0.1, 0.5), (0.75, 1.0))
+        if abs(_luma(fg) - _luma(bg)) >= 90:
+            return fg, bg
+
+
+def background(size: tuple[int, int], paper: tuple[int, int, int], rng: random.Random) -> Image.Image:
+    """Plain paper, a gentle gradient, or faint blotchy texture."""
+    w, h = size
+    r = rng.random()
+    if r < 0.55:
+        return Image.new("RGB", size, paper)
+    base = np.asarray(paper, dtype=np.float32)  # [3]
+    if r < 0.8:
+        other = base + np.array([rng.randint(-40, 40) for _ in range(3)], dtype=np.float32)
+        t = np.linspace(0, 1, w if rng.random() < 0.5 else h, dtype=np.float32)
+        ramp = base + (other - base) * t[:, None]  # [n, 3]
+        a = (
+            np.broadcast_to(ramp[None], (h, w, 3))
+            if len(t) == w
+            else np.broadcast_to(ramp[:, None], (h, w, 3))
+        )
+    else:
+        coarse = np.random.default_rng(rng.getrandbits(32)).normal(
+            0, 14, (max(2, h // 16), max(2, w // 16), 3)
+        )
+        blot = Image.fromarray(np.clip(coarse + 128, 0, 255).astype(np.uint8)).resize(
+            size, Image.Resampling.BICUBIC
+        )
+        a = base + (np.asarray(blot, dtype=np.float32) - 128)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
 def _noisy(im: Image.Image, rng: random.Random, sigma_max: float) -> Image.Image:
     """Gaussian pixel noise of a random strength up to `sigma_max` (0-255 scale)."""
     sigma = rng.uniform(0, sigma_max)
     a = np.asarray(im, dtype=np.float32)  # [H, W, 3]
     noise = np.random.default_rng(rng.getrandbits(32)).normal(0, sigma, a.shape)
     return Image.fromarray(np.clip(a + noise, 0, 255).astype(np.uint8))
+
+
+# ---------------------------------------------------------------- expressions
 
 
 def _text_layer(text: str, font, fg: tuple[int, int, int], angle: float) -> tuple[Image.Image, list[float]]:
@@ -103,62 +220,215 @@ def _text_layer(text: str, font, fg: tuple[int, int, int], angle: float) -> tupl
     xs = [4 - left + font.getlength(text[:i]) + font.getlength(c) / 2 for i, c in enumerate(text)]
     w0 = layer.width
     layer = layer.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
-    box = layer.getbbox()
+    box = layer.getbbox() or (0, 0, layer.width, layer.height)
     cos = math.cos(math.radians(angle))
     xs = [layer.width / 2 + (x - w0 / 2) * cos - box[0] for x in xs]
     return layer.crop(box), xs
 
 
-def _paste_text(canvas: Image.Image, layer: Image.Image, rng: random.Random) -> tuple[int, int]:
-    w, h = canvas.size
-    x = rng.randint(0, max(0, w - layer.width))
-    y = rng.randint(0, max(0, h - layer.height))
-    canvas.paste(layer, (x, y), layer)
-    return x, y
+def expression_text(a: int, op: str, b: int, font_name: str, rng: random.Random) -> str:
+    """`a op b` with an operator glyph the font has (×, x, * or X; −, - or –) and varied spacing."""
+    glyphs = [g for g in OP_GLYPHS[op] if g.isascii() or has_glyph(font_name, g)]
+    sym = rng.choice(glyphs)
+    r = rng.random()
+    left, right = (
+        (" ", " ") if r < 0.6 else ("", "") if r < 0.8 else rng.choice(((" ", ""), ("", " "), ("  ", "  ")))
+    )
+    return f"{a}{left}{sym}{right}{b}"
 
 
-def expression_image(a: int, op: str, b: int, rng: random.Random) -> tuple[Image.Image, tuple]:
-    """`a op b` dark on light: random canvas (224-320 x 64-96 px), font, size (30-44 px), place,
-    rotation (up to 5 degrees) and noise; spaces around the operator most of the time. Also
-    the characters drawn, as (trace symbol, x of its centre in pixels), left to right."""
-    font_name = rng.choice(font_names())
-    sym = draw_symbol(op, font_name)
-    text = f"{a} {sym} {b}" if rng.random() < 0.8 else f"{a}{sym}{b}"
-    w, h = rng.randint(224, 320), rng.randint(64, 96)
-    fg, angle = _dark(rng), rng.uniform(-5, 5)
-    for size in range(rng.randint(30, 44), 11, -2):  # shrink until it fits the canvas
+def expression_image(
+    a: int, op: str, b: int, rng: random.Random, split: str = "train"
+) -> tuple[Image.Image, tuple]:
+    """`a op b` drawn in a font, size, colour, background, layout and canvas of the split's
+    renderer settings, slightly rotated and noisy. Also the characters drawn, as (trace symbol,
+    x of its centre in pixels), left to right. Canvases run from about 64 x 32 to 400 x 160 px."""
+    font_name = rng.choice(font_names(split))
+    text = expression_text(a, op, b, font_name, rng)
+    fg, paper = text_colours(rng)
+    angle = rng.uniform(-6, 6) if rng.random() < 0.6 else 0.0
+    size = font_size_range(font_name, split, rng)
+    layout = rng.choice(EXPR_LAYOUTS[split])
+    while True:
         layer, xs = _text_layer(text, load_font(font_name, size), fg, angle)
-        if layer.width <= w - 4 and layer.height <= h - 4:
+        if layer.width <= 380 and layer.height <= 140 or size <= 9:
             break
-    canvas = Image.new("RGB", (w, h), _light(rng))
-    x0, _ = _paste_text(canvas, layer, rng)
-    symbols = {v: k for k, v in (ASCII_OPS if font_name == DEFAULT_FONT else OPS).items()}
-    chars = tuple((symbols.get(c, c), x0 + x) for c, x in zip(text, xs, strict=True) if c != " ")
-    return _noisy(canvas, rng, 10), chars
+        size -= 2
+    pad = 14 if layout == "boxed" else 2
+    min_w, min_h = layer.width + 2 * pad, layer.height + 2 * pad
+    w = min(400, max(64, min_w + int(rng.uniform(0, 1.2) ** 2 * 200)))
+    h = min(160, max(32, min_h + int(rng.uniform(0, 1.0) ** 2 * 100)))
+    w, h = max(w, min_w), max(h, min_h)
+    canvas = background((w, h), paper, rng)
+    free_x, free_y = w - layer.width, h - layer.height
+    if layout == "center":
+        x, y = free_x // 2 + rng.randint(-2, 2), free_y // 2 + rng.randint(-2, 2)
+    elif layout == "left":
+        x, y = rng.randint(0, min(free_x, 12)), free_y // 2 + rng.randint(-3, 3)
+    elif layout == "right":
+        x, y = free_x - rng.randint(0, min(free_x, 12)), free_y // 2 + rng.randint(-3, 3)
+    elif layout == "boxed":  # the text inside a drawn frame
+        x, y = free_x // 2, free_y // 2
+        draw = ImageDraw.Draw(canvas)
+        m = rng.randint(4, max(4, pad - 3))
+        draw.rectangle(
+            (x - m, y - m, x + layer.width + m, y + layer.height + m), outline=fg, width=rng.randint(1, 2)
+        )
+    else:
+        x, y = rng.randint(0, free_x), rng.randint(0, free_y)
+    x, y = min(max(0, x), free_x), min(max(0, y), free_y)
+    canvas.paste(layer, (x, y), layer)
+    chars = tuple((GLYPH_TO_OP.get(c, c), x + cx) for c, cx in zip(text, xs, strict=True) if c != " ")
+    return _noisy(canvas, rng, rng.choice((3, 8, 14))), chars
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, cell: tuple[int, int], rng: random.Random) -> None:
-    """One filled shape inside grid cell (row, col), with a random size, offset and colour."""
-    s = rng.randint(12, 24)
-    x0 = cell[1] * CELL + rng.randint(3, CELL - s - 3)
-    y0 = cell[0] * CELL + rng.randint(3, CELL - s - 3)
-    color = rng.choice(PALETTE)
-    if kind == "square":
-        draw.rectangle((x0, y0, x0 + s, y0 + s), fill=color)
-    elif kind == "circle":
-        draw.ellipse((x0, y0, x0 + s, y0 + s), fill=color)
-    else:  # triangle
-        draw.polygon(((x0 + s / 2, y0), (x0, y0 + s), (x0 + s, y0 + s)), fill=color)
+# ---------------------------------------------------------------- shapes
 
 
-def shapes_image(layout: Sequence[str], rng: random.Random) -> Image.Image:
-    """A 128x128 picture: `layout[r * GRID + c]` is "square", "circle", "triangle" or "" per cell."""
-    canvas = Image.new("RGB", (GRID * CELL, GRID * CELL), _light(rng))
+@dataclass(frozen=True)
+class Shape:
+    kind: str
+    x: int  # top-left
+    y: int
+    s: int  # side / diameter
+    color: tuple[int, int, int]
+    outline: bool = False
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.x + self.s / 2, self.y + self.s / 2)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A shapes picture before drawing: canvas, paper and the shapes (no two overlap)."""
+
+    w: int
+    h: int
+    paper: tuple[int, int, int]
+    shapes: tuple[Shape, ...]
+    seed: int  # background texture and pixel noise
+
+    def rows(self) -> tuple[int, ...]:
+        """Squares per horizontal band (GRID equal bands of the height, by each square's centre)."""
+        counts = [0] * GRID
+        for sh in self.shapes:
+            if sh.kind == "square":
+                counts[min(GRID - 1, int(sh.centre[1] * GRID / self.h))] += 1
+        return tuple(counts)
+
+
+def _shape_colour(paper: tuple[int, int, int], rng: random.Random) -> tuple[int, int, int]:
+    while True:
+        c = _hue(rng, (0.45, 1.0), (0.35, 0.95)) if rng.random() < 0.85 else _dark(rng)
+        if (
+            abs(_luma(c) - _luma(paper)) >= 45
+            or max(abs(a - b) for a, b in zip(c, paper, strict=True)) >= 120
+        ):
+            return c
+
+
+def _place(kinds: list[str], w: int, h: int, layout: str, rng: random.Random, s_range: tuple[int, int]):
+    """Top-left corners and sizes for `kinds` under `layout`, or None when they do not fit."""
+    n, out = len(kinds), []
+    if layout == "grid":
+        cols = rng.randint(max(1, math.ceil(n / 5)), min(6, n))
+        rows = math.ceil(n / cols)
+        cw, ch = w / cols, h / rows
+        s_hi = int(min(cw, ch) * 0.8)
+        if s_hi < s_range[0]:
+            return None
+        cells = rng.sample(range(rows * cols), n)
+        for c in cells:
+            s = rng.randint(s_range[0], min(s_range[1], s_hi))
+            r, q = divmod(c, cols)
+            x = int(q * cw + rng.uniform(0, cw - s))
+            y = int(r * ch + rng.uniform(0, ch - s))
+            out.append((x, y, s))
+        return out
+    if layout == "line":
+        s_hi = min(s_range[1], int(w / n * 0.8), h - 4)
+        if s_hi < s_range[0]:
+            return None
+        s = rng.randint(s_range[0], s_hi)
+        gap = (w - n * s) / (n + 1)
+        yc = rng.uniform(s / 2 + 2, h - s / 2 - 2)
+        for i in range(n):
+            x = int(gap + i * (s + gap) + rng.uniform(-gap / 4, gap / 4))
+            out.append((max(0, min(w - s, x)), int(yc - s / 2 + rng.uniform(-2, 2)), s))
+        return [(x, max(0, min(h - s, y)), s) for x, y, s in out]
+    if layout == "ring":
+        s_hi = min(s_range[1], int(min(w, h) / 4))
+        if s_hi < s_range[0]:
+            return None
+        s = rng.randint(s_range[0], s_hi)
+        rad = min(w, h) / 2 - s / 2 - 3
+        if 2 * math.pi * rad < n * s * 1.2:
+            return None
+        phase = rng.uniform(0, 2 * math.pi)
+        for i in range(n):
+            t = phase + 2 * math.pi * i / n
+            out.append((int(w / 2 + rad * math.cos(t) - s / 2), int(h / 2 + rad * math.sin(t) - s / 2), s))
+        return out
+    boxes: list[tuple[int, int, int]] = []  # scatter: rejection sampling with a margin
+    for _ in range(n):
+        for _try in range(60):
+            s = rng.randint(*s_range)
+            if s > min(w, h) - 4:
+                continue
+            x, y = rng.randint(2, w - s - 2), rng.randint(2, h - s - 2)
+            if all(
+                x + s + 3 <= bx or bx + bs + 3 <= x or y + s + 3 <= by or by + bs + 3 <= y
+                for bx, by, bs in boxes
+            ):
+                boxes.append((x, y, s))
+                break
+        else:
+            return None
+    return boxes
+
+
+def shapes_scene(n_squares: int, n_others: int, rng: random.Random, split: str = "train") -> Scene:
+    """`n_squares` squares and `n_others` circles or triangles, in a layout of the split."""
+    layout = rng.choice(SHAPE_LAYOUTS[split])
+    while True:
+        kinds = ["square"] * n_squares + [rng.choice(("circle", "triangle")) for _ in range(n_others)]
+        rng.shuffle(kinds)
+        w = rng.randint(96, 288)
+        h = max(64, min(288, int(w * rng.uniform(0.5, 1.5))))
+        if layout == "line":
+            h = max(48, min(h, int(w * rng.uniform(0.25, 0.8))))
+        s_range = (10, max(12, min(56, int(min(w, h) * 0.35))))
+        spots = _place(kinds, w, h, layout, rng, s_range)
+        if spots is None:
+            continue
+        _, paper = text_colours(rng) if rng.random() < 0.2 else (None, _light(rng))
+        outline = rng.random() < 0.15
+        shapes = tuple(Shape(k, x, y, s, _shape_colour(paper, rng), outline)
+                       for k, (x, y, s) in zip(kinds, spots, strict=True))  # fmt: skip
+        return Scene(w, h, paper, shapes, rng.getrandbits(32))
+
+
+def draw_scene(scene: Scene) -> Image.Image:
+    rng = random.Random(scene.seed)
+    canvas = background((scene.w, scene.h), scene.paper, rng)
     draw = ImageDraw.Draw(canvas)
-    for i, kind in enumerate(layout):
-        if kind:
-            _draw_shape(draw, kind, divmod(i, GRID), rng)
-    return _noisy(canvas, rng, 8)
+    for sh in scene.shapes:
+        x0, y0, s = sh.x, sh.y, sh.s
+        kw = {"outline": sh.color, "width": max(2, s // 8)} if sh.outline else {"fill": sh.color}
+        if sh.kind == "square":
+            draw.rectangle((x0, y0, x0 + s, y0 + s), **kw)
+        elif sh.kind == "circle":
+            draw.ellipse((x0, y0, x0 + s, y0 + s), **kw)
+        else:  # triangle
+            pts = ((x0 + s / 2, y0), (x0, y0 + s), (x0 + s, y0 + s))
+            draw.polygon(pts, **kw) if not sh.outline else draw.line(
+                (*pts, pts[0]), fill=sh.color, width=kw["width"]
+            )
+    return _noisy(canvas, rng, rng.choice((3, 8)))
+
+
+# ---------------------------------------------------------------- clips
 
 
 def _number_frame(n: int, style: dict, place: tuple[int, int], rng: random.Random) -> np.ndarray:
@@ -175,7 +445,7 @@ def number_frames(numbers: Sequence[int], rng: random.Random, offsets: Sequence[
     each number the frames at `offsets` within its `FRAMES_PER_NUMBER` (all of them for a file,
     `SAMPLED_OFFSETS` for what the app feeds the model). One font and colours per clip; each
     number has its own place, size and tilt; every frame its own noise."""
-    clip = {"font": rng.choice(font_names()), "bg": _light(rng), "fg": _dark(rng)}
+    clip = {"font": rng.choice(font_names("train")), "bg": _light(rng), "fg": _dark(rng)}
     frames = []
     for n in numbers:
         style = clip | {"size": rng.randint(28, 44), "angle": rng.uniform(-6, 6)}
@@ -201,20 +471,28 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int = CLIP_FPS) -> None
 
 
 def jpeg_roundtrip(im: Image.Image, rng: random.Random) -> Image.Image:
-    """The picture after a JPEG save at a random quality (70-95): what uploads often are."""
-    import io
-
+    """The picture after a JPEG save at a random quality (60-95): what uploads often are."""
     buf = io.BytesIO()
-    im.save(buf, format="JPEG", quality=rng.randint(70, 95))
+    im.save(buf, format="JPEG", quality=rng.randint(60, 95))
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
 def yuv420_roundtrip(frames: np.ndarray) -> np.ndarray:
-    """The chroma subsampling an H.264 file applies, for training frames that never see a file."""
-    import av
+    """The chroma subsampling an H.264 file applies (BT.601 limited range, 2x2 chroma averages),
+    in numpy, for training frames that never see a file. `frames`: [T, H, W, 3] uint8, even H, W."""
+    f = frames.astype(np.float32)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+    cb = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
+    cr = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
+    t, h, w = y.shape
 
-    out = [
-        av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p").to_ndarray(format="rgb24")
-        for f in frames
-    ]
-    return np.stack(out)
+    def sub(c: np.ndarray) -> np.ndarray:
+        c = np.round(c.reshape(t, h // 2, 2, w // 2, 2).mean((2, 4)))
+        return c.repeat(2, 1).repeat(2, 2)
+
+    y, cb, cr = np.round(y) - 16, sub(cb) - 128, sub(cr) - 128
+    out = np.stack(
+        [1.164 * y + 1.596 * cr, 1.164 * y - 0.392 * cb - 0.813 * cr, 1.164 * y + 2.017 * cb], axis=-1
+    )
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)

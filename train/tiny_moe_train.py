@@ -1,6 +1,13 @@
-"""Train the tiny qwen3_5_moe from scratch on the synthetic tasks, on a CPU, in one command.
+"""Train the tiny qwen3_5_moe from scratch on the synthetic tasks, on a CPU or a CUDA GPU, in one command.
 
-    python -m train.tiny_moe_train --seed 0 --out models/tiny-moe
+    python -m train.tiny_moe_train --seed 0 --out models/tiny-moe                 # CPU, fixed steps
+    python -m train.tiny_moe_train --seed 0 --out DIR --device cuda --minutes 5   # GPU, bf16, a time budget
+
+With `--minutes M` both stages share a wall-clock budget (stage 1 `--vision-frac` of it) and
+each stage's learning-rate schedule (warm-up, cosine to 5%) runs over its share of the time, so
+training ends cleanly whatever a step costs. Batches are seeded by (seed, pool or step index),
+rendered by `--workers` forked processes ahead of the training loop, and come out the same on
+any device and worker count; with a time budget the number of steps taken depends on the speed.
 
 Owns: turning `train.tiny_moe_data` examples into model inputs exactly as the app builds them
 (the chat template with the generation prompt, then the trace, `</think>`, the answer and
@@ -8,7 +15,8 @@ Owns: turning `train.tiny_moe_data` examples into model inputs exactly as the ap
 same processor), length-bucketed batches under a token budget, the loss (cross-entropy on the
 assistant's tokens plus a per-layer load-balancing loss on the router), the optimiser and its
 schedule, resumable checkpoints (`.cache/tiny_moe_train/`, pickles that never leave this
-machine), a short greedy check on held-out examples, and writing the finished folder with
+machine; `--ckpt-dir`), a short greedy check on held-out examples (also with the held-out
+renderer settings), and writing the finished folder with
 `engine.models.tiny_moe.save_checkpoint` (safetensors) plus `training_log.jsonl`.
 Leaves the tasks to `tiny_moe_data.py`, the architecture and files to `engine/models/tiny_moe.py`.
 Everything is seeded: the same seed and step count give the same data and initial weights.
@@ -21,14 +29,22 @@ import os
 # Idle OpenMP threads sleep instead of spinning: on 2 cores shared with another job, spinning
 # made the gated delta net's batched triangular solves 5x slower (set before torch loads).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Everything is built here: no Hub look-ups, and no kernel downloads (transformers would otherwise
+# try the Hub for the gated delta net's and the short convolution's kernels, and wait on a machine
+# without a network); the reference PyTorch paths run on every device.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("USE_HUB_KERNELS", "NO")
 
 import argparse  # noqa: E402
+import collections  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import multiprocessing  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import asdict, dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -36,18 +52,18 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from engine.config import STEP_BY_STEP_SUFFIX  # noqa: E402
-from engine.media import VideoClip  # noqa: E402
 from engine.models import tiny_moe  # noqa: E402
 from train import tiny_moe_data as data  # noqa: E402
 from train import tiny_moe_media as media  # noqa: E402
 
 IGNORE = -100
+MIN_FONTS = 8  # fewer font files than this: the renderer variety is missing, refuse to train
 CKPT_DIR = Path(".cache/tiny_moe_train")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The recipe; the defaults are what `models/tiny-moe/` was trained with."""
+    """The recipe (CPU defaults; `for_device` enlarges the batches on a GPU)."""
 
     seed: int = 0
     steps: int = 2400
@@ -67,13 +83,31 @@ class TrainConfig:
     p_no_think: float = 0.04  # thinking off: the answer right after the empty think block
     p_jpeg: float = 0.5  # a picture goes through a JPEG save first (the held-out pictures are JPEGs)
     weights: tuple[tuple[str, float], ...] = (
-        ("text", 0.2),
-        ("image", 0.32),
-        ("shapes", 0.16),
-        ("video", 0.18),
+        ("text", 0.18),
+        ("image", 0.34),
+        ("shapes", 0.2),
+        ("video", 0.14),
         ("double", 0.14),
     )
     threads: int = 2
+    device: str = "cpu"
+    bf16: bool = False  # autocast to bfloat16 (float32 weights and optimiser state)
+    minutes: float = 0.0  # > 0: a wall-clock budget for both stages instead of the step counts
+    vision_frac: float = 0.2  # stage 1's share of the budget
+    warmup_frac: float = 0.05  # of a stage's budget, with --minutes
+    max_steps: int = 0  # > 0: a cap on each stage's steps (a dry run)
+    workers: int = 0  # processes rendering batches ahead of the loop (0: in the loop)
+    image_tokens: tuple[int, int] = (16, 64)  # the processor's vision-token budget per picture
+    experts: str = "auto"  # transformers' experts kernel: grouped_mm, eager, or auto (probe the device)
+
+
+def for_device(cfg: TrainConfig) -> TrainConfig:
+    """Bigger batches on a GPU (the same seeded stream of examples, cut into fewer batches)."""
+    if not cfg.device.startswith("cuda"):
+        return cfg
+    return replace(
+        cfg, batch_tokens=4 * cfg.batch_tokens, vision_batch=4 * cfg.vision_batch, pool=4 * cfg.pool
+    )
 
 
 # ---------------------------------------------------------------- examples -> inputs
@@ -92,20 +126,23 @@ def messages(ex: data.Example, suffix: bool) -> list[dict]:
 
 
 def clip_metadata(frames) -> object:
-    """The `VideoMetadata` the app builds for a clip file of these numbers (engine.media)."""
+    """The `VideoMetadata` the app builds for a clip file of these numbers
+    (`engine.media.VideoClip.metadata`, repeated here so that training needs no PyAV)."""
+    from transformers.video_utils import VideoMetadata
+
     n = len(frames) // len(media.SAMPLED_OFFSETS)
     step = 1.0 / 2  # the app's 2 frames per second
-    clip = VideoClip(
-        frames=frames,
-        timestamps=tuple(i * step for i in range(len(frames))),
-        source_fps=float(media.CLIP_FPS),
-        duration_s=n * media.FRAMES_PER_NUMBER / media.CLIP_FPS,
-        total_frames=n * media.FRAMES_PER_NUMBER,
+    total = n * media.FRAMES_PER_NUMBER
+    indices = [min(max(round(i * step * media.CLIP_FPS), 0), total - 1) for i in range(len(frames))]
+    return VideoMetadata(
+        total_num_frames=total,
+        fps=float(media.CLIP_FPS),
         width=frames.shape[2],
         height=frames.shape[1],
-        rotation=0,
+        duration=n * media.FRAMES_PER_NUMBER / media.CLIP_FPS,
+        video_backend="pyav",
+        frames_indices=indices,
     )
-    return clip.metadata()
 
 
 def encode(ex: data.Example, processor, rng: random.Random, cfg: TrainConfig) -> dict:
@@ -166,26 +203,105 @@ def collate(items: list[dict], pad_id: int) -> dict:
     return batch
 
 
-def batches(cfg: TrainConfig, processor, start_pool: int = 0) -> Iterator[tuple[int, dict]]:
-    """(pool index, batch) forever: each pool is seeded by (seed, index), encoded, sorted by
-    length, cut under the token budget and shuffled."""
+def pool_batches(cfg: TrainConfig, processor, k: int) -> list[dict]:
+    """Pool `k`: `cfg.pool` examples seeded by (seed, k), encoded, sorted by length, cut under
+    the token budget and shuffled."""
     pad_id = processor.tokenizer.pad_token_id
-    for k in range(start_pool, 10**9):
-        rng = random.Random(f"{cfg.seed}/{k}")
-        weights = dict(cfg.weights)
-        stream = data.stream(rng.getrandbits(32), weights)
-        items = sorted((encode(next(stream), processor, rng, cfg) for _ in range(cfg.pool)),
-                       key=lambda it: it["input_ids"].shape[1])  # fmt: skip
-        groups, group = [], []
-        for it in items:
-            if group and (len(group) + 1) * it["input_ids"].shape[1] > cfg.batch_tokens:
-                groups.append(group)
-                group = []
-            group.append(it)
-        groups.append(group)
-        rng.shuffle(groups)
-        for g in groups:
-            yield k, collate(g, pad_id)
+    rng = random.Random(f"{cfg.seed}/{k}")
+    stream = data.stream(rng.getrandbits(32), dict(cfg.weights))
+    items = sorted((encode(next(stream), processor, rng, cfg) for _ in range(cfg.pool)),
+                   key=lambda it: it["input_ids"].shape[1])  # fmt: skip
+    groups, group = [], []
+    for it in items:
+        if group and (len(group) + 1) * it["input_ids"].shape[1] > cfg.batch_tokens:
+            groups.append(group)
+            group = []
+        group.append(it)
+    groups.append(group)
+    rng.shuffle(groups)
+    return [collate(g, pad_id) for g in groups]
+
+
+# ---------------------------------------------------------------- rendering ahead, in processes
+
+_WORKER: dict = {}  # what forked workers inherit: the processor and the recipe
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)
+
+
+PIXELS = ("pixel_values", "pixel_values_videos")  # normalised with mean = std = 0.5: (x / 255 - 0.5) / 0.5
+
+
+def _numpy(batch: dict) -> dict:
+    """A batch as numpy arrays for the trip between processes; the pixels (resized 8-bit values,
+    normalised) go back to uint8, a quarter of the bytes, without loss."""
+    import numpy as np
+
+    out = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in batch.items()}
+    for k in PIXELS:
+        if k in out:
+            out[k] = np.clip(np.rint((out[k] * 0.5 + 0.5) * 255), 0, 255).astype(np.uint8)
+    return out
+
+
+def _torch(batch: dict) -> dict:
+    import numpy as np
+
+    out = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in batch.items()}
+    for k in PIXELS:
+        if k in out and out[k].dtype == torch.uint8:
+            out[k] = out[k].float().div_(255).sub_(0.5).div_(0.5)
+    return out
+
+
+def _lm_job(k: int) -> list[dict]:
+    return [_numpy(b) for b in pool_batches(_WORKER["cfg"], _WORKER["processor"], k)]
+
+
+def _vision_job(step: int) -> dict:
+    cfg = _WORKER["cfg"]
+    rng = random.Random(f"{cfg.seed}/vision/{step}")
+    return _numpy(vision_batch(_WORKER["processor"], rng, cfg, cfg.vision_batch))
+
+
+class Ahead:
+    """Results of `job(i)` for i = start, start + 1, ... in order, computed `depth` ahead by a
+    pool of forked workers (or in the caller's process when there are none). `wait_s` sums the
+    time the caller waited."""
+
+    def __init__(self, pool, job: Callable[[int], object], start: int, depth: int) -> None:
+        self.pool, self.job, self.next, self.depth = pool, job, start, depth
+        self.queue: collections.deque = collections.deque()
+        self.wait_s = 0.0
+
+    def get(self) -> tuple[int, object]:
+        if self.pool is None:
+            i, self.next = self.next, self.next + 1
+            t = time.time()
+            out = self.job(i)
+            self.wait_s += time.time() - t
+            return i, out
+        while len(self.queue) < self.depth:
+            self.queue.append((self.next, self.pool.apply_async(self.job, (self.next,))))
+            self.next += 1
+        i, res = self.queue.popleft()
+        t = time.time()
+        out = res.get()
+        self.wait_s += time.time() - t
+        return i, out
+
+
+def batches(cfg: TrainConfig, processor, start_pool: int = 0, pool=None) -> Iterator[tuple[int, dict]]:
+    """(pool index, batch) forever, from `start_pool` on."""
+    _WORKER.update(cfg=cfg, processor=processor)
+    ahead = Ahead(pool, _lm_job, start_pool, max(2, 2 * cfg.workers))
+    batches.ahead = ahead
+    while True:
+        k, group = ahead.get()
+        for b in group:
+            yield k, _torch(b)
 
 
 # ---------------------------------------------------------------- loss
@@ -194,7 +310,7 @@ def batches(cfg: TrainConfig, processor, start_pool: int = 0) -> Iterator[tuple[
 def balance_loss(router_logits: tuple[torch.Tensor, ...], mask: torch.Tensor, top_k: int) -> torch.Tensor:
     """Mean over layers of the Switch load-balancing loss (1.0 when perfectly even)."""
     m = mask.reshape(-1).float()  # [B*T]
-    total = torch.zeros(())
+    total = torch.zeros((), device=m.device)
     for logits in router_logits:  # [B*T, E]
         probs = logits.float().softmax(-1)
         chosen = torch.zeros_like(probs).scatter(1, probs.topk(top_k, -1).indices, 1.0)
@@ -205,17 +321,20 @@ def balance_loss(router_logits: tuple[torch.Tensor, ...], mask: torch.Tensor, to
 
 
 EXPR_CLASSES = ("", *"0123456789", "+", "-", "×")  # class 0: no character centred in the column
+EXPR_SLOTS = 3  # characters read out per token column (small print puts three in one)
+SQUARE_CLASSES = 4  # squares centred in a token: 0, 1, 2, 3 or more
 
 
 class VisionHeads(torch.nn.Module):
     """Training-only readouts of the vision tower's output tokens (never shipped): the
-    characters centred in each token column of an expression picture (two slots, left to
-    right), the shape in each cell of a shapes picture, the number in each frame pair of a clip."""
+    characters centred in each token column of an expression picture (three slots, left to
+    right), the squares centred in each token of a shapes picture, the number in each frame
+    pair of a clip."""
 
     def __init__(self, hidden: int) -> None:
         super().__init__()
-        self.expr = torch.nn.Linear(hidden, 2 * len(EXPR_CLASSES))
-        self.shapes = torch.nn.Linear(hidden, 4)
+        self.expr = torch.nn.Linear(hidden, EXPR_SLOTS * len(EXPR_CLASSES))
+        self.shapes = torch.nn.Linear(hidden, SQUARE_CLASSES)
         self.video = torch.nn.Linear(hidden, 10)
 
 
@@ -227,7 +346,20 @@ def _expr_targets(target: tuple, grid: list[int]) -> torch.Tensor:
     slots = [[] for _ in range(cols)]
     for c, x in chars:
         slots[min(cols - 1, max(0, int(x * scale // 32)))].append(EXPR_CLASSES.index(c))
-    return torch.tensor([(s + [0, 0])[:2] for s in slots])
+    return torch.tensor([(s + [0] * EXPR_SLOTS)[:EXPR_SLOTS] for s in slots])
+
+
+def _square_targets(scene: media.Scene, grid: list[int]) -> torch.Tensor:
+    """[rows * cols] squares centred in each merged token (the picture resized to the grid)."""
+    rows, cols = grid[1] // 2, grid[2] // 2
+    counts = [0] * (rows * cols)
+    for sh in scene.shapes:
+        if sh.kind == "square":
+            cx, cy = sh.centre
+            r = min(rows - 1, int(cy / scene.h * rows))
+            c = min(cols - 1, int(cx / scene.w * cols))
+            counts[r * cols + c] = min(SQUARE_CLASSES - 1, counts[r * cols + c] + 1)
+    return torch.tensor(counts)
 
 
 def vision_aux_loss(heads: VisionHeads, feats: dict, batch: dict) -> torch.Tensor | None:
@@ -242,18 +374,20 @@ def vision_aux_loss(heads: VisionHeads, feats: dict, batch: dict) -> torch.Tenso
         if target is None:
             continue
         if target[0] == "expr":
-            logits = heads.expr(tokens.mean(0)).view(-1, len(EXPR_CLASSES))  # [cols * 2, C]
-            losses.append(F.cross_entropy(logits, _expr_targets(target, grid).view(-1)))
-        elif tokens.shape[:2] == (media.GRID, media.GRID):
-            kinds = torch.tensor([("", "square", "circle", "triangle").index(k) for k in target[1]])
-            losses.append(F.cross_entropy(heads.shapes(tokens.reshape(-1, tokens.shape[-1])), kinds))
+            logits = heads.expr(tokens.mean(0)).view(-1, len(EXPR_CLASSES)).float()  # [cols * slots, C]
+            losses.append(F.cross_entropy(logits, _expr_targets(target, grid).view(-1).to(f.device)))
+        else:
+            logits = heads.shapes(tokens.reshape(-1, tokens.shape[-1])).float()  # [tokens, 4]
+            losses.append(F.cross_entropy(logits, _square_targets(target[1], grid).to(f.device)))
     videos = feats.get("video")
     for f, grid, numbers in zip(
         videos or (), batch.get("video_grid_thw", ()), batch["video_targets"], strict=True
     ):
         groups = f.view(int(grid[0]), -1, f.shape[-1]).mean(1)  # [T/2, H]: one number each
         if groups.shape[0] == len(numbers):
-            losses.append(F.cross_entropy(heads.video(groups), torch.tensor(numbers)))
+            losses.append(
+                F.cross_entropy(heads.video(groups).float(), torch.tensor(numbers, device=f.device))
+            )
     return torch.stack(losses).mean() if losses else None
 
 
@@ -299,6 +433,61 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def lr_at_fraction(p: float, peak: float, cfg: TrainConfig) -> float:
+    """The budgeted schedule: linear warm-up over `warmup_frac`, then cosine to `min_lr_ratio`
+    at p = 1 (p: the share of the stage's time used)."""
+    if p < cfg.warmup_frac:
+        return peak * max(0.02, p / cfg.warmup_frac)
+    t = min(1.0, (p - cfg.warmup_frac) / (1 - cfg.warmup_frac))
+    return peak * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class Budget:
+    """A stage's end: its step count, or its share of the time (`seconds`), capped by `max_steps`."""
+
+    def __init__(self, steps: int, seconds: float, max_steps: int, used_s: float = 0.0) -> None:
+        self.steps, self.seconds, self.max_steps = steps, seconds, max_steps
+        self.t0 = time.time() - used_s
+
+    def elapsed(self) -> float:
+        return time.time() - self.t0
+
+    def progress(self, step: int) -> float:
+        if self.seconds > 0:
+            return self.elapsed() / self.seconds
+        return step / max(1, self.steps)
+
+    def done(self, step: int) -> bool:
+        if self.max_steps and step >= self.max_steps:
+            return True
+        return self.elapsed() >= self.seconds if self.seconds > 0 else step >= self.steps
+
+
+def grouped_mm_works(device: str) -> bool:
+    """Whether transformers' default experts kernel (grouped matmul) runs forward and backward in
+    float32 on `device` (weights stay float32 under autocast); else the model uses the loop."""
+    try:
+        x = torch.randn(8, 16, device=device, requires_grad=True)
+        w = torch.randn(2, 16, 4, device=device, requires_grad=True)
+        offs = torch.tensor([4, 8], device=device, dtype=torch.int32)
+        mm = getattr(torch.nn.functional, "grouped_mm", None) or torch._grouped_mm
+        out = mm(x, w, offs=offs)  # [8, 4]
+        (out * torch.randn_like(out)).sum().backward()  # a dense gradient, as in training
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: do not use it
+        return False
+
+
+def autocast(cfg: TrainConfig):
+    if cfg.bf16:
+        return torch.autocast(device_type=torch.device(cfg.device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_device(batch: dict, device: str) -> dict:
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+
+
 def make_optimizer(modules: list[torch.nn.Module], cfg: TrainConfig) -> torch.optim.Optimizer:
     params = [p for m in modules for p in m.parameters()]
     decay = [p for p in params if p.ndim >= 2]
@@ -309,7 +498,7 @@ def make_optimizer(modules: list[torch.nn.Module], cfg: TrainConfig) -> torch.op
 
 # ---------------------------------------------------------------- stage 1: the vision tower alone
 
-VISION_MIX = (("image", 0.45), ("shapes", 0.2), ("video", 0.35))
+VISION_MIX = (("image", 0.5), ("shapes", 0.3), ("video", 0.2))
 
 
 def vision_batch(processor, rng: random.Random, cfg: TrainConfig, n: int) -> dict:
@@ -333,60 +522,101 @@ def vision_batch(processor, rng: random.Random, cfg: TrainConfig, n: int) -> dic
     return batch
 
 
-def pretrain_vision(model, heads: VisionHeads, processor, cfg: TrainConfig) -> list[dict]:
+def pretrain_vision(model, heads: VisionHeads, processor, cfg: TrainConfig, budget: Budget, pool=None,
+                    start: int = 0, save: Callable | None = None) -> list[dict]:  # fmt: skip
     """Stage 1: the vision tower and the readouts alone, on many small pictures (no language
     model in the loop, so a picture costs a few milliseconds); returns the log."""
     params = [*model.model.visual.parameters(), *heads.parameters()]
     opt = torch.optim.AdamW(params, lr=cfg.vision_lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay)
-    rng, log, t0, window = random.Random(f"{cfg.seed}/vision"), [], time.time(), []
-    for step in range(cfg.vision_steps):
-        frac = step / max(1, cfg.vision_steps)
+    _WORKER.update(cfg=cfg, processor=processor)
+    ahead = Ahead(pool, _vision_job, start, max(2, 2 * cfg.workers))
+    log, window, step, t_steps = [], [], start, 0.0
+    while not budget.done(step):
+        p = budget.progress(step)
         for g in opt.param_groups:
-            g["lr"] = (
-                cfg.vision_lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-            )
-        batch = vision_batch(processor, rng, cfg, cfg.vision_batch)
-        _, feats = _encoder_outputs(model, batch)
-        loss = vision_aux_loss(heads, feats, batch)
+            if budget.seconds > 0:
+                g["lr"] = cfg.vision_lr * (0.1 + 0.9 * lr_at_fraction(p, 1.0, replace(cfg, min_lr_ratio=0.0)))
+            else:
+                g["lr"] = (
+                    cfg.vision_lr
+                    * min(1.0, (step + 1) / 50)
+                    * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+                )
+        _, batch = ahead.get()
+        t = time.time()
+        batch = to_device(_torch(batch), cfg.device)
+        with autocast(cfg):
+            _, feats = _encoder_outputs(model, batch)
+            loss = vision_aux_loss(heads, feats, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.clip)
         opt.step()
         window.append(loss.item())
-        if (step + 1) % 50 == 0 or step + 1 == cfg.vision_steps:
-            rec = {"vision_step": step + 1, "vision": round(sum(window) / len(window), 4),
-                   "wall_s": round(time.time() - t0, 1)}  # fmt: skip
+        t_steps += time.time() - t
+        step += 1
+        if step % 50 == 0 or budget.done(step):
+            rec = {"vision_step": step, "vision": round(sum(window) / len(window), 4),
+                   "lr": round(opt.param_groups[0]["lr"], 6), "wall_s": round(budget.elapsed(), 1),
+                   "step_s": round(t_steps / len(window), 4), "data_wait_s": round(ahead.wait_s, 1),
+                   "device": cfg.device}  # fmt: skip
             log.append(rec)
             print(json.dumps(rec), flush=True)
-            window = []
+            window, t_steps = [], 0.0
+        if save is not None:
+            save(1, step, 0, budget.elapsed())
     return log
 
 
 # ---------------------------------------------------------------- a quick greedy check
 
 
+def _last_boxed() -> Callable[[str], str | None]:
+    """`engine.eval.last_boxed`; where PyAV is missing (engine.eval imports the media module,
+    which needs it), the same rule for the plain `\\boxed{digits}` answers of these tasks."""
+    try:
+        from engine.eval import last_boxed
+
+        return last_boxed
+    except ImportError:
+        import re
+
+        def boxed(text: str) -> str | None:
+            found = re.findall(r"\\boxed\{([^{}]*)\}", text)
+            return found[-1].strip() if found else None
+
+        return boxed
+
+
+CHECKS = (*((k, k, "train") for k in data.KINDS), ("image_unseen", "image", "heldout"),
+          ("shapes_unseen", "shapes", "heldout"))  # fmt: skip
+
+
 @torch.no_grad()
-def quick_eval(model, processor, n: int, seed: int = 7) -> dict[str, float]:
-    """Greedy accuracy on `n` held-out examples per kind (the boxed number)."""
-    from engine.eval import last_boxed
+def quick_eval(
+    model, processor, n: int, seed: int = 7, device: str = "cpu", max_new_tokens: int = 240
+) -> dict:
+    """Greedy accuracy on `n` held-out examples per kind (the boxed number); `*_unseen` also
+    draws them with the held-out renderer settings."""
+    last_boxed = _last_boxed()
 
     model.eval()
     rng, scores = random.Random(seed), {}
-    for kind in data.KINDS:
+    for name, kind, split in CHECKS:
         right = 0
         for i in range(n):
-            ex = data.make_example(kind, data.LANGS[i % 2], rng, heldout=True)
+            ex = data.make_example(kind, data.LANGS[i % 2], rng, heldout=True, split=split)
             item = encode(
                 ex, processor, random.Random(0), TrainConfig(p_suffix=0.0, p_no_think=0.0, p_jpeg=1.0)
             )
             start = int((item["labels"][0] == IGNORE).sum())
-            inputs = {k: v[:, :start] if k in ("input_ids", "attention_mask", "mm_token_type_ids") else v
+            inputs = {k: (v[:, :start] if k in ("input_ids", "attention_mask", "mm_token_type_ids") else v).to(device)
                       for k, v in item.items() if torch.is_tensor(v) and k != "labels"}  # fmt: skip
             model.model.rope_deltas = None
-            out = model.generate(**inputs, max_new_tokens=240, do_sample=False)
+            out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
             text = processor.tokenizer.decode(out[0, start:], skip_special_tokens=True)
             right += last_boxed(text.split("</think>")[-1]) == ex.answer
-        scores[kind] = right / n
+        scores[name] = right / n
     model.train()
     return scores
 
@@ -394,102 +624,242 @@ def quick_eval(model, processor, n: int, seed: int = 7) -> dict[str, float]:
 # ---------------------------------------------------------------- the loop
 
 
-def _save_state(path: Path, model, heads, opt, step: int, pool: int) -> None:
+def _save_state(path: Path, model, heads, opt, stage: int, step: int, pool: int, used_s: float,
+                vision_s: float = 0.0) -> None:  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    state = {"model": model.state_dict(), "heads": heads.state_dict(), "opt": opt.state_dict(), "step": step,
-             "pool": pool}  # fmt: skip
+    state = {"model": model.state_dict(), "heads": heads.state_dict(),
+             "opt": opt.state_dict() if opt is not None else None, "stage": stage, "step": step,
+             "pool": pool, "used_s": used_s, "vision_s": vision_s}  # fmt: skip
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
 def train(
-    cfg: TrainConfig, out_dir: Path, resume: bool, eval_every: int, eval_n: int, log_every: int
-) -> Path:
+    cfg: TrainConfig, out_dir: Path, resume: bool, eval_every: int, eval_n: int, log_every: int,
+    ckpt_dir: Path = CKPT_DIR, ckpt_minutes: float = 5.0,
+) -> Path:  # fmt: skip
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    processor = tiny_moe.make_processor(tiny_moe.make_tokenizer())
+    t_start = time.time()
+    processor = tiny_moe.make_processor(tiny_moe.make_tokenizer(), cfg.image_tokens)
+    _WORKER.update(cfg=cfg, processor=processor)
+    pool = None
+    if cfg.workers > 0:  # forked before CUDA starts; workers inherit the processor and the fonts
+        pool = multiprocessing.get_context("fork").Pool(cfg.workers, initializer=_worker_init)
     spec = tiny_moe.TinyMoeSpec(seed=cfg.seed)
     model = tiny_moe.new_model(spec, processor.tokenizer).train()
+    experts = cfg.experts
+    if experts == "auto":
+        experts = "grouped_mm" if grouped_mm_works(cfg.device) else "eager"
+    model.set_experts_implementation(experts)
     heads = VisionHeads(spec.hidden_size)
-    opt = make_optimizer([model, heads], cfg)
-    ckpt = CKPT_DIR / f"seed{cfg.seed}.pt"
-    step, pool = 0, 0
+    n_params = sum(p.numel() for p in model.parameters())
+    model.to(cfg.device)
+    heads.to(cfg.device)
+    if cfg.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    ckpt = ckpt_dir / f"seed{cfg.seed}.pt"
+    stage, step, k_pool, used_s = 1, 0, 0, 0.0
+    state = None
     if resume and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=False, map_location=cfg.device)
         model.load_state_dict(state["model"])
         heads.load_state_dict(state["heads"])
+        stage, step, k_pool, used_s = (
+            state.get("stage", 2),
+            state["step"],
+            state["pool"],
+            state.get("used_s", 0.0),
+        )
+        print(f"resumed in stage {stage} at step {step} (pool {k_pool}, {used_s:.0f} s used)", flush=True)
+    total_s = cfg.minutes * 60
+    last_ckpt = [time.time()]
+    vision_s = state.get("vision_s", 0.0) if state else 0.0
+
+    def info(**extra) -> dict:
+        return {"name": tiny_moe.TINY_MOE_NAME, "trained": True,
+                "command": " ".join(["python -m train.tiny_moe_train", *sys.argv[1:]]),
+                "train_config": asdict(cfg), "spec": asdict(spec), "parameters": n_params,
+                "torch": torch.__version__, "fonts": sorted(media.font_files()),
+                "gpu": torch.cuda.get_device_name() if cfg.device.startswith("cuda") else None, **extra}  # fmt: skip
+
+    def save_every(st: int, sp: int, kp: int, used: float, opt=None) -> None:
+        if time.time() - last_ckpt[0] > ckpt_minutes * 60:
+            _save_state(ckpt, model, heads, opt, st, sp, kp, used, vision_s)
+            if st == 2:  # a usable folder already, should the run be cut short
+                _write_folder(out_dir, model, processor, info(partial=True, steps=sp), log)
+            last_ckpt[0] = time.time()
+
+    print(json.dumps({"device": cfg.device, "bf16": cfg.bf16, "parameters": n_params, "workers": cfg.workers,
+                      "experts": experts,
+                      "batch_tokens": cfg.batch_tokens, "vision_batch": cfg.vision_batch,
+                      "minutes": cfg.minutes, "fonts": len(media.font_files()),
+                      "setup_s": round(time.time() - t_start, 1)}), flush=True)  # fmt: skip
+    log: list[dict] = []
+    if stage == 1:
+        vb = Budget(cfg.vision_steps, cfg.vision_frac * total_s, cfg.max_steps, used_s)
+        log += pretrain_vision(model, heads, processor, cfg, vb, pool, start=step, save=save_every)
+        vision_s, step, k_pool, used_s = vb.elapsed(), 0, 0, 0.0
+    opt = make_optimizer([model, heads], cfg)
+    if state is not None and stage == 2 and state["opt"] is not None:
         opt.load_state_dict(state["opt"])
-        step, pool = state["step"], state["pool"] + 1
-        print(f"resumed at step {step} (pool {pool})", flush=True)
-    t0 = time.time()
-    log = [] if step else pretrain_vision(model, heads, processor, cfg)
-    tokens, last_ckpt = 0, time.time()
+        k_pool += 1
+    lm_s = max(0.0, total_s - vision_s) if total_s > 0 else 0.0
+    budget = Budget(cfg.steps, lm_s, cfg.max_steps, used_s)
+    tokens, t_steps = 0, 0.0
     run = {"ce": 0.0, "balance": 0.0, "vision": [], "n": 0, "kinds": {}}
-    stream = batches(cfg, processor, pool)
-    while step < cfg.steps:
-        pool, batch = next(stream)
+    stream = batches(cfg, processor, k_pool, pool)
+    while not budget.done(step):
+        p = budget.progress(step)
+        lr = lr_at_fraction(p, cfg.lr, cfg) if budget.seconds > 0 else lr_at(step, cfg)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
-        loss, parts = forward_loss(model, heads, batch, cfg)
+            g["lr"] = lr
+        k_pool, batch = next(stream)
+        t = time.time()
+        batch = to_device(batch, cfg.device)
+        with autocast(cfg):
+            loss, parts = forward_loss(model, heads, batch, cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([*model.parameters(), *heads.parameters()], cfg.clip)
         opt.step()
         step += 1
         tokens += int(batch["attention_mask"].sum())
+        t_steps += time.time() - t
         run["ce"] += parts["ce"]
         run["balance"] += parts["balance"]
         run["vision"] += [parts["vision"]] if parts["vision"] is not None else []
         run["n"] += 1
         for kind, value in zip(batch["kinds"], parts["per_example"], strict=True):
             run["kinds"].setdefault(kind, []).append(value)
-        if step % log_every == 0 or step == cfg.steps:
-            rec = {"step": step, "lr": round(lr_at(step, cfg), 6), "ce": round(run["ce"] / run["n"], 4),
+        last = budget.done(step)
+        if step % log_every == 0 or last:
+            rec = {"step": step, "lr": round(lr, 6), "ce": round(run["ce"] / run["n"], 4),
                    "balance": round(run["balance"] / run["n"], 4), "tokens": tokens,
                    "vision": round(sum(run["vision"]) / max(1, len(run["vision"])), 4),
-                   "wall_s": round(time.time() - t0, 1),
+                   "wall_s": round(budget.elapsed(), 1), "step_s": round(t_steps / run["n"], 4),
+                   "data_wait_s": round(batches.ahead.wait_s, 1),
                    "ce_by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(run["kinds"].items())}}  # fmt: skip
-            if eval_every and (step % eval_every == 0 or step == cfg.steps):
-                rec["greedy_acc"] = quick_eval(model, processor, eval_n)
+            if eval_every and (step % eval_every == 0):
+                rec["greedy_acc"] = quick_eval(model, processor, eval_n, device=cfg.device)
             log.append(rec)
             print(json.dumps(rec), flush=True)
-            run = {"ce": 0.0, "balance": 0.0, "vision": [], "n": 0, "kinds": {}}
-        if time.time() - last_ckpt > 300:
-            _save_state(ckpt, model, heads, opt, step, pool)
-            last_ckpt = time.time()
-    _save_state(ckpt, model, heads, opt, step, pool)
-    info = {"name": tiny_moe.TINY_MOE_NAME, "trained": True, "command": " ".join(["python -m train.tiny_moe_train", *sys.argv[1:]]),
-            "train_config": asdict(cfg), "spec": asdict(spec), "steps": step, "tokens_seen": tokens,
-            "wall_s": round(time.time() - t0, 1), "final": log[-1] if log else {}}  # fmt: skip
-    model.eval()
-    tiny_moe.save_checkpoint(out_dir, model, processor, info)
-    (out_dir / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+            run, t_steps = {"ce": 0.0, "balance": 0.0, "vision": [], "n": 0, "kinds": {}}, 0.0
+        save_every(2, step, k_pool, budget.elapsed(), opt)
+    train_s = round(time.time() - t_start, 1)
+    if pool is not None:
+        pool.terminate()
+    _save_state(ckpt, model, heads, opt, 2, step, k_pool, budget.elapsed(), vision_s)
+    final: dict = {"step": step, "train_wall_s": train_s, "vision_s": round(vision_s, 1),
+                   "lm_s": round(budget.elapsed(), 1)}  # fmt: skip
+    model.to("cpu")
+    _write_folder(out_dir, model, processor, info(steps=step, tokens_seen=tokens, final=final), log + [final])
+    if eval_n:  # on the CPU, after the folder is safe: a tiny model generates as fast there
+        t = time.time()
+        torch.set_num_threads(min(8, os.cpu_count() or 1))
+        final["greedy_acc"] = quick_eval(model, processor, eval_n)
+        final["greedy_n"], final["eval_s"] = eval_n, round(time.time() - t, 1)
+        print(json.dumps(final), flush=True)
+    log.append(final)
+    _write_folder(out_dir, model, processor,
+                  info(steps=step, tokens_seen=tokens, wall_s=round(time.time() - t_start, 1), final=final), log)  # fmt: skip
     return out_dir
+
+
+def _write_folder(out_dir: Path, model, processor, info: dict, log: list[dict]) -> None:
+    """The loadable folder (float32 safetensors, config, processor, tokenizer, template, marker)
+    and `training_log.jsonl`; a model on a GPU is copied to the CPU for it."""
+    import copy
+
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    m = model if on_cpu else copy.deepcopy(model).to("cpu")
+    was_training = m.training
+    tiny_moe.save_checkpoint(out_dir, m.eval(), processor, info)
+    m.train(was_training)
+    (out_dir / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.tiny_moe_train", description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=tiny_moe.shipped_path())
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (bfloat16 autocast on CUDA)")
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=0.0,
+        help="wall-clock budget for both stages (default: the step counts)",
+    )
+    ap.add_argument(
+        "--vision-frac", type=float, default=TrainConfig.vision_frac, help="stage 1's share of --minutes"
+    )
+    ap.add_argument("--max-steps", type=int, default=0, help="cap on each stage's steps (a dry run)")
     ap.add_argument("--steps", type=int, default=TrainConfig.steps)
     ap.add_argument("--vision-steps", type=int, default=TrainConfig.vision_steps)
     ap.add_argument("--lr", type=float, default=TrainConfig.lr)
-    ap.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens)
+    ap.add_argument("--batch-tokens", type=int, help="padded tokens per batch (default 4096, 16384 on CUDA)")
+    ap.add_argument("--vision-batch", type=int, help="pictures per stage-1 step (default 64, 256 on CUDA)")
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     ap.add_argument("--threads", type=int, default=TrainConfig.threads)
+    ap.add_argument(
+        "--workers",
+        type=int,
+        help="processes rendering batches (default: 0 on the CPU, the CPU count less 2, at most 14, on CUDA)",
+    )
+    ap.add_argument("--no-bf16", action="store_true", help="float32 on CUDA too")
+    ap.add_argument(
+        "--experts",
+        choices=("auto", "grouped_mm", "eager"),
+        default="auto",
+        help="experts kernel (auto: grouped matmul where it runs in float32, else the loop)",
+    )
+    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast on the CPU too")
+    ap.add_argument(
+        "--fonts-dir", type=Path, help=f"font folder (default: ${media.FONTS_ENV} or the system's)"
+    )
     ap.add_argument("--weights", help="task mix, e.g. text=0.2,image=0.4 (default: the recipe's)")
-    ap.add_argument("--resume", action="store_true", help="continue from .cache/tiny_moe_train/seed<N>.pt")
-    ap.add_argument("--eval-every", type=int, default=0, help="greedy check every N steps (0: only logs)")
-    ap.add_argument("--eval-n", type=int, default=10, help="held-out examples per kind in that check")
+    ap.add_argument("--resume", action="store_true", help="continue from CKPT_DIR/seed<N>.pt")
+    ap.add_argument("--ckpt-dir", type=Path, default=CKPT_DIR)
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
+    ap.add_argument(
+        "--eval-every", type=int, default=0, help="greedy check every N steps (0: at the end only)"
+    )
+    ap.add_argument("--eval-n", type=int, default=4, help="held-out examples per check in the greedy checks")
     ap.add_argument("--log-every", type=int, default=50)
     args = ap.parse_args(argv)
-    cfg = TrainConfig(seed=args.seed, steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens,
-                      warmup=args.warmup, threads=args.threads, vision_steps=args.vision_steps)  # fmt: skip
+    if args.fonts_dir:
+        if not args.fonts_dir.is_dir():
+            ap.error(f"--fonts-dir {args.fonts_dir} is not a folder")
+        media.set_fonts_dir(args.fonts_dir)
+    fonts = media.font_files()
+    if len(fonts) < MIN_FONTS:
+        ap.error(f"found {len(fonts)} usable font files (DejaVu, Liberation, STIX General) in "
+                 f"{', '.join(map(str, media._search_dirs()))}; the pictures need at least {MIN_FONTS}: "
+                 f"pass --fonts-dir or set ${media.FONTS_ENV}")  # fmt: skip
+    cuda = args.device.startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        ap.error("--device cuda but torch sees no CUDA device")
+    workers = (
+        args.workers
+        if args.workers is not None
+        else (min(12, max(1, (os.cpu_count() or 2) - 4)) if cuda else 0)
+    )
+    cfg = TrainConfig(seed=args.seed, steps=args.steps, lr=args.lr, warmup=args.warmup, threads=args.threads,
+                      vision_steps=args.vision_steps, device=args.device, bf16=(cuda and not args.no_bf16) or args.bf16,
+                      minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,
+                      workers=workers, experts=args.experts)  # fmt: skip
+    cfg = for_device(cfg)
+    if args.batch_tokens:
+        cfg = replace(cfg, batch_tokens=args.batch_tokens)
+    if args.vision_batch:
+        cfg = replace(cfg, vision_batch=args.vision_batch)
     if args.weights:
         mix = tuple((k, float(v)) for k, v in (kv.split("=") for kv in args.weights.split(",")))
         cfg = replace(cfg, weights=mix)
-    out = train(cfg, args.out, args.resume, args.eval_every, args.eval_n, args.log_every)
+    out = train(cfg, args.out, args.resume, args.eval_every, args.eval_n, args.log_every, args.ckpt_dir,
+                args.ckpt_minutes)  # fmt: skip
     print(f"wrote {out}", flush=True)
     return 0
 

@@ -228,9 +228,11 @@ def make_tokenizer():
     return tok
 
 
-def make_processor(tokenizer):
+def make_processor(tokenizer, image_tokens: tuple[int, int] = (4, 32)):
     """Qwen3VLProcessor with Qwen3.5's patch 16, temporal patch 2, merge 2 and mean/std 0.5,
-    and pixel budgets for the tasks: 4-32 vision tokens an image, 64x64 video frames kept."""
+    and pixel budgets for the tasks: `image_tokens` (min, max) vision tokens an image (4-32 for
+    the random model and the first trained one; the retrained one reads small print at 16-64),
+    64x64 video frames kept. The budgets are saved with the processor, so a folder loads its own."""
     from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
 
     common = {
@@ -242,7 +244,8 @@ def make_processor(tokenizer):
     }
     token_px = 32 * 32  # one vision token: a 2x2 merge of 16-pixel patches
     image = Qwen2VLImageProcessor(
-        size={"shortest_edge": 4 * token_px, "longest_edge": 32 * token_px}, **common
+        size={"shortest_edge": image_tokens[0] * token_px, "longest_edge": image_tokens[1] * token_px},
+        **common,
     )
     video = Qwen3VLVideoProcessor(
         size={"shortest_edge": 2 * 4 * token_px, "longest_edge": 2 * 32 * token_px},  # counts frames too

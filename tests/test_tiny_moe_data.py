@@ -1,0 +1,91 @@
+"""tiny-moe v2 data: the renderer split, seeded pictures, the numpy YUV round trip, the render workers."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from train import tiny_moe_data as data
+from train import tiny_moe_media as media
+
+TASKS = Path(__file__).resolve().parents[1] / "tasks" / "tiny_moe"
+
+
+def test_renderer_split_shares_nothing_but_pillows_font_at_other_sizes():
+    train, held = set(media.font_names("train")), set(media.font_names("heldout"))
+    assert train & held == {media.DEFAULT_FONT}
+    assert all(media.is_heldout_font(f) for f in held - {media.DEFAULT_FONT})
+    sizes = {s: {n for lo, hi in r for n in range(lo, hi + 1)} for s, r in media.DEFAULT_SIZES.items()}
+    assert not sizes["train"] & sizes["heldout"]
+    assert not set(media.EXPR_LAYOUTS["train"]) & set(media.EXPR_LAYOUTS["heldout"])
+    assert not set(media.SHAPE_LAYOUTS["train"]) & set(media.SHAPE_LAYOUTS["heldout"])
+
+
+@pytest.mark.parametrize("kind", ["image", "shapes"])
+@pytest.mark.parametrize("split", ["train", "heldout"])
+def test_pictures_are_seeded(kind, split):
+    a = [data.make_example(kind, "en", random.Random(11), split=split) for _ in range(2)]
+    assert a[0].id == a[1].id
+    assert np.array_equal(np.asarray(a[0].images[0]), np.asarray(a[1].images[0]))
+
+
+def test_shape_rows_count_every_square_once():
+    rng = random.Random(4)
+    for split in ("train", "heldout"):
+        for _ in range(60):
+            n, others = rng.randint(1, 9), rng.randint(0, 6)
+            scene = media.shapes_scene(n, others, rng, split)
+            assert sum(scene.rows()) == n and len(scene.shapes) == n + others
+            for sh in scene.shapes:
+                assert sh.x >= 0 and sh.x + sh.s <= scene.w and sh.y >= 0 and sh.y + sh.s <= scene.h
+
+
+def test_expression_characters_read_back_the_expression():
+    rng = random.Random(8)
+    for _ in range(40):
+        a, op, b = data._image_params(rng)
+        _, chars = media.expression_image(a, op, b, rng)
+        assert "".join(c for c, _ in chars) == f"{a}{op}{b}"
+        xs = [x for _, x in chars]
+        assert xs == sorted(xs)
+
+
+def test_numpy_yuv420_round_trip_is_close_to_pyavs():
+    av = pytest.importorskip("av")
+    frames = media.number_frames((3, 7), random.Random(2), media.SAMPLED_OFFSETS)
+    ref = np.stack([av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")
+                    .to_ndarray(format="rgb24") for f in frames])  # fmt: skip
+    ours = media.yuv420_roundtrip(frames)
+    assert ours.shape == ref.shape
+    assert np.abs(ours.astype(int) - ref.astype(int)).mean() < 3
+
+
+def test_unseen_renderer_task_files_load_for_the_eval_harness():
+    from engine.eval import load_tasks
+
+    for name, kind in (("image_unseen", "image"), ("shapes_unseen", "shapes")):
+        tasks = load_tasks(TASKS / f"{name}.jsonl")
+        assert len(tasks) >= 100 and {t.kind for t in tasks} == {kind}
+        assert len({t.id for t in tasks}) == len(tasks)
+        assert all(Path(p).is_file() for t in tasks for p in t.images)
+
+
+def test_render_workers_give_the_batches_of_the_loop():
+    import multiprocessing
+
+    from engine.models import tiny_moe
+    from train import tiny_moe_train as tt
+
+    cfg = tt.TrainConfig(vision_batch=6)
+    processor = tiny_moe.make_processor(tiny_moe.make_tokenizer(), cfg.image_tokens)
+    tt._WORKER.update(cfg=cfg, processor=processor)
+    inline = tt.Ahead(None, tt._vision_job, 3, 2)
+    with multiprocessing.get_context("fork").Pool(2, initializer=tt._worker_init) as pool:
+        forked = tt.Ahead(pool, tt._vision_job, 3, 2)
+        for _ in range(2):
+            (i, a), (j, b) = inline.get(), forked.get()
+            assert i == j and a.keys() == b.keys()
+            assert np.array_equal(a["pixel_values"], b["pixel_values"])
