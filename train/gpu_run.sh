@@ -9,12 +9,14 @@
 #           parts (smol.gguf.xz.00, .01, ...: `xz -c FILE | split -b 56000000 -d - smol.gguf.xz.`)
 #           so that each fits what one call may carry; parts an earlier call copied to $GG_STASH
 #           (default /tmp/gg) are used from there
-#   .fonts/ font files for tiny-moe's pictures (see train/tiny_moe_data.py)
+#   .fontsxz/fonts.tar.xz  the .fonts/ folder of tiny-moe's pictures (see train/tiny_moe_data.py),
+#           made by `tar -cf - .fonts | xz -9 > .fontsxz/fonts.tar.xz`; unpacked here when .fonts/ is absent
 # Outputs go to $OUT (default build/gpu-run): one tar per model and the two logs.
 set -uo pipefail
 OUT=${OUT:-build/gpu-run}
 GG_STASH=${GG_STASH:-/tmp/gg}
 SMOL_MINUTES=${SMOL_MINUTES:-5.5}
+TINY_MINUTES=${TINY_MINUTES:-5}
 WHEELS=${WHEELS:-.whl}
 mkdir -p "$OUT" "$GG_STASH" /tmp/site /tmp/out
 if ls "$WHEELS"/*.whl > /dev/null 2>&1; then
@@ -33,7 +35,9 @@ python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 
 python3 -m train.smollm2_think --seed 0 --minutes "$SMOL_MINUTES" --out /tmp/out/smollm2-think \
   --work /tmp/work-smollm2 ${SMOL_ARGS:-} > "$OUT/smollm2-think.log" 2>&1 &
 SMOL=$!
-${TINY_MOE_CMD:-true} > "$OUT/tiny-moe.log" 2>&1 &
+[ -d .fonts ] || xz -dc .fontsxz/fonts.tar.xz | tar -xf - || exit 1
+python3 -m train.tiny_moe_train --seed 0 --out /tmp/out/tiny-moe --device cuda --minutes "$TINY_MINUTES" \
+  --fonts-dir .fonts --ckpt-minutes 2 --eval-n 4 --log-every 25 ${TINY_ARGS:-} > "$OUT/tiny-moe.log" 2>&1 &
 TINY=$!
 wait $SMOL; echo "smollm2-think exit $?"
 wait $TINY; echo "tiny-moe exit $?"
