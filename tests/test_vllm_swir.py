@@ -466,3 +466,33 @@ def test_preempted_swir_run_replays_its_soft_inputs(smollm2_runtime, swir_server
     assert preempted >= 1, "the test did not make vLLM preempt"
     assert [_modes(results[0]), _modes(results[1])] == [_modes(a) for a in alone]
 
+
+@needs_vllm
+@pytest.mark.model
+@pytest.mark.browser
+@pytest.mark.slow
+def test_app_against_the_extension_shows_exact_entropy_and_latent_spans(browser, swir_server):
+    """The app as `python app.py --backend openai --swir-extension` builds it, pointed at the session's
+    extension server, in Chromium: a SwiReasoning answer streams into the live chart, whose legend
+    names the exact entropy (a server without the extension gets the top-k "estimate" label) and
+    which shades the server's latent steps."""
+    pytest.importorskip("playwright")
+    from app import make_backend, parse_args
+    from tests.test_app_browser import _chart, _open, _send, _serve, _wait_done
+
+    args = parse_args(["--backend", "openai", "--base-url", swir_server.url, "--model", SERVED,
+                       "--swir-extension", "--tokenizer", str(smollm2_vllm_folder())])  # fmt: skip
+    backend = make_backend(args)
+    assert backend.info.runtime == "remote" and "extension" in backend.info.note  # not the offline fallback
+    demo, url = _serve(backend, 24, window=4, allow_model_switch=False, greedy=True)
+    try:
+        ctx, page = _open(browser, url)
+        _send(page, "What is 12 + 30?")
+        _wait_done(page)
+        chart = _chart(page)
+        legend = page.locator("#rio-chart .rio-trace-key").all_inner_texts()
+        ctx.close()
+    finally:
+        demo.close()
+    assert int(chart["points"]) >= 8 and int(chart["latentSpans"]) >= 1, chart
+    assert legend and legend[0] == "entropy" and not any("estimate" in k for k in legend), legend
