@@ -47,7 +47,6 @@ from vllm_swir.rows import Action, SwirRow
 
 log = logging.getLogger("vllm_swir")
 MIX_SHOWN = 5  # top tokens of a latent step's distribution in its trace record
-MIX_COPY_MAX_BYTES = 256 << 20  # a transposed copy of the embedding shard, on a CPU, up to this size
 
 
 def _eager(runner: Any) -> bool:
@@ -82,7 +81,6 @@ class SwirRunnerMixin:
         self.swir_keys: dict[str, str] = {}  # req -> trace key
         self.swir_writer = channel.Writer() if get_tensor_model_parallel_rank() == 0 else None
         self.swir_embed: Any = None
-        self.swir_mix_weight: torch.Tensor | None = None  # [Vs, H]: this rank's rows, as the mix reads them
         self.swir_tp = get_tensor_model_parallel_world_size()
         self.swir_ids_path = self.enable_prompt_embeds and not self.supports_mm_inputs and _eager(self)
 
@@ -242,7 +240,7 @@ class SwirRunnerMixin:
         if need:
             rows = torch.tensor(need, device=p.device)
             scale = torch.tensor([actions[j].soft_weight for j in need], dtype=torch.float32, device=p.device)
-            mixed = (p[rows, lo:hi].to(weight.dtype) @ self._swir_mix_matrix(weight)).float()  # [k, H]
+            mixed = (p[rows, lo:hi].to(weight.dtype) @ weight).float()  # [k, H]
             partial[rows] = mixed * scale[:, None]
             for j in need:
                 act = actions[j]
@@ -251,15 +249,6 @@ class SwirRunnerMixin:
         if group:
             partial = tensor_model_parallel_all_reduce(partial)
         return partial.to(self.dtype)
-
-    def _swir_mix_matrix(self, weight: torch.Tensor) -> torch.Tensor:
-        """The `[Vs, H]` matrix the mix reads. On a CPU, as the engine's loop: a view of a contiguous
-        `[H, Vs]` copy (BLAS reads it about twice as fast), made once, for shards up to 256 MB."""
-        if self.swir_mix_weight is None:
-            small = weight.numel() * weight.element_size() <= MIX_COPY_MAX_BYTES
-            copy = weight.device.type == "cpu" and small
-            self.swir_mix_weight = weight.detach().t().contiguous().t() if copy else weight
-        return self.swir_mix_weight
 
     def _swir_embedding(self) -> Any:
         if self.swir_embed is None:
