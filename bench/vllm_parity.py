@@ -7,7 +7,9 @@ in one run:
 - parity: N prompts, greedy SwiR, through vLLM and through `engine.decode.decode` (what
   `python -m engine` runs) on the same prompt ids: "N/N same tokens and modes";
 - step time (median interval between streamed tokens, interleaved repeats):
-  SwiR / CoT on the extension server, and plain requests with the extension / stock vLLM.
+  SwiR / CoT on the extension server (a SwiR run that stays mostly explicit, and one that is
+  mostly latent: each latent step pays the full soft mix), and plain requests with the
+  extension / stock vLLM.
 
 Run: `python bench/vllm_parity.py [--n 8] [--tokens 64] [--tp 1] [--repeats 3] [--model tiny-llama]`
 (`--n 0`: the step times alone). At TP > 1 rank r is bound to CPU r (`VLLM_CPU_OMP_THREADS_BIND`).
@@ -21,6 +23,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -97,16 +100,23 @@ def step_times(rt, swir_url: str, stock_url: str, n: int, repeats: int) -> dict[
     ids = prompt_ids(rt.tokenizer, PROMPTS[1])
     settings = DecodeSettings(method="swir", max_new_tokens=n, sampling=SamplingParams(greedy=True))
     xargs = swir_xargs(rt.tokenizer, settings)
-    gaps: dict[str, list[float]] = {"swir": [], "cot": [], "stock": []}
-    latent = steps = 0
-    for _ in range(repeats):  # interleaved, so load from elsewhere hits all three alike
-        _, recs, g = stream(swir_url, ids, n, xargs, ignore_eos=True)
-        gaps["swir"] += g
-        latent, steps = latent + sum(r["mode"] == "latent" for r in recs), steps + len(recs)
+    # the reference rule on this prompt goes latent at once and stays there (on SmolLM2; the latent
+    # shares printed say what each run was)
+    latent_ids = prompt_ids(rt.tokenizer, PROMPTS[6])
+    latent_xargs = swir_xargs(rt.tokenizer, replace(settings, swir=SwirParams(variant="reference")))
+    gaps: dict[str, list[float]] = {"swir": [], "latent": [], "cot": [], "stock": []}
+    counts = {"swir": [0, 0], "latent": [0, 0]}  # latent steps, steps
+    for _ in range(repeats):  # interleaved, so load from elsewhere hits all alike
+        for key, run_ids, run_xargs in (("swir", ids, xargs), ("latent", latent_ids, latent_xargs)):
+            _, recs, g = stream(swir_url, run_ids, n, run_xargs, ignore_eos=True)
+            gaps[key] += g
+            counts[key][0] += sum(r["mode"] == "latent" for r in recs)
+            counts[key][1] += len(recs)
         gaps["cot"] += stream(swir_url, ids, n, None, ignore_eos=True)[2]
         gaps["stock"] += stream(stock_url, ids, n, None, ignore_eos=True)[2]
     out = {k: statistics.median(v) for k, v in gaps.items()}
-    out["latent_share"] = latent / max(steps, 1)
+    for key, (latent, steps) in counts.items():
+        out[f"{key}_share"] = latent / max(steps, 1)
     return out
 
 
@@ -138,9 +148,11 @@ def main() -> None:
             print(f"{same}/{len(questions)} same tokens and modes")
         t = step_times(rt, swir_srv.url, stock_srv.url, args.tokens, args.repeats)
         print(
-            f"median step: SwiR {t['swir'] * 1e3:.1f} ms, CoT {t['cot'] * 1e3:.1f} ms, stock {t['stock'] * 1e3:.1f} ms"
+            f"median step: SwiR {t['swir'] * 1e3:.2f} ms, SwiR mostly latent {t['latent'] * 1e3:.2f} ms, "
+            f"CoT {t['cot'] * 1e3:.2f} ms, stock {t['stock'] * 1e3:.2f} ms"
         )
-        print(f"SwiR / CoT (extension server): {t['swir'] / t['cot']:.3f} ({t['latent_share']:.0%} of SwiR steps latent)")
+        print(f"SwiR / CoT (extension server): {t['swir'] / t['cot']:.3f} ({t['swir_share']:.0%} of steps latent)")
+        print(f"SwiR mostly latent / CoT: {t['latent'] / t['cot']:.3f} ({t['latent_share']:.0%} of steps latent)")
         print(f"plain with extension / plain without: {t['cot'] / t['stock']:.3f}")
     finally:
         for s in servers:
