@@ -142,6 +142,12 @@ function shadeLatent(c, v, top, h) {
     if (!lat && start >= 0) { ctx.fillRect(v.x(start), top, v.x(i) - v.x(start), h); start = -1; }
   }
 }
+// test hook: runs of latent steps in the whole trace (what the shading shows, view or not)
+function latentSpans() {
+  let spans = 0;
+  for (let i = 0; i < S.n; i++) if (S.M[i] === 1 && (i === 0 || S.M[i - 1] !== 1)) spans++;
+  return spans;
+}
 function drawSeries(c, v, top, ymax) {
   const y = (h) => top + MAIN_H - (h / ymax) * MAIN_H;
   const half = v.pw / v.span / 2;
@@ -275,6 +281,7 @@ function draw() {
   S.draws++;
   host.dataset.points = String(S.n);
   host.dataset.switches = String(S.switches);
+  host.dataset.latentSpans = String(latentSpans());
   host.dataset.draws = String(S.draws);
   host.dataset.viewStart = String(v.a);
   host.dataset.viewSteps = String(S.n - v.a);

