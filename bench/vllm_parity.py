@@ -151,8 +151,12 @@ def main() -> None:
             f"median step: SwiR {t['swir'] * 1e3:.2f} ms, SwiR mostly latent {t['latent'] * 1e3:.2f} ms, "
             f"CoT {t['cot'] * 1e3:.2f} ms, stock {t['stock'] * 1e3:.2f} ms"
         )
-        print(f"SwiR / CoT (extension server): {t['swir'] / t['cot']:.3f} ({t['swir_share']:.0%} of steps latent)")
-        print(f"SwiR mostly latent / CoT: {t['latent'] / t['cot']:.3f} ({t['latent_share']:.0%} of steps latent)")
+        print(
+            f"SwiR / CoT (extension server): {t['swir'] / t['cot']:.3f} ({t['swir_share']:.0%} of steps latent)"
+        )
+        print(
+            f"SwiR mostly latent / CoT: {t['latent'] / t['cot']:.3f} ({t['latent_share']:.0%} of steps latent)"
+        )
         print(f"plain with extension / plain without: {t['cot'] / t['stock']:.3f}")
     finally:
         for s in servers:

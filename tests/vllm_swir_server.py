@@ -131,7 +131,13 @@ class VllmServer:
     """`vllm serve FOLDER` on a free port; `swir=True` adds the extension's flag set."""
 
     def __init__(
-        self, folder: Path, *, swir: bool, tp: int = 1, extra: tuple[str, ...] = (), log: Path | None = None,
+        self,
+        folder: Path,
+        *,
+        swir: bool,
+        tp: int = 1,
+        extra: tuple[str, ...] = (),
+        log: Path | None = None,
         bind: str = "nobind",
     ) -> None:
         """`bind`: vLLM's `VLLM_CPU_OMP_THREADS_BIND` (`"0|1"`: rank 0 on CPU 0, rank 1 on CPU 1)."""

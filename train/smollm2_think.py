@@ -1,8 +1,11 @@
 """Train `smollm2-think`: SmolLM2-135M-Instruct taught by this project to think and to read soft inputs.
 
-One command reproduces the shipped adapter from a seed and a step count:
+One command trains the v3 recipe from a seed and a step count:
 
     python -m train.smollm2_think --seed 0 --steps N --out models/smollm2-think
+
+(The shipped adapter is still v2, from this script as it stood at commit 543e280; see
+docs/MODEL-smollm2-think.md for both recipes and what each measured.)
 
 It runs on CUDA in bfloat16 when there is a GPU and on the CPU in float32 otherwise, with
 the same seeded data (each step's batch is drawn from its own seed, so a run of N steps
