@@ -390,10 +390,14 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+CPU_BF16 = False  # --cpu-bf16: bfloat16 autocast on the CPU too (fast where the CPU has AMX)
+
+
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bfloat16 matrix products on CUDA (weights and optimizer stay float32); float32 on the CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    """bfloat16 matrix products on CUDA (weights and optimizer stay float32); float32 on the CPU
+    unless `CPU_BF16`."""
+    if device.type == "cuda" or CPU_BF16:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -739,7 +743,19 @@ def prepare_data(
     return source, {"distill": distill_stats, "chat_examples": len(chat)}
 
 
-def train(cfg: TrainConfig, out: Path, work: Path, resume: bool, command: str) -> dict:
+def load_adapter(tr: Trainee, folder: Path) -> None:
+    """Start from an exported adapter (its LoRA tensors and new rows; no optimizer moments)."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(folder / "adapter.safetensors"))
+    with torch.no_grad():
+        for k, p in tr.trainable().items():
+            p.copy_(tensors[k].to(p.dtype))
+    tr.sync_rows()
+
+
+def train(cfg: TrainConfig, out: Path, work: Path, resume: bool, command: str,
+          init: Path | None = None, start_step: int = 0) -> dict:  # fmt: skip
     t_start = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -759,6 +775,10 @@ def train(cfg: TrainConfig, out: Path, work: Path, resume: bool, command: str) -
     log = {"command": command, "config": asdict(cfg), "data": data_info, "machine": machine(dev), "curve": [],
            "evals": [], "timings": {"distill_s": data_info["distill"].get("seconds", 0)}}  # fmt: skip
     start = 0
+    if init is not None:  # a run continued from an exported adapter (fresh optimizer moments)
+        load_adapter(tr, init)
+        start = start_step
+        log["continued_from"] = {"adapter": str(init), "step": start_step}
     if resume and (work / "checkpoint.json").is_file():
         start, log = load_checkpoint(work, tr, opt)
         cfg = replace(cfg, steps=log["config"]["steps"])
@@ -775,11 +795,12 @@ def train(cfg: TrainConfig, out: Path, work: Path, resume: bool, command: str) -
 CALIBRATE = 30  # steps timed before `--minutes` fixes the step count
 
 
-def fit_steps(cfg: TrainConfig, log: dict, done: int) -> TrainConfig:
+def fit_steps(cfg: TrainConfig, log: dict, step: int, start: int = 0) -> TrainConfig:
     """`--minutes`: the step count that fits the budget at the measured pace (evals included)."""
+    done = step - start
     pace = log["timings"]["train_s"] / done
     budget = 60 * cfg.minutes - log["timings"].get("setup_s", 0) - 30  # the final check and export
-    steps = max(done, int(budget / (pace * 1.08)))  # the evals along the way: about 8%
+    steps = max(step, start + int(budget / (pace * 1.08)))  # the evals along the way: about 8%
     print(f"pace {pace:.3f} s/step: {steps} steps fit {cfg.minutes} min", flush=True)
     return replace(cfg, steps=steps)
 
@@ -809,8 +830,8 @@ def run_steps(tr: Trainee, opt: torch.optim.Optimizer, source: BatchSource, sig:
         t_train, cpu = t_train + time.perf_counter() - t0, cpu + time.process_time() - c0
         log["curve"].append(curve_point(step, loss, batch, soft, t_train))
         log["timings"] |= {"train_s": round(t_train, 1), "train_cpu_s": round(cpu, 1)}
-        if cfg.minutes > 0 and step == start + CALIBRATE and start == 0:
-            cfg = fit_steps(cfg, log, step)
+        if cfg.minutes > 0 and step == start + CALIBRATE:
+            cfg = fit_steps(cfg, log, step, start)
             log["config"] = asdict(cfg)
         if step % cfg.log_every == 0 or step == cfg.steps:
             print_progress(log, cfg)
@@ -899,6 +920,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     ap.add_argument("--pilot", action="store_true", help=f"a short run: {PILOT}")
     ap.add_argument("--no-soft", action="store_true", help="the ablation: one pass, no soft inputs")
     ap.add_argument("--write-tasks", type=Path, help="write the held-out task file there and exit")
+    ap.add_argument("--init-adapter", type=Path, help="start from this exported adapter folder")
+    ap.add_argument("--cpu-bf16", action="store_true", help="bfloat16 autocast on the CPU too")
+    ap.add_argument("--start-step", type=int, default=0, help="with --init-adapter: the step it stopped at")
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
                  "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct",
@@ -923,9 +947,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_heldout_tasks(args.write_tasks)
         return 0
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    global CPU_BF16
+    CPU_BF16 = args.cpu_bf16
     work = args.work or Path("build") / f"{args.out.name}-seed{cfg.seed}{'-nosoft' if not cfg.soft else ''}"
     command = "python -m train.smollm2_think " + " ".join(sys.argv[1:] if argv is None else argv)
-    train(cfg, args.out, work, args.resume, command)
+    train(cfg, args.out, work, args.resume, command, args.init_adapter, args.start_step)
     return 0
 
 
