@@ -9,6 +9,7 @@ with apt-get (Playwright cannot download browsers here).
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -18,8 +19,11 @@ from pathlib import Path
 
 import pytest
 
-# Before any engine import: a private cache for built models.
-os.environ.setdefault("RIO_CACHE", tempfile.mkdtemp(prefix="rio-test-cache-"))
+# Before any engine import: a private cache for built models, removed when the run ends
+# (a suite's converted models take 0.5-2 GB; left behind, repeated runs filled the disk).
+if "RIO_CACHE" not in os.environ:
+    os.environ["RIO_CACHE"] = tempfile.mkdtemp(prefix="rio-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["RIO_CACHE"], ignore_errors=True)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 warnings.filterwarnings("ignore", message=".*no <think>/</think> tokens.*")

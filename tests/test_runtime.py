@@ -17,6 +17,11 @@ def test_cached_safetensors_copy_gives_the_same_logits_as_the_gguf(smollm2_runti
     # the session fixture converted the GGUF (fresh RIO_CACHE) and wrote the copy
     cached = cache_root() / SMOLLM2_CACHE
     assert (cached / "model.safetensors").is_file()
+    from safetensors import safe_open
+
+    with safe_open(str(cached / "model.safetensors"), framework="pt") as f:
+        names = set(f.keys())  # the tied embedding under the name vLLM and llama.cpp read
+    assert "model.embed_tokens.weight" in names and "lm_head.weight" not in names
     again = load_runtime("smollm2-offline")  # now from the copy
     assert again.model is not smollm2_runtime.model
     ids = smollm2_runtime.tokenizer("The capital of Brazil is", return_tensors="pt")["input_ids"]

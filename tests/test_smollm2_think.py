@@ -90,6 +90,17 @@ def test_merge_is_the_lora_update():
     assert lora_scale({"lora_alpha": 32, "r": 16}) == 2.0
 
 
+def test_the_tied_embeddings_two_names_are_one_fingerprint():
+    from engine.models.smollm2_think import fingerprint_mismatch
+
+    shapes = {"model.norm.weight": [576], "lm_head.weight": [49152, 576]}
+    renamed = {"model.norm.weight": [576], "model.embed_tokens.weight": [49152, 576]}
+    assert fingerprint_mismatch({"tensors": shapes}, {"tensors": renamed, "sha256": {}}) is None
+    assert fingerprint_mismatch({"tensors": renamed}, {"tensors": shapes, "sha256": {}}) is None
+    other = {"model.norm.weight": [576], "model.embed_tokens.weight": [49152, 512]}
+    assert fingerprint_mismatch({"tensors": shapes}, {"tensors": other, "sha256": {}}) is not None
+
+
 def test_an_adapter_trained_on_other_weights_is_refused(think_runtime, tmp_path):
     from engine.errors import ModelUnavailable
     from engine.runtimes.torch_runtime import smollm2_base_folder

@@ -8,10 +8,9 @@ Never downloads anything and never builds the venv: the CI step does that (docs/
 `tiny_llama_folder` builds a small random Llama (8 heads, 4 key/value heads: tensor-parallel 2
 divides them, which SmolLM2's 9 and 3 do not) with SmolLM2's tokenizer, for the TP 2 parity test.
 
-Why a second folder: `engine.runtimes.torch_runtime.smollm2_base_folder` writes the tied embedding once, as
-`lm_head.weight`. vLLM's Llama loader, told the embeddings are tied, reads
-`model.embed_tokens.weight` and finds none, so its embedding stays zero and every answer is
-token 0. The copy here holds both names (same float32 values) and links the tokenizer files.
+vLLM serves the engine's own converted folder (`smollm2_base_folder`): the same float32
+weights, so the parity tests compare like with like, and the proof that the folder this project
+writes loads in vLLM.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-VLLM_FOLDER = "smollm2-135m-vllm-v1"
 SERVED = "smollm2"
 
 
@@ -49,27 +47,19 @@ def vllm_python() -> tuple[Path | None, str]:
 
 
 def smollm2_vllm_folder() -> Path:
-    """The float32 SmolLM2 folder the engine uses, with the tied embedding under both names."""
-    from safetensors.torch import load_file, save_file
+    """The float32 SmolLM2 folder the engine converts and uses, served by vLLM as it is: the
+    converter stores the tied embedding as `model.embed_tokens.weight`, the name vLLM's loader
+    of a tied Llama reads (with only `lm_head.weight` its embedding stayed zero and every
+    answer was token 0)."""
+    from safetensors import safe_open
 
-    from engine.models.paths import cache_root
     from engine.runtimes.torch_runtime import smollm2_base_folder
 
     base = smollm2_base_folder()
-    out = cache_root() / VLLM_FOLDER
-    if (out / "model.safetensors").is_file():
-        return out
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    tensors = load_file(str(base / "model.safetensors"))
-    tensors.setdefault("model.embed_tokens.weight", tensors["lm_head.weight"].clone())
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp / "model.safetensors"))
-    for f in base.iterdir():
-        if f.name != "model.safetensors":
-            shutil.copy2(f, tmp / f.name)
-    tmp.rename(out)
-    return out
+    with safe_open(str(base / "model.safetensors"), framework="pt") as f:
+        names = set(f.keys())
+    assert "model.embed_tokens.weight" in names and "lm_head.weight" not in names, sorted(names)[:3]
+    return base
 
 
 TINY_LLAMA_FOLDER = "tiny-llama-tp2-v1"

@@ -35,7 +35,7 @@ BASE_FILES = ("model.safetensors", "config.json", "tokenizer.json")
 NEW_TOKENS = ("<think>", "</think>")
 NEW_ROWS = "new_embedding_rows"  # [2, H] in adapter.safetensors: the rows of NEW_TOKENS
 EMBED = "model.embed_tokens.weight"
-TIED_HEAD = "lm_head.weight"  # how the base file stores the tied embedding
+TIED_HEAD = "lm_head.weight"  # how cache v1 of the base stored the tied embedding
 CHECKSUMMED = (
     "model.norm.weight",
     "model.layers.0.self_attn.q_proj.weight",
@@ -62,9 +62,18 @@ def base_fingerprint(base_folder: Path) -> dict[str, Any]:
     return {"tensors": shapes, "sha256": sums}
 
 
+def _tied_as_embedding(tensors: dict[str, Any]) -> dict[str, Any]:
+    """Tensor names with a tied head stored as `lm_head.weight` read as the embedding's name
+    (the base folder's own name for it since the cache's v2; an adapter records either)."""
+    if TIED_HEAD in tensors and EMBED not in tensors:
+        tensors = {(EMBED if k == TIED_HEAD else k): v for k, v in tensors.items()}
+    return tensors
+
+
 def fingerprint_mismatch(expected: dict[str, Any], found: dict[str, Any]) -> str | None:
     """None when the fingerprints agree, else a short description of the first difference."""
-    want, have = expected.get("tensors", {}), found["tensors"]
+    want = _tied_as_embedding(expected.get("tensors", {}))
+    have = _tied_as_embedding(found["tensors"])
     if want != have:
         names = sorted(set(want) ^ set(have)) or [k for k in want if want[k] != have.get(k)]
         return f"{len(names)} tensors differ in name or shape (e.g. {names[0]})"

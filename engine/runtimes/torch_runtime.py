@@ -238,7 +238,7 @@ def _device_for(device: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-SMOLLM2_CACHE = "smollm2-135m-instruct-v1"
+SMOLLM2_CACHE = "smollm2-135m-instruct-v2"  # v2: the tied embedding under its usual name
 
 
 def _load_smollm2(preset: Preset, device: str | None) -> Runtime:
@@ -308,6 +308,8 @@ def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:
         # save_pretrained refuses models that came from GGUF; the dequantised
         # float32 weights are ordinary tensors, so write them directly.
         save_model(model, str(tmp / "model.safetensors"))
+        if getattr(model.config, "tie_word_embeddings", False):
+            _name_tied_embedding(tmp / "model.safetensors")
         model.config.save_pretrained(tmp)
         config = json.loads((tmp / "config.json").read_text())
         config.pop("quantization_config", None)  # the copy holds plain float32 weights
@@ -318,6 +320,20 @@ def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:
     except OSError as err:  # a full disk, or another process won the race
         log.info("not caching the converted model in %s: %s", folder, err)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _name_tied_embedding(path: Path) -> None:
+    """Store a tied embedding as `model.embed_tokens.weight`, the name transformers' own
+    `save_pretrained` keeps. safetensors' `save_model` keeps one name of a shared tensor and
+    may pick `lm_head.weight`; transformers loads either, but vLLM's and llama.cpp's loaders of
+    a tied model read the embedding's name only (vLLM otherwise serves a zero embedding)."""
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(path))
+    if "model.embed_tokens.weight" in tensors or "lm_head.weight" not in tensors:
+        return
+    tensors["model.embed_tokens.weight"] = tensors.pop("lm_head.weight")
+    save_file(tensors, str(path), metadata={"format": "pt"})
 
 
 def _load_pretrained(name: str, source: str, preset: Preset | None, device: str | None) -> Runtime:
