@@ -131,6 +131,7 @@ class TrainConfig:
     ckpt_every: int = 100
     log_every: int = 25
     device: str = "auto"  # "auto": CUDA (bfloat16 autocast) when there is a GPU, else the CPU
+    cpu_bf16: bool = False  # bfloat16 autocast on the CPU too (fast where the CPU has AMX)
     minutes: float = 0.0  # > 0: fix `steps` from the measured step time to fit this budget
 
     def eval_steps(self) -> tuple[int, ...]:
@@ -359,6 +360,7 @@ class Trainee:
         self.rows = torch.nn.Parameter(rows.clone())
         self.weight = model.get_input_embeddings().weight  # [V + 2, H], frozen, tied to the head
         self.body = model.model  # LlamaModel, with the LoRA layers injected
+        self.bf16 = device.type == "cuda" or cfg.cpu_bf16
         self.sync_rows()
 
     def table(self) -> torch.Tensor:
@@ -390,14 +392,11 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-CPU_BF16 = False  # --cpu-bf16: bfloat16 autocast on the CPU too (fast where the CPU has AMX)
-
-
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bfloat16 matrix products on CUDA (weights and optimizer stay float32); float32 on the CPU
-    unless `CPU_BF16`."""
-    if device.type == "cuda" or CPU_BF16:
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+def autocast(tr: Trainee) -> contextlib.AbstractContextManager:
+    """bfloat16 matrix products on CUDA, and on the CPU with `cpu_bf16` (weights and optimizer
+    stay float32); float32 otherwise."""
+    if tr.bf16:
+        return torch.autocast(tr.weight.device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -519,7 +518,7 @@ def plan_soft(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig, rng: ra
     with torch.no_grad():
         table = tr.table()
         sub = batch.ids[need, :width]  # [B', T']
-        with autocast(dev):
+        with autocast(tr):
             h = tr.hidden(F.embedding(sub, table), batch.mask[need, :width]) if need else None  # [B', T', H]
         for i, b in enumerate(need):
             e = batch.examples[b]
@@ -564,7 +563,7 @@ def unroll_slots(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig) -> S
                 live = [k for k, (_, m) in enumerate(slots) if i < m]
                 cols = [slots[k][0] + i for k in live]
                 reach = max(cols)  # the positions before each slot input are all that is read
-                with autocast(dev):
+                with autocast(tr):
                     h = tr.hidden(emb[live, :reach], mask[live, :reach])  # [L, reach, H]
                 before = h[torch.arange(len(live), device=dev), torch.tensor(cols, device=dev) - 1]
                 vec = torch.softmax(before.float() @ table.T, -1) @ table  # [L, H]
@@ -601,7 +600,7 @@ def batch_loss(tr: Trainee, batch: Batch, soft: SoftInputs | None) -> torch.Tens
         anchored = w * soft.soft + (1 - w) * table[soft.anchor.clamp(min=0)]  # [N, H]
         mix = torch.where(soft.anchor[:, None] >= 0, anchored, soft.soft)
         emb = emb.index_put((soft.rows, soft.cols), mix)
-    with autocast(batch.ids.device):
+    with autocast(tr):
         h = tr.hidden(emb, batch.mask)  # [B, T, H]
         logits = h[batch.loss_rows, batch.loss_cols - 1] @ table.T  # [N, V + 2]
     return F.cross_entropy(logits.float(), batch.ids[batch.loss_rows, batch.loss_cols])
@@ -631,7 +630,7 @@ def cot_greedy(tr: Trainee, tok: Any, problems: Sequence[arith_data.Problem], ma
         chunk = problems[i : i + size]
         enc = tok([prompt_text(tok, p.question) for p in chunk], return_tensors="pt", padding=True,
                   add_special_tokens=False).to(tr.weight.device)  # fmt: skip
-        with torch.no_grad(), autocast(tr.weight.device):
+        with torch.no_grad(), autocast(tr):
             out = tr.model.generate(**enc, do_sample=False, max_new_tokens=max_new, eos_token_id=stops,
                                     pad_token_id=stops[0])  # fmt: skip
         for p, row in zip(chunk, out[:, enc["input_ids"].shape[1] :].tolist(), strict=True):
@@ -782,6 +781,7 @@ def train(cfg: TrainConfig, out: Path, work: Path, resume: bool, command: str,
     if resume and (work / "checkpoint.json").is_file():
         start, log = load_checkpoint(work, tr, opt)
         cfg = replace(cfg, steps=log["config"]["steps"])
+        source.cfg = cfg
         print(f"resumed after step {start} of {cfg.steps}", flush=True)
     log["timings"]["setup_s"] = round(time.perf_counter() - t_start, 1)
     cfg = run_steps(tr, opt, source, sig, cfg, val, tok, log, work, start)
@@ -814,7 +814,6 @@ def run_steps(tr: Trainee, opt: torch.optim.Optimizer, source: BatchSource, sig:
     step = start
     while step < cfg.steps:
         t0, c0 = time.perf_counter(), time.process_time()
-        source.cfg = cfg
         batch = collate(source.batch(step), pad).to(dev)
         soft = plan_soft(tr, batch, sig, cfg, random.Random(cfg.seed * 100_003 + step)) if cfg.soft else None
         slots = unroll_slots(tr, batch, sig, cfg)
@@ -832,6 +831,7 @@ def run_steps(tr: Trainee, opt: torch.optim.Optimizer, source: BatchSource, sig:
         log["timings"] |= {"train_s": round(t_train, 1), "train_cpu_s": round(cpu, 1)}
         if cfg.minutes > 0 and step == start + CALIBRATE:
             cfg = fit_steps(cfg, log, step, start)
+            source.cfg = cfg  # the curriculum follows the fitted step count
             log["config"] = asdict(cfg)
         if step % cfg.log_every == 0 or step == cfg.steps:
             print_progress(log, cfg)
@@ -947,8 +947,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_heldout_tasks(args.write_tasks)
         return 0
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    global CPU_BF16
-    CPU_BF16 = args.cpu_bf16
     work = args.work or Path("build") / f"{args.out.name}-seed{cfg.seed}{'-nosoft' if not cfg.soft else ''}"
     command = "python -m train.smollm2_think " + " ".join(sys.argv[1:] if argv is None else argv)
     train(cfg, args.out, work, args.resume, command, args.init_adapter, args.start_step)

@@ -296,7 +296,7 @@ def _load_smollm2_think(preset: Preset, device: str | None) -> Runtime:
 
 def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:
     """Write a converted copy beside `folder`, then rename it into place."""
-    from safetensors.torch import save_model
+    from safetensors.torch import save_file
 
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -307,9 +307,14 @@ def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:
     try:
         # save_pretrained refuses models that came from GGUF; the dequantised
         # float32 weights are ordinary tensors, so write them directly.
-        save_model(model, str(tmp / "model.safetensors"))
+        tensors = model.state_dict()
         if getattr(model.config, "tie_word_embeddings", False):
-            _name_tied_embedding(tmp / "model.safetensors")
+            # One name for the shared tensor, the one transformers' save_pretrained keeps and
+            # vLLM's and llama.cpp's loaders of a tied model read (with `lm_head.weight`
+            # alone vLLM served a zero embedding).
+            tensors.pop("lm_head.weight", None)
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp / "model.safetensors"),
+                  metadata={"format": "pt"})  # fmt: skip
         model.config.save_pretrained(tmp)
         config = json.loads((tmp / "config.json").read_text())
         config.pop("quantization_config", None)  # the copy holds plain float32 weights
@@ -320,20 +325,6 @@ def _save_atomically(folder: Path, model: Any, tokenizer: Any) -> None:
     except OSError as err:  # a full disk, or another process won the race
         log.info("not caching the converted model in %s: %s", folder, err)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _name_tied_embedding(path: Path) -> None:
-    """Store a tied embedding as `model.embed_tokens.weight`, the name transformers' own
-    `save_pretrained` keeps. safetensors' `save_model` keeps one name of a shared tensor and
-    may pick `lm_head.weight`; transformers loads either, but vLLM's and llama.cpp's loaders of
-    a tied model read the embedding's name only (vLLM otherwise serves a zero embedding)."""
-    from safetensors.torch import load_file, save_file
-
-    tensors = load_file(str(path))
-    if "model.embed_tokens.weight" in tensors or "lm_head.weight" not in tensors:
-        return
-    tensors["model.embed_tokens.weight"] = tensors.pop("lm_head.weight")
-    save_file(tensors, str(path), metadata={"format": "pt"})
 
 
 def _load_pretrained(name: str, source: str, preset: Preset | None, device: str | None) -> Runtime:
