@@ -12,13 +12,14 @@
 // `meta.window` steps in full; the overview below shows the whole run, as a
 // line while it has fewer steps than pixels, then downsampled. Test hooks on
 // `.rio-trace`: data-points, -switches, -draws, -overview ("line"|"bars"),
-// -overview-marks (line segments or bar columns drawn), -view-start, -view-steps.
+// -overview-marks (line segments or bar columns drawn), -view-start, -view-steps,
+// -latent-spans, -computed (steps the calculator wrote).
 // No global ids or state: several charts can share a page. Token text is
 // only ever set with textContent.
 const host = element.querySelector(".rio-trace") || element;
 const PAD_L = 36, PAD_R = 10, MAIN_H = 150, GAP = 16, OVER_H = 40, STRIP_H = 12, TOP = 6;
 const CSS_H = TOP + MAIN_H + GAP + OVER_H + 6 + STRIP_H + 4;
-const FLAG_FORCED = 1, FLAG_INJECTED = 2;
+const FLAG_FORCED = 1, FLAG_INJECTED = 2, FLAG_COMPUTED = 8;
 
 function el(tag, cls, parent) {
   const node = document.createElement(tag);
@@ -38,11 +39,11 @@ tip.hidden = true;
 const probe = el("span", "rio-trace-probe", host);
 const ctx = canvas.getContext("2d");
 
-const S = { run: null, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], MX: [], switches: 0, meta: {}, hover: -1, draws: 0 };
+const S = { run: null, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], MX: [], switches: 0, computed: 0, meta: {}, hover: -1, draws: 0 };
 let pending = false;
 
 function reset(meta) {
-  Object.assign(S, { run: meta.run, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], MX: [], switches: 0, meta: meta, hover: -1 });
+  Object.assign(S, { run: meta.run, chunks: 0, lastChunk: null, n: 0, t: [], H: [], R: [], M: [], W: [], F: [], X: [], MX: [], switches: 0, computed: 0, meta: meta, hover: -1 });
   buildLegend();
 }
 function num(x) { return x === "" ? NaN : +x; }
@@ -57,6 +58,7 @@ function ingestChunk(chunk) {
     S.t.push(+f[0]); S.H.push(num(f[1])); S.R.push(num(f[2])); S.M.push(f[3] | 0);
     S.W.push(f[4] | 0); S.F.push(f[5] | 0); S.MX.push(f[6]); S.X.push(unescapeText(line.slice(at)));
     if ((f[4] | 0) === 1) S.switches++;
+    if (f[5] & FLAG_COMPUTED && S.computed++ === 0) buildLegend();
   }
   S.n = S.t.length;
 }
@@ -86,7 +88,7 @@ function color(name) {
 }
 function palette() {
   const c = {};
-  for (const k of ["fg", "muted", "grid", "entropy", "reference", "latent", "to-explicit", "to-latent", "injected", "forced", "explicit-cell", "latent-cell", "cursor"]) c[k] = color(k);
+  for (const k of ["fg", "muted", "grid", "entropy", "reference", "latent", "to-explicit", "to-latent", "injected", "computed", "forced", "explicit-cell", "latent-cell", "cursor"]) c[k] = color(k);
   return c;
 }
 
@@ -96,6 +98,7 @@ function buildLegend() {
   const swir = S.meta.method === "swir";
   const items = [["entropy", S.meta.estimate ? str("entropy_estimate") : str("entropy")]];
   if (swir) items.push(["reference", str("reference")], ["latent", str("latent")], ["to-explicit", str("to_explicit") + note], ["to-latent", str("to_latent") + note], ["injected", str("injected")], ["forced", str("forced")]);
+  if (S.computed) items.push(["computed", str("computed")]);
   for (const [key, label] of items) {
     const item = el("span", "rio-trace-key", legendEl);
     el("i", "rio-trace-swatch rio-trace-sw-" + key, item);
@@ -181,6 +184,7 @@ function drawMarks(c, v, top, ymax) {
       triangle(x, base - (h / ymax) * MAIN_H, S.W[i] === 1, S.W[i] === 1 ? c["to-explicit"] : c["to-latent"]);
     }
     if (S.F[i] & FLAG_INJECTED) { ctx.fillStyle = c.injected; ctx.fillRect(x - 2, base - 5, 4, 4); }
+    if (S.F[i] & FLAG_COMPUTED) { ctx.fillStyle = c.computed; ctx.fillRect(x - 2, base - 5, 4, 4); }
     if (S.F[i] & FLAG_FORCED) { ctx.fillStyle = c.forced; ctx.fillRect(x - 0.5, base - 11, 1.5, 5); }
   }
 }
@@ -230,6 +234,7 @@ function drawStrip(c, v, top) {
     ctx.fillStyle = S.M[i] === 1 ? c["latent-cell"] : c["explicit-cell"];
     ctx.fillRect(v.x(i), top, Math.max(1, cw - (cw > 3 ? 1 : 0)), STRIP_H);
     if (S.F[i] & FLAG_INJECTED) { ctx.fillStyle = c.injected; ctx.fillRect(v.x(i), top, Math.max(1, cw), 3); }
+    if (S.F[i] & FLAG_COMPUTED) { ctx.fillStyle = c.computed; ctx.fillRect(v.x(i), top, Math.max(1, cw), 3); }
   }
 }
 function drawCursor(c, v, top) {
@@ -282,6 +287,7 @@ function draw() {
   host.dataset.points = String(S.n);
   host.dataset.switches = String(S.switches);
   host.dataset.latentSpans = String(latentSpans());
+  host.dataset.computed = String(S.computed);
   host.dataset.draws = String(S.draws);
   host.dataset.viewStart = String(v.a);
   host.dataset.viewSteps = String(S.n - v.a);
@@ -321,6 +327,7 @@ function showTip(i, ev) {
   const f = S.F[i], flags = [];
   if (f & FLAG_FORCED) flags.push(str("forced"));
   if (f & FLAG_INJECTED) flags.push(str("injected"));
+  if (f & FLAG_COMPUTED) flags.push(str("computed"));
   if (S.W[i]) flags.push(S.W[i] === 1 ? str("to_explicit") : str("to_latent"));
   el("div", "rio-trace-tip-token", tip).textContent = JSON.stringify(S.X[i]);
   el("div", "", tip).textContent = str("step") + " " + S.t[i] + " · " + (S.M[i] === 1 ? str("latent") : str("explicit"));

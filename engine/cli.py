@@ -102,6 +102,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-thinking", action="store_true", help="enable_thinking=False in the chat template")
     ap.add_argument("--system", default="", help="a system prompt before the question")
     ap.add_argument("--suffix", action="store_true", help="append the step-by-step / boxed-answer request")
+    ap.add_argument("--calculator", action=argparse.BooleanOptionalAction, default=None,
+                    help="the engine writes the result after each `=` of arithmetic in the thinking "
+                    "(default: the preset's; local and llama.cpp backends)")  # fmt: skip
     ap.add_argument("--image", action="append", default=[], help="an image file (repeatable)")
     ap.add_argument("--video", action="append", default=[], help="a video file (repeatable)")
     ap.add_argument("--trace", type=Path, help="write the whole run as JSON here")
@@ -109,7 +112,9 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def settings_from(args: argparse.Namespace, sampling: SamplingParams, swir: SwirParams) -> DecodeSettings:
+def settings_from(
+    args: argparse.Namespace, sampling: SamplingParams, swir: SwirParams, calculator: bool = False
+) -> DecodeSettings:
     """Preset defaults, overridden by whatever the user passed."""
 
     def pick(value, default):
@@ -133,6 +138,7 @@ def settings_from(args: argparse.Namespace, sampling: SamplingParams, swir: Swir
     return DecodeSettings(
         method=args.method, max_new_tokens=args.max_new_tokens, sampling=sampling, swir=swir,
         seed=args.seed, thinking=not args.no_thinking, step_by_step_suffix=args.suffix, system_prompt=args.system,
+        calculator=pick(args.calculator, calculator),
     ).validate()  # fmt: skip
 
 
@@ -234,7 +240,10 @@ def load(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     preset = PRESETS.get(args.model or "")
     settings = settings_from(
-        args, preset.sampling if preset else SamplingParams(), preset.swir if preset else SwirParams()
+        args,
+        preset.sampling if preset else SamplingParams(),
+        preset.swir if preset else SwirParams(),
+        preset.calculator if preset else False,
     )
     backend = load(args)
     if settings.method not in backend.info.methods:

@@ -100,6 +100,9 @@ class DecodeSettings:
     thinking: bool = True  # the chat template's enable_thinking
     step_by_step_suffix: bool = False
     system_prompt: str = ""  # a system message before the conversation ("" = none)
+    # The engine writes the result of arithmetic the model sets up in its thinking
+    # (`56 + 10 =` -> ` 66`), fed back as the model's next tokens (engine/calculator.py).
+    calculator: bool = False
 
     def validate(self) -> DecodeSettings:
         if self.method not in METHODS:

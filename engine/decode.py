@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from engine import tokens
+from engine.calculator import Calculator
 from engine.config import DecodeSettings
 from engine.events import Done, MixEntry, Started, Step, StopReason, Summary, ThinkingEnd
 from engine.sampling import sample_step
@@ -79,8 +80,10 @@ class _Tally:
     thinking_end: ThinkingEnd | None = None
     after_end: int = 0  # tokens after the thinking ended
     answer_phase: int = 0
+    computed: int = 0
 
     def add(self, step: Step, d: Decision, end_think: int | None) -> None:
+        self.computed += step.computed
         self.latent += step.latent
         self.explicit += not step.latent
         self.to_explicit += step.switch == "to_explicit"
@@ -159,6 +162,9 @@ class Row:
         self.math_ids = rt.math_ids if self.swir else frozenset()
         self.line_ends = getattr(rt, "line_end_ids", None)  # None: the policy does not wait
         self.detok = Detokenizer(rt.tokenizer)
+        # the calculator reads the thinking; `computing` holds the result ids still to feed
+        self.calc = Calculator(rt.tokenizer) if settings.calculator else None
+        self.computing: tuple[int, ...] = ()
         self.end_think = tokens.token_id(rt.tokenizer, "</think>") if rt.has_think_tokens else None
         self.t, self.stop, self.decision, self.p = 0, None, None, None
         self.t_start, self.t_first = time.perf_counter(), None
@@ -181,30 +187,39 @@ class Row:
         s, t = self.settings, self.t
         # 1. Distribution, entropy, token (one device -> host transfer).
         p, h, chosen = sample_step(logits, s.sampling, s.greedy, self.gen)  # [V], nats, id
+        # A calculator result still being written replaces the model's choice; it is
+        # fed as a token (explicit), like a math token.
+        computed = bool(self.computing)
+        if computed:
+            chosen, self.computing = self.computing[0], self.computing[1:]
         # 2-7. Policy (SwiR) or plain decoding (CoT).
         if self.swir:
             self.state, d = policy_step(
-                self.state, t, h, chosen, is_math=chosen in self.math_ids, ids=self.ids,
+                self.state, t, h, chosen, is_math=computed or chosen in self.math_ids, ids=self.ids,
                 cfg=s.swir, max_new_tokens=s.max_new_tokens, line_ends=self.line_ends,
             )  # fmt: skip
+            if d.injected:  # the switch-count control's words go in: a pending result is dropped
+                computed, self.computing = False, ()
         else:
             d = Decision(chosen, False, False, None, False, Mix(0.0, chosen), False)
         # 8. Emit.
-        step = self._emit(d, h, p)
+        step = self._emit(d, h, p, computed)
         self.tally.add(step, d, self.end_think)
+        if self.calc is not None and step.phase == "thinking" and not d.injected:
+            self.computing = self.calc.read(step.text, computed=computed) or self.computing
         self.t_first = self.t_first or time.perf_counter()
         self.decision, self.p, self.t = d, p, t + 1
         self.stop = self._stop_reason(d)
         return step
 
-    def _emit(self, d: Decision, h: float, p: torch.Tensor) -> Step:
+    def _emit(self, d: Decision, h: float, p: torch.Tensor, computed: bool = False) -> Step:
         eos = d.token in self.rt.eos_ids
         phase = "thinking" if self.thinking else "answer"
         self.thinking = self.thinking and d.token != self.end_think
         return Step(
             self.t, d.token, "" if eos else self.detok.add(d.token), h,
             self.state.ref_h if self.swir else None, d.latent, d.switch, d.forced_explicit, d.injected,
-            phase, self._mix_entries(p) if d.latent else (),  # type: ignore[arg-type]
+            phase, self._mix_entries(p) if d.latent else (), computed,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def _mix_entries(self, p: torch.Tensor) -> tuple[MixEntry, ...]:
@@ -259,7 +274,7 @@ class Row:
             prompt_tokens=len(self.prompt_ids), elapsed_s=end - self.t_start,
             to_latent_switches=tally.to_latent, injected_tokens=tally.injected,
             after_injection_tokens=tally.after_injection, thinking_end=tally.thinking_end,
-            answer_tokens=tally.answer_tokens,
+            answer_tokens=tally.answer_tokens, computed_tokens=tally.computed,
         )  # fmt: skip
 
 

@@ -300,6 +300,7 @@ class RunStep:
     latent: bool  # the model read a soft embedding next (switch marks applied for real only)
     to_explicit: bool  # a latent -> explicit switch happened here
     injected: bool = False  # the switch-count control wrote this token, not the model
+    computed: bool = False  # the engine's calculator wrote this token, not the model
 
 
 def run_step(step: Step, marks_applied: bool = True) -> RunStep:
@@ -308,7 +309,7 @@ def run_step(step: Step, marks_applied: bool = True) -> RunStep:
     switched = step.switch == "to_explicit"
     return RunStep(
         step.token_id, step.text, step.phase, marks_applied and step.latent, marks_applied and switched,
-        marks_applied and step.injected,
+        marks_applied and step.injected, step.computed,
     )  # fmt: skip
 
 
@@ -368,6 +369,7 @@ class Record:
     derived_from: int | None = None  # the budget of the run this one was truncated from
     error: str = ""
     closed_mid_step: bool = False  # see `closed_mid_step`
+    computed_tokens: int = 0  # tokens the engine's calculator wrote
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -386,7 +388,7 @@ def make_record(
         switches=sum(s.to_explicit for s in steps), stop_reason=stop, extracted=g.extracted,
         match=g.match, expected=task.answer, thinking=thinking, answer=answer,
         token_ids=tuple(s.token_id for s in steps), lang=task.lang, kind=task.kind,
-        closed_mid_step=closed_mid_step(steps), **extra,
+        closed_mid_step=closed_mid_step(steps), computed_tokens=sum(s.computed for s in steps), **extra,
     )  # fmt: skip
 
 
@@ -553,6 +555,7 @@ class Row:
     errors: int = 0
     group: str = ""  # "" for all records, else e.g. "lang=pt"
     closed_mid_step: int = 0  # runs whose thinking the cap closed inside a line
+    computed_share: float = 0.0  # tokens the calculator wrote / tokens
 
 
 def summarize(records: Sequence[Record], by: str | None = None) -> list[Row]:
@@ -577,6 +580,7 @@ def _row(records: Sequence[Record], group: str) -> Row:
         mean_switches=sum(r.switches for r in records) / n,
         errors=sum(r.stop_reason == "error" for r in records), group=group,
         closed_mid_step=sum(r.closed_mid_step for r in records),
+        computed_share=sum(r.computed_tokens for r in records) / tokens if tokens else 0.0,
     )  # fmt: skip
 
 
@@ -599,6 +603,7 @@ TABLE_HEAD = (
     "latent share",
     "mean switches",
     "closed mid-step",
+    "computed share",
 )
 
 
@@ -616,6 +621,7 @@ def markdown_table(rows: Sequence[Row], group_label: str | None = None) -> str:
             r.method, str(r.budget), f"{100 * r.accuracy:.1f}% ({r.correct}/{r.n})", f"{r.mean_tokens:.1f}",
             "-" if r.tokens_per_correct is None else f"{r.tokens_per_correct:.1f}",
             f"{100 * r.latent_share:.1f}%", f"{r.mean_switches:.2f}", str(r.closed_mid_step),
+            f"{100 * r.computed_share:.1f}%",
         ]  # fmt: skip
         if group_label:
             cells.insert(0, r.group.split("=", 1)[1])
@@ -728,6 +734,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=True,
                     help="enable_thinking in the chat template")  # fmt: skip
     ap.add_argument("--suffix", action="store_true", help="append the step-by-step / boxed-answer request")
+    ap.add_argument("--calculator", action=argparse.BooleanOptionalAction, default=None,
+                    help="the engine writes arithmetic results in the thinking (default: the preset's)")  # fmt: skip
     for flag, kind in (("--alpha0", float), ("--beta0", float), ("--window", int), ("--temperature", float),
                        ("--top-p", float), ("--top-k", int), ("--min-p", float), ("--line-end-wait", int)):  # fmt: skip
         ap.add_argument(flag, type=kind, help="default: the preset's value")
@@ -789,7 +797,7 @@ def base_settings(args: argparse.Namespace, budgets: Sequence[int]) -> DecodeSet
     if args.max_switch_count is PRESET_VALUE:
         ns.max_switch_count = swir.max_switch_count
     ns.method, ns.max_new_tokens, ns.seed, ns.no_thinking = "swir", max(budgets), None, not args.thinking
-    return settings_from(ns, sampling, swir)
+    return settings_from(ns, sampling, swir, preset.calculator if preset else False)
 
 
 def open_backend(args: argparse.Namespace) -> Backend:

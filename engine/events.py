@@ -77,6 +77,7 @@ class Step:
     injected: bool
     phase: Phase
     mix: tuple[MixEntry, ...] = ()
+    computed: bool = False  # written by the engine's calculator, not chosen by the model
 
     def record(self) -> dict:
         """The step as written to a trace file (schema 1; `mix` on latent steps only)."""
@@ -91,6 +92,7 @@ class Step:
             "forced": self.forced_explicit,
             "injected": self.injected,
             "phase": self.phase,
+            "computed": self.computed,
         }
         if self.latent:
             d["mix"] = [[tid, text, round(p, 4)] for tid, text, p in self.mix]
@@ -113,6 +115,7 @@ class Summary:
     after_injection_tokens: int = 0  # tokens the model chose after the first injected word
     thinking_end: ThinkingEnd | None = None
     answer_tokens: int = 0  # tokens after the thinking block (all of them without one)
+    computed_tokens: int = 0  # tokens the calculator wrote (results after the model's `=`)
 
     @property
     def early_close(self) -> bool:
@@ -141,6 +144,7 @@ class Summary:
             "thinking_end": self.thinking_end,
             "answer_tokens": self.answer_tokens,
             "early_close": self.early_close,
+            "computed_tokens": self.computed_tokens,
         }
 
 

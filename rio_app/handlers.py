@@ -574,6 +574,8 @@ class Handlers:
         widgets = page.settings
         values = preset_values(PRESETS.get(backend.info.name))
         out: dict = {widgets[name]: gr.update(value=v) for name, v in values.items()}
+        local = backend.info.runtime != "remote"  # a server decodes on its own: no calculator there
+        out[widgets["calculator"]] = gr.update(value=values["calculator"] and local, interactive=local)
         return out | {
             page.header: header_html(backend, lang),
             page.chat.box: box_update(backend),

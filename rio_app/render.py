@@ -8,7 +8,8 @@ stores), the safe rendering of text (`render_runs` for model text, whose
 `<think>` markers are dropped, and `render_user` for what a visitor typed;
 both HTML-escape everything outside code, which the Markdown renderer
 escapes itself; a latent token sits in `<span class="rio-latent">` whose
-tooltip lists the tokens its soft embedding mixed), `plain_text` (the exact
+tooltip lists the tokens its soft embedding mixed, and digits the engine's
+calculator wrote sit in `<span class="rio-computed">`), `plain_text` (the exact
 inverse of both, for API clients that send a displayed history back) and
 `summary_card` (the numbers of a finished run as HTML).
 Leaves event handling to `handlers.py` and the strings to `i18n.py`.
@@ -25,6 +26,7 @@ from engine.events import MixEntry, Step, Summary
 from rio_app.i18n import t
 
 LATENT_CLASS = "rio-latent"
+COMPUTED_CLASS = "rio-computed"
 NOTE_OPEN = '<span class="rio-note">'
 CLOSE = "</span>"
 THINK_MARKERS = ("<think>", "</think>")
@@ -32,9 +34,9 @@ THINK_MARKERS = ("<think>", "</think>")
 # the Markdown renderer escapes their content itself, so they pass through.
 CODE_RE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.S)
 NOTE_RE = re.compile(r'<span class="rio-note">.*?</span>', re.S)
-TAG_RE = re.compile(r'<span class="rio-latent"(?: title="[^"]*")?>|</span>')
+TAG_RE = re.compile(r'<span class="rio-(?:latent|computed)"(?: title="[^"]*")?>|</span>')
 
-Piece = tuple  # (text, latent) or (text, latent, tooltip)
+Piece = tuple  # (text, latent), (text, latent, tooltip) or (text, latent, tooltip, computed)
 
 
 def mix_tooltip(mix: tuple[MixEntry, ...]) -> str:
@@ -56,15 +58,15 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False).replace("`", "&#96;")
 
 
-def _latent_span(chunk: str, tip: str) -> str:
-    """A latent token's text (already escaped), wrapped line by line (a span cannot cross paragraphs)."""
+def _span(cls: str, chunk: str, tip: str) -> str:
+    """A marked token's text (already escaped), wrapped line by line (a span cannot cross paragraphs)."""
     title = f' title="{html.escape(tip, quote=True)}"' if tip else ""
     lines = chunk.split("\n")
-    return "\n".join(f'<span class="{LATENT_CLASS}"{title}>{ln}{CLOSE}' if ln.strip() else ln for ln in lines)
+    return "\n".join(f'<span class="{cls}"{title}>{ln}{CLOSE}' if ln.strip() else ln for ln in lines)
 
 
 def _plain_html(text: str, owner: list[int], pieces: list[Piece]) -> str:
-    """Escaped text; each latent piece in its own span with its tooltip."""
+    """Escaped text; each latent or computed piece in its own span with its tooltip."""
     out: list[str] = []
     i = 0
     while i < len(text):
@@ -73,7 +75,12 @@ def _plain_html(text: str, owner: list[int], pieces: list[Piece]) -> str:
             j += 1
         piece = pieces[owner[i]]
         chunk = _escape(text[i:j])
-        out.append(_latent_span(chunk, piece[2] if len(piece) > 2 else "") if piece[1] else chunk)
+        tip = piece[2] if len(piece) > 2 else ""
+        if piece[1]:
+            chunk = _span(LATENT_CLASS, chunk, tip)
+        elif len(piece) > 3 and piece[3]:
+            chunk = _span(COMPUTED_CLASS, chunk, tip)
+        out.append(chunk)
         i = j
     return "".join(out)
 
@@ -90,7 +97,7 @@ def _render(text: str, owner: list[int], pieces: list[Piece]) -> str:
 
 
 def render_runs(runs: list[Piece]) -> str:
-    """Model text pieces `(text, latent[, tooltip])` -> Markdown safe to show in the Chatbot."""
+    """Model text pieces `(text, latent[, tooltip[, computed]])` -> Markdown safe to show in the Chatbot."""
     pieces = list(runs)
     text = "".join(p[0] for p in pieces)
     owner = [k for k, p in enumerate(pieces) for _ in p[0]]
@@ -141,7 +148,12 @@ class RunView:
 
     def add(self, step: Step) -> None:
         self.steps += 1
-        piece = (step.text, step.latent, mix_tooltip(step.mix)) if step.latent else (step.text, False)
+        if step.latent:
+            piece: Piece = (step.text, True, mix_tooltip(step.mix))
+        elif step.computed:
+            piece = (step.text, False, t("computed_tip", self.lang), True)
+        else:
+            piece = (step.text, False)
         if step.phase == "thinking":
             self.think.append(piece)
             self.counts["latent" if step.latent else "explicit"] += 1

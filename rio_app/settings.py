@@ -71,6 +71,12 @@ def _checkbox(name: str) -> Callable[[Any, BackendInfo], gr.Checkbox]:
     return lambda value, info: gr.Checkbox(value=bool(value), label=I18N(name))
 
 
+def _calculator_checkbox(value: Any, info: BackendInfo) -> gr.Checkbox:
+    """The calculator works where the loop runs here; a remote server decodes on its own."""
+    local = info.runtime != "remote"
+    return gr.Checkbox(value=bool(value) and local, label=I18N("calculator"), interactive=local)
+
+
 def _sl(name: str, lo: float, hi: float, step: float) -> Callable[[Any, BackendInfo], gr.Slider]:
     return lambda value, info: gr.Slider(lo, hi, value=value, step=step, label=I18N(name))
 
@@ -104,6 +110,7 @@ SETTINGS: tuple[Setting, ...] = (
         to_widget=lambda x: x == "reference",
     ),  # fmt: skip
     Setting("thinking", "thinking", _checkbox("thinking"), bool, per_preset=True),
+    Setting("calculator", "calculator", _calculator_checkbox, bool, per_preset=True),
     Setting(  # a text box: Gradio's Number shows and sends 0 for "empty", so every run was seed 0
         "seed",
         "seed",
@@ -160,8 +167,10 @@ def widget_values(settings: DecodeSettings) -> dict[str, Any]:
 
 
 def preset_values(preset: Any | None) -> dict[str, Any]:
-    """Widget values of the settings a preset recommends (its sampling, SwiR knobs, thinking)."""
+    """Widget values of the settings a preset recommends (its sampling, SwiR knobs, thinking, calculator)."""
     base = DecodeSettings()
     if preset is not None:
-        base = DecodeSettings(sampling=preset.sampling, swir=preset.swir, thinking=preset.thinking)
+        base = DecodeSettings(
+            sampling=preset.sampling, swir=preset.swir, thinking=preset.thinking, calculator=preset.calculator
+        )
     return {s.name: s.to_widget(_field(base, s.path)) for s in SETTINGS if s.per_preset}

@@ -12,12 +12,12 @@ Leaves to others: producing steps (`engine/decode.py`), writing trace files
 (`engine/trace.py`), the Gradio component and its wiring (`trace_chart.py`).
 
 A step is either an `engine.events.Step` or a trace-file record (a dict with
-`t, token_id, text, entropy, ref_entropy, mode, switch, forced, injected`);
+`t, token_id, text, entropy, ref_entropy, mode, switch, forced, injected`, optionally `computed`);
 Steps are read through their `record()`.
 A compact row is `[t, H, ref, mode, switch, flags, mix, text]`: `H` and
 `ref` rounded to 3 decimals (None when unknown), mode 1 = latent / 0 =
 explicit, switch 0 = none / 1 = latent->explicit / 2 = explicit->latent,
-flags a bit set (1 forced, 2 injected, 4 answer phase), `mix` the top tokens
+flags a bit set (1 forced, 2 injected, 4 answer phase, 8 computed by the calculator), `mix` the top tokens
 of a latent step's mixed distribution as `[[text, p], ...]` (empty on
 explicit steps), text cut to `text_limit` chars.
 On the wire a batch of rows is one string, a *chunk*: one line per row,
@@ -49,7 +49,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 MODE_CODE = {"explicit": 0, "latent": 1}
 SWITCH_CODE = {None: 0, "to_explicit": 1, "to_latent": 2}
-FLAG_FORCED, FLAG_INJECTED, FLAG_ANSWER = 1, 2, 4
+FLAG_FORCED, FLAG_INJECTED, FLAG_ANSWER, FLAG_COMPUTED = 1, 2, 4, 8
 LIVE_TEXT_LIMIT = 24  # chars of token text per streamed row
 EXPORT_TEXT_LIMIT = 80  # chars per row in a standalone HTML export
 MIX_TEXT_LIMIT = 12  # chars of each mixed token's text in a row
@@ -65,6 +65,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "to_explicit": "switch latent→explicit",
         "to_latent": "switch explicit→latent",
         "injected": "injected token",
+        "computed": "computed (calculator)",
         "forced": "forced explicit",
         "switches": "switches",
         "off": "off",
@@ -87,6 +88,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "to_explicit": "troca latente→explícito",
         "to_latent": "troca explícito→latente",
         "injected": "token injetado",
+        "computed": "calculado (calculadora)",
         "forced": "explícito forçado",
         "switches": "trocas",
         "off": "desligado",
@@ -115,6 +117,7 @@ COLORS = {
     "to_explicit": "#16a34a",
     "to_latent": "#7c3aed",
     "injected": "#dc2626",
+    "computed": "#ca8a04",
     "forced": "#0891b2",
 }
 
@@ -142,6 +145,7 @@ def step_row(step: Any, text_limit: int = LIVE_TEXT_LIMIT) -> list:
         (FLAG_FORCED if _get(step, "forced") else 0)
         | (FLAG_INJECTED if _get(step, "injected") else 0)
         | (FLAG_ANSWER if _get(step, "phase") == "answer" else 0)
+        | (FLAG_COMPUTED if _get(step, "computed") else 0)
     )
     text = _get(step, "text") or ""
     return [
@@ -347,7 +351,8 @@ def _draw_marks(ax: Any, steps: Sequence[Any], note: str | None) -> None:
                 xs, ys, marker=marker, s=42, color=COLORS[key], zorder=5, label=label, edgecolors="white"
             )
     bottom = ax.get_xaxis_transform()  # x in data, y in axes fraction
-    for key, y, marker in (("injected", 0.02, "D"), ("forced", 0.06, "|")):
+    labels = {"injected": "injected token", "computed": "computed (calculator)", "forced": "forced explicit"}
+    for key, y, marker in (("injected", 0.02, "D"), ("computed", 0.02, "s"), ("forced", 0.06, "|")):
         xs = [int(_get(s, "t")) for s in steps if _get(s, key)]
         if xs:
             ax.scatter(
@@ -358,7 +363,7 @@ def _draw_marks(ax: Any, steps: Sequence[Any], note: str | None) -> None:
                 color=COLORS[key],
                 transform=bottom,
                 zorder=4,
-                label="injected token" if key == "injected" else "forced explicit",
+                label=labels[key],
                 clip_on=False,
             )
 

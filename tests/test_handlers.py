@@ -148,6 +148,40 @@ def test_latent_tokens_are_marked_with_their_mix_and_model_text_is_escaped():
     assert thinking.count('title="&#x27; me&#x27; 60% · &#x27; us&#x27; 30%"') == 2  # one per latent token
 
 
+def test_digits_the_calculator_wrote_are_marked_as_its_own():
+    script = [("12 × 11 =", False, "thinking"), (" 132", False, "thinking"), ("</think>", False, "thinking"),
+              ("It is 132.", False, "answer")]  # fmt: skip
+
+    class Computing(FakeBackend):
+        def chat(self, turns, settings, cancel=None):
+            for ev in super().chat(turns, settings, cancel):
+                yield Step(**{f: getattr(ev, f) for f in Step.__slots__} | {"computed": True}) if (
+                    isinstance(ev, Step) and ev.text == " 132"
+                ) else ev
+
+    outs, session, page = run_chat(Computing(script=script), user("12 × 11?"))
+    thinking = chats(outs, page)[-1][1]["content"]
+    assert '<span class="rio-computed" title="written by the calculator, not the model"> 132</span>' in thinking
+    assert plain_text(thinking) == "12 × 11 = 132"  # the history the model reads back is plain text
+    assert [s["computed"] for s in session.last_run.trace["steps"]] == [False, True, False, False]
+
+
+def test_the_calculator_is_a_preset_setting_and_reaches_the_run():
+    from rio_app.settings import preset_values
+
+    assert preset_values(PRESETS["smollm2-think"])["calculator"] is True
+    assert preset_values(PRESETS["qwen3.5-9b"])["calculator"] is False
+    backend = FakeBackend()
+    run_chat(backend, user("2+2?"), calculator=True)
+    assert backend.calls[-1][1].calculator
+    remote = FakeBackend()
+    remote.info = BackendInfo("served", "http://x/v1", frozenset({"text"}), "remote", METHODS, runtime="remote")
+    page, h = make(remote)
+    assert page.settings["calculator"].interactive is False
+    update = h.model_updates(remote, "en")[page.settings["calculator"]]
+    assert update["value"] is False and update["interactive"] is False
+
+
 @pytest.mark.parametrize(
     "typed",
     [

@@ -40,6 +40,7 @@ class Preset:
     sampling: SamplingParams = QWEN_SAMPLING
     swir: SwirParams = field(default_factory=SwirParams)
     needs_gpu: bool = False
+    calculator: bool = False  # the engine writes arithmetic results in the thinking (engine/calculator.py)
     context_length: int = 262_144
     note: str = ""
 
@@ -89,6 +90,9 @@ PRESETS: dict[str, Preset] = {
             # digits force explicit steps inside latent spans, each counted as a switch: cap 2
             # closed most traces after two lines (docs/MODEL-smollm2-think.md)
             swir=SwirParams(window=16, max_switch_count=4),
+            # it sets up the arithmetic of a word problem but gets one step in two wrong
+            # by itself; the engine writes each result (docs/MODEL-smollm2-think.md)
+            calculator=True,
             context_length=8192,
             note="This project's LoRA fine-tune of SmolLM2-135M-Instruct (not a Rio or Qwen model): it thinks "
             "in <think>...</think> and reads soft embeddings; trained on arithmetic word problems "
