@@ -60,17 +60,24 @@ ORACLE = {
     "wheels": lambda k1, n1, k2, n2: k1 * n1 + k2 * n2,
     "sides": lambda k1, n1, k2, n2: k1 * n1 + k2 * n2,
     "legs_rest": lambda t, c: 2 * c + 4 * (t - c),
+    "one_gain": lambda a, b: a + b,
+    "one_take": lambda a, b: a - b,
+    "one_apart": lambda a, b: a - b,
+    "one_groups": lambda n, v: n * v,
+    "one_share": lambda n, each: each,
+    "one_change": lambda p, bill: _money(bill - p),
+    "one_price": lambda n, p: _money(n * p),
 }
 
 
 @pytest.fixture(scope="module")
 def train() -> list[ad.Problem]:
-    return ad.generate(1000, seed=1)
+    return ad.generate(1000, seed=1) + ad.generate(200, seed=1, kinds=(ad.ONE_STEP,))
 
 
 @pytest.fixture(scope="module")
 def heldout() -> list[ad.Problem]:
-    return ad.generate(150, seed=1, split="heldout")
+    return ad.generate(150, seed=1, split="heldout") + ad.generate(40, seed=1, split="heldout", kinds=(ad.ONE_STEP,))
 
 
 def _value(text: str) -> Fraction:
@@ -168,7 +175,8 @@ def test_every_sampler_keeps_its_numbers_easy():
                 if v.kind != "time":
                     value = Fraction(str(answer))
                     # money can be small; counted things are at least 2 (never "1 apples")
-                    assert (value > 0 if v.kind == "money" else value >= 2) and value < 1000, (v.name, nums)
+                    money = v.kind == "money" or v.name in ("one_change", "one_price")
+                    assert (value > 0 if money else value >= 2) and value < 1000, (v.name, nums)
 
 
 def test_boxed_answer_equals_answer_and_last_line_states_it(train):
@@ -207,7 +215,7 @@ def test_times_are_24_hour_clock(train):
 def test_both_languages_and_every_kind_and_variant_present(train):
     assert Counter(p.lang for p in train).keys() == {"en", "pt-BR"}
     assert min(Counter(p.lang for p in train).values()) > 0.4 * len(train)
-    assert {p.kind for p in train} == set(ad.KINDS)
+    assert {p.kind for p in train} == {*ad.KINDS, ad.ONE_STEP}
     assert {p.params[0] for p in train} == {v.name for vs in ad.VARIANTS.values() for v in vs}
 
 
@@ -219,9 +227,20 @@ def test_trace_shape(train):
         assert all(line.strip() == line and line for line in lines)
         assert "<think>" not in p.thinking and "</think>" not in p.thinking
         assert lines[-1].startswith(finals[p.lang]), lines[-1]
-        assert 20 <= ad.approx_tokens(p.thinking) <= 110, p.thinking
+        assert (8 if p.kind == ad.ONE_STEP else 20) <= ad.approx_tokens(p.thinking) <= 110, p.thinking
         assert 12 <= ad.approx_tokens(p.question) <= 64, p.question
     assert sum(ad.approx_tokens(p.thinking) for p in train) / len(train) < 68
+    one = [p for p in train if p.kind == ad.ONE_STEP]
+    assert one and all(len(STATEMENT.findall(p.thinking.split("\n")[-2])) <= 3 for p in one)
+
+
+def test_one_step_problems_are_their_own_stream():
+    """Asking for one-operation problems leaves the multi-step stream (and the held-out task
+    file made from it) as it was; the one-step held-out file is made from its own stream."""
+    assert [p.kind for p in ad.generate(60, seed=4)].count(ad.ONE_STEP) == 0
+    one = ad.generate(60, seed=4, kinds=(ad.ONE_STEP,))
+    assert {p.kind for p in one} == {ad.ONE_STEP}
+    assert len({p.params[0] for p in one}) == len(ad.VARIANTS[ad.ONE_STEP])
 
 
 def test_traces_vary(train):

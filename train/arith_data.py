@@ -29,6 +29,9 @@ from pathlib import Path
 
 LANGS = ("en", "pt-BR")
 KINDS = ("sum", "difference", "product", "money", "time", "units", "percent", "compare", "count")
+# One operation, the everyday question ("how much change?", "how many in 7 boxes?"): drawn
+# only when asked for (`generate(kinds=...)`), so the multi-step kinds' streams stay as they were.
+ONE_STEP = "one_step"
 HELDOUT_MOD = 8  # one parameter set in eight is held out
 TRACE_BUDGET = 62  # approximate tokens (see approx_tokens) without the check line; longer renders are redrawn
 CHECK_BUDGET = 14  # the allowance for the check line
@@ -348,7 +351,7 @@ def _pct_n(rng: random.Random, p: int, lo: int, hi: int) -> int:
 
 # ---------------------------------------------------------------------------- registry
 
-VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in KINDS}
+VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in (*KINDS, ONE_STEP)}
 
 
 def variant(kind: str, name: str, sample: Callable[[random.Random], tuple[int, ...]]):
@@ -2055,6 +2058,180 @@ def _count_rest(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     )
 
 
+# ---------------------------------------------------------------------------- one operation
+
+ONE_GAIN = {
+    "en": (
+        ("{name} has {a} {items}. {She} gets {b} more. How many {items} does {she} have now?",
+         "{name} has {box} {items} now."),
+        ("There are {a} {items} in a box. {name} adds {b}. How many {items} are in the box?",
+         "There are {box} {items} in the box."),
+        ("{name} had {a} {items} and found {b} more today. How many does {she} have?",
+         "{name} has {box} {items}."),
+    ),
+    "pt-BR": (
+        ("{name} tem {a} {items}. {Ela} ganha mais {b}. {Q} {items} {ela} tem agora?",
+         "{name} tem {box} {items} agora."),
+        ("Há {a} {items} numa caixa. {name} coloca mais {b}. {Q} {items} há na caixa?",
+         "Há {box} {items} na caixa."),
+        ("{name} tinha {a} {items} e achou mais {b} hoje. {Q} {ela} tem?",
+         "{name} tem {box} {items}."),
+    ),
+}
+ONE_TAKE = {
+    "en": (
+        ("{name} has {a} {items} and gives {b} to {name2}. How many {items} does {name} have left?",
+         "{name} has {box} {items} left."),
+        ("A jar holds {a} {items}. {name} takes out {b}. How many are still in the jar?",
+         "There are {box} {items} in the jar."),
+        ("{name} needs {a} {items} for a project and already has {b}. How many more does {she} need?",
+         "{name} needs {box} more {items}."),
+    ),
+    "pt-BR": (
+        ("{name} tem {a} {items} e dá {b} para {name2}. {Q} {items} sobram para {name}?",
+         "Sobram {box} {items} para {name}."),
+        ("Um pote tem {a} {items}. {name} tira {b}. {Q} ainda estão no pote?",
+         "Ainda há {box} {items} no pote."),
+        ("{name} precisa de {a} {items} para um trabalho e já tem {b}. {Q} ainda faltam?",
+         "Faltam {box} {items}."),
+    ),
+}
+ONE_GROUPS = {
+    "en": (
+        ("{name} buys {n} packs with {v} {items} in each. How many {items} is that?",
+         "That is {box} {items}."),
+        ("A shelf has {n} rows of {v} {items}. How many {items} are on the shelf?",
+         "There are {box} {items} on the shelf."),
+        ("Each bag holds {v} {items}. How many {items} fit in {n} bags?",
+         "{box} {items} fit in the bags."),
+    ),
+    "pt-BR": (
+        ("{name} compra {n} pacotes com {v} {items} cada. {Q} {items} são ao todo?",
+         "São {box} {items} ao todo."),
+        ("Uma prateleira tem {n} fileiras de {v} {items}. {Q} {items} há na prateleira?",
+         "Há {box} {items} na prateleira."),
+        ("Cada saco leva {v} {items}. {Q} {items} cabem em {n} sacos?",
+         "Cabem {box} {items} nos sacos."),
+    ),
+}
+ONE_SHARE = {
+    "en": (
+        ("{name} shares {t} {items} equally among {n} friends. How many does each friend get?",
+         "Each friend gets {box} {items}."),
+        ("{t} {items} are packed into {n} equal boxes. How many {items} go in each box?",
+         "Each box gets {box} {items}."),
+    ),
+    "pt-BR": (
+        ("{name} divide {t} {items} igualmente entre {n} amigos. {Q} cada um recebe?",
+         "Cada amigo recebe {box} {items}."),
+        ("{t} {items} são postos em {n} caixas iguais. {Q} {items} vão em cada caixa?",
+         "Vão {box} {items} em cada caixa."),
+    ),
+}
+ONE_CHANGE = {
+    "en": (
+        ("{name} pays for {a_good} with a {bill} bill. It costs {p}. How much change does {she} get?",
+         "{name} gets {box} dollars in change."),
+        ("{A_good} costs {p} and {name} hands over {bill}. What is the change?",
+         "The change is {box} dollars."),
+    ),
+    "pt-BR": (
+        ("{name} paga {a_good} de {p} com uma nota de {bill}. Quanto {ela} recebe de troco?",
+         "{name} recebe {box} reais de troco."),
+        ("{A_good} custa {p} e {name} entrega {bill}. Qual é o troco?",
+         "O troco é de {box} reais."),
+    ),
+}
+ONE_PRICE = {
+    "en": (
+        ("One {good1} costs {p}. How much do {n} {goods} cost?", "{n} {goods} cost {box} dollars."),
+        ("{name} buys {n} {goods} at {p} each. How much does {she} pay?", "{name} pays {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Cada {good1} custa {p}. Quanto custam {n} {goods}?", "{n} {goods} custam {box} reais."),
+        ("{name} compra {n} {goods} a {p} cada. Quanto {ela} paga?", "{name} paga {box} reais."),
+    ),
+}
+ONE_APART = {
+    "en": (
+        ("{name} has {a} {items} and {name2} has {b}. How many more {items} does {name} have?",
+         "{name} has {box} more {items}."),
+    ),
+    "pt-BR": (
+        ("{name} tem {a} {items} e {name2} tem {b}. {Q} {items} {name} tem a mais?",
+         "{name} tem {box} {items} a mais."),
+    ),
+}
+
+
+def _one(ctx: Ctx, stories: dict, line: str, value: int, check: str, given: tuple[str, str], **kw) -> Draft:
+    """A one-operation Draft: one line of arithmetic (an opener may restate the givens)."""
+    openers = [ctx.say((given[0],), (given[1],), **kw)]
+    return _int_draft(ctx, stories, openers, [f"{line}."], check, value, **kw)
+
+
+@variant(ONE_STEP, "one_gain", lambda r: (r.randint(5, 89), r.randint(3, 59)))
+def _one_gain(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b = nums
+    return _one(ctx, ONE_GAIN, add_expr(ctx, a, b), a + b, f"{a + b} - {b} = {a}",
+                ("We start with {a}.", "Começamos com {a}."), a=a, b=b)  # fmt: skip
+
+
+@variant(ONE_STEP, "one_take", lambda r: (lambda a: (a, r.randint(2, a - 2)))(r.randint(12, 99)))
+def _one_take(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b = nums
+    return _one(ctx, ONE_TAKE, sub_expr(ctx, a, b), a - b, f"{a - b} + {b} = {a}",
+                ("{a} at first.", "{a} no começo."), a=a, b=b)  # fmt: skip
+
+
+@variant(ONE_STEP, "one_apart", lambda r: (lambda b: (b + r.randint(2, 40), b))(r.randint(5, 60)))
+def _one_apart(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b = nums
+    return _one(ctx, ONE_APART, sub_expr(ctx, a, b), a - b, f"{b} + {a - b} = {a}",
+                ("{name}: {a}, {name2}: {b}.", "{name}: {a}, {name2}: {b}."), a=a, b=b)  # fmt: skip
+
+
+@variant(ONE_STEP, "one_groups", lambda r: (r.randint(2, 9), r.randint(3, 25)))
+def _one_groups(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v = nums
+    return _one(ctx, ONE_GROUPS, mul_expr(ctx, n, v), n * v, f"{n * v} ÷ {n} = {v}",
+                ("{n} groups of {v}.", "{n} grupos de {v}."), n=n, v=v)  # fmt: skip
+
+
+@variant(ONE_STEP, "one_share", lambda r: (r.randint(2, 9), r.randint(2, 15)))
+def _one_share(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, each = nums
+    t = n * each
+    return _one(ctx, ONE_SHARE, f"{t} ÷ {n} = {each}", each, f"{n} × {each} = {t}",
+                ("{t} in {n} equal parts.", "{t} em {n} partes iguais."), t=t, n=n)  # fmt: skip
+
+
+def _one_change_sample(r: random.Random) -> tuple[int, ...]:
+    p = _price(r, 100, 4500)
+    return p, r.choice([b for b in (1000, 2000, 5000, 10000) if b > p][:2])
+
+
+@variant(ONE_STEP, "one_change", _one_change_sample)
+def _one_change(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    p, bill = nums
+    d = ctx.amt
+    line = ctx.say(("change: {x}", "{x}"), ("troco: {x}", "{x}"), x=sub_expr(ctx, bill, p, d, 100))
+    openers = [ctx.say(("{name} pays {b}.",), ("{name} paga {b}.",), b=ctx.cash(bill, True))]
+    a_good = ctx.words["a_good"]
+    return _money_draft(ctx, ONE_CHANGE, openers, [f"{line}."], f"{d(p)} + {d(bill - p)} = {d(bill)}",
+                        bill - p, p=ctx.cash(p), bill=ctx.cash(bill, True), A_good=_cap(a_good))  # fmt: skip
+
+
+@variant(ONE_STEP, "one_price", lambda r: (r.randint(2, 9), _price(r, 50, 2500)))
+def _one_price(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, p = nums
+    d = ctx.amt
+    openers = [ctx.say(("{n} at {p} each.",), ("{n} a {p} cada.",), n=n, p=ctx.cash(p))]
+    good1 = ctx.words["a_good"].split(" ", 1)[1]
+    return _money_draft(ctx, ONE_PRICE, openers, [f"{mul_expr(ctx, n, p, d, 100)}."],
+                        f"{d(n * p)} ÷ {n} = {d(p)}", n * p, n=n, p=ctx.cash(p), good1=good1)  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- assembling a trace
 
 FIRST = {"en": ("First, ", "To start, ", ""), "pt-BR": ("Primeiro, ", "Para começar, ", "")}
@@ -2196,6 +2373,7 @@ def generate(
     langs: Sequence[str] = LANGS,
     check_prob: float = 0.35,
     p_direct: float = P_DIRECT,
+    kinds: Sequence[str] = KINDS,
 ) -> list[Problem]:
     """n distinct problems (kinds drawn evenly) of one split, identical for the same arguments.
 
@@ -2213,7 +2391,7 @@ def generate(
     for _ in range(4 * n + 100):
         if len(out) == n:
             return out
-        kind = rng.choice(KINDS)
+        kind = rng.choice(tuple(kinds))
         params = _fresh_params(rng, kind, split == "heldout", seen)
         if params is not None:
             seen.add((kind, params))

@@ -62,6 +62,7 @@ DATA_VERSION = (
 )
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 TASKS_SEED, TASKS_N = 2026, 240  # tasks/arith_heldout.jsonl
+ONE_STEP_TASKS_N = 120  # tasks/arith_one_step_heldout.jsonl (same seed, one-operation problems)
 VAL_SEED, VAL_N = 1, 40  # the in-training check: held-out problems not in the tasks file
 CHAT_SPLIT_SEED = 0
 IM_END = "<|im_end|>"
@@ -121,6 +122,7 @@ class TrainConfig:
     # then its share ramps up linearly over the next `explicit_first` of them
     slot_ratio: float = 3.0  # a replaced span of n tokens gets round(n / slot_ratio) soft inputs
     p_direct: float = 0.25  # chance that a training trace writes an operation directly, not decomposed
+    one_step_share: float = 0.25  # share of arithmetic problems with one operation (arith_data.ONE_STEP)
     distill_samples: int = 2  # base replies drawn per chat prompt
     distill_temperature: float = 0.3
     distill_max_tokens: int = 128
@@ -264,8 +266,12 @@ class BatchSource:
         cfg = self.cfg
         rng = random.Random(cfg.seed * 1_000_003 + step)
         n_chat = round(cfg.chat_share * cfg.batch) if self.chat else 0
-        problems = arith_data.generate(cfg.batch - n_chat, cfg.seed * 1_000_003 + step, split="train",
+        n_one = round(cfg.one_step_share * (cfg.batch - n_chat))
+        problems = arith_data.generate(cfg.batch - n_chat - n_one, cfg.seed * 1_000_003 + step, split="train",
                                        p_direct=cfg.p_direct)  # fmt: skip
+        if n_one:
+            problems += arith_data.generate(n_one, cfg.seed * 1_000_003 + step + 500_000, split="train",
+                                            p_direct=cfg.p_direct, kinds=(arith_data.ONE_STEP,))  # fmt: skip
         share = self.replace_share_at(step)
         out = []
         for p in problems:
@@ -905,9 +911,12 @@ def print_table(log: dict) -> None:
 
 
 def write_heldout_tasks(path: Path) -> None:
-    """tasks/arith_heldout.jsonl: the evaluation set (held-out split, fixed seed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arith_data.write_tasks(path, arith_data.generate(TASKS_N, TASKS_SEED, split="heldout"))
+    """The evaluation sets (held-out split, fixed seed) into the folder `path`:
+    arith_heldout.jsonl (multi-step) and arith_one_step_heldout.jsonl (one operation)."""
+    path.mkdir(parents=True, exist_ok=True)
+    arith_data.write_tasks(path / "arith_heldout.jsonl", arith_data.generate(TASKS_N, TASKS_SEED, split="heldout"))
+    arith_data.write_tasks(path / "arith_one_step_heldout.jsonl", arith_data.generate(
+        ONE_STEP_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.ONE_STEP,)))  # fmt: skip
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
@@ -919,13 +928,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     ap.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
     ap.add_argument("--pilot", action="store_true", help=f"a short run: {PILOT}")
     ap.add_argument("--no-soft", action="store_true", help="the ablation: one pass, no soft inputs")
-    ap.add_argument("--write-tasks", type=Path, help="write the held-out task file there and exit")
+    ap.add_argument("--write-tasks", type=Path, help="write the held-out task files into this folder and exit")
     ap.add_argument("--init-adapter", type=Path, help="start from this exported adapter folder")
     ap.add_argument("--cpu-bf16", action="store_true", help="bfloat16 autocast on the CPU too")
     ap.add_argument("--start-step", type=int, default=0, help="with --init-adapter: the step it stopped at")
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
-                 "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct",
+                 "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct", "one_step_share",
                  "distill_samples", "eval_n", "final_eval_n", "ckpt_every", "log_every", "device", "minutes"):  # fmt: skip
         value = getattr(defaults, name)
         ap.add_argument(
