@@ -9,7 +9,8 @@ stores), the safe rendering of text (`render_runs` for model text, whose
 both HTML-escape everything outside code, which the Markdown renderer
 escapes itself; a latent token sits in `<span class="rio-latent">` whose
 tooltip lists the tokens its soft embedding mixed, and digits the engine's
-calculator wrote sit in `<span class="rio-computed">`), `plain_text` (the exact
+calculator wrote sit in `<span class="rio-computed">`; a model's `\\boxed{x}` shows as
+`<span class="rio-boxed">x</span>`, a framed answer), `plain_text` (the exact
 inverse of both, for API clients that send a displayed history back) and
 `summary_card` (the numbers of a finished run as HTML).
 Leaves event handling to `handlers.py` and the strings to `i18n.py`.
@@ -35,6 +36,8 @@ THINK_MARKERS = ("<think>", "</think>")
 CODE_RE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.S)
 NOTE_RE = re.compile(r'<span class="rio-note">.*?</span>', re.S)
 TAG_RE = re.compile(r'<span class="rio-(?:latent|computed)"(?: title="[^"]*")?>|</span>')
+BOX_RE = re.compile(r"\\boxed\{([^{}\n]*)\}")  # the model's final answer, \boxed{42}
+BOX_HTML_RE = re.compile(r'<span class="rio-boxed">([^<]*)</span>')
 
 Piece = tuple  # (text, latent), (text, latent, tooltip) or (text, latent, tooltip, computed)
 
@@ -85,14 +88,27 @@ def _plain_html(text: str, owner: list[int], pieces: list[Piece]) -> str:
     return "".join(out)
 
 
-def _render(text: str, owner: list[int], pieces: list[Piece]) -> str:
+def _boxed_html(text: str, owner: list[int], pieces: list[Piece]) -> str:
+    """`_plain_html`, with each `\\boxed{x}` shown as a framed x (its tokens' marks dropped)."""
+    out: list[str] = []
+    pos = 0
+    for m in BOX_RE.finditer(text):
+        out.append(_plain_html(text[pos : m.start()], owner[pos : m.start()], pieces))
+        out.append(f'<span class="rio-boxed">{_escape(m.group(1))}{CLOSE}')
+        pos = m.end()
+    out.append(_plain_html(text[pos:], owner[pos:], pieces))
+    return "".join(out)
+
+
+def _render(text: str, owner: list[int], pieces: list[Piece], boxes: bool = False) -> str:
+    plain = _boxed_html if boxes else _plain_html
     out: list[str] = []
     pos = 0
     for m in CODE_RE.finditer(text):
-        out.append(_plain_html(text[pos : m.start()], owner[pos : m.start()], pieces))
+        out.append(plain(text[pos : m.start()], owner[pos : m.start()], pieces))
         out.append(m.group(0))
         pos = m.end()
-    out.append(_plain_html(text[pos:], owner[pos:], pieces))
+    out.append(plain(text[pos:], owner[pos:], pieces))
     return "".join(out)
 
 
@@ -102,7 +118,7 @@ def render_runs(runs: list[Piece]) -> str:
     text = "".join(p[0] for p in pieces)
     owner = [k for k, p in enumerate(pieces) for _ in p[0]]
     text, owner = _strip_markers(text, owner)
-    return _render(text, owner, pieces)
+    return _render(text, owner, pieces, boxes=True)
 
 
 def render_user(text: str) -> str:
@@ -124,7 +140,8 @@ def plain_text(rendered: str) -> str:
 
 
 def _unrender(segment: str) -> str:
-    return html.unescape(TAG_RE.sub("", NOTE_RE.sub("", segment)))
+    segment = BOX_HTML_RE.sub(lambda m: "\\boxed{" + m.group(1) + "}", NOTE_RE.sub("", segment))
+    return html.unescape(TAG_RE.sub("", segment))
 
 
 def note(text: str) -> str:

@@ -148,6 +148,16 @@ def test_latent_tokens_are_marked_with_their_mix_and_model_text_is_escaped():
     assert thinking.count('title="&#x27; me&#x27; 60% · &#x27; us&#x27; 30%"') == 2  # one per latent token
 
 
+def test_a_boxed_answer_shows_framed_and_goes_back_as_the_model_wrote_it():
+    html = render_runs([("So \\boxed{", False), ("42", True, "'42' 90%"), ("} and `\\boxed{1}` <i>", False)])
+    assert '<span class="rio-boxed">42</span>' in html and "`\\boxed{1}`" in html  # code stays code
+    assert plain_text(html) == "So \\boxed{42} and `\\boxed{1}` <i>"
+    typed = 'I typed \\boxed{5} and <span class="rio-boxed">9</span>'  # a visitor's text is never framed
+    from rio_app.render import render_user
+
+    assert "rio-boxed\">5" not in render_user(typed) and plain_text(render_user(typed)) == typed
+
+
 def test_digits_the_calculator_wrote_are_marked_as_its_own():
     script = [("12 × 11 =", False, "thinking"), (" 132", False, "thinking"), ("</think>", False, "thinking"),
               ("It is 132.", False, "answer")]  # fmt: skip
