@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 
 HOSTILE = {3: "<img src=x onerror=alert(1)>", 4: "<script>alert(1)</script>", 6: 'a,b\\c\n"d'}
 N_A, N_B, N_C, BATCH = 120, 40, 4000, 8
+COMPUTED = (15, 16, 17)  # steps of the CoT chart the calculator wrote
 MIX = ((11, " the", 0.4123), (12, "<b>x</b>", 0.2), (13, "a,b;c:%", 0.1), (14, "\n", 0.05), (15, "🌀", 0.01))
 
 
@@ -41,7 +42,7 @@ def _steps(n: int, method: str) -> list[Step]:
             Step(t=t, token_id=t, text=HOSTILE.get(t, f"w{t}"), entropy=1.0 + (t % 7) / 5,
                  ref_entropy=1.2 if method == "swir" else None, latent=latent,
                  switch=sw, forced_explicit=False, injected=t == 5, phase="thinking",
-                 mix=MIX if latent else ())
+                 mix=MIX if latent else (), computed=method == "cot" and t in COMPUTED)
         )  # fmt: skip
     return out
 
@@ -132,6 +133,12 @@ def test_streams_hovers_and_keeps_charts_apart(app, page):
     assert page.get_attribute("#chart-a .rio-trace", "data-switches") == str(
         sum(t % 20 == 10 for t in range(1, N_A))
     )
+
+    # steps the calculator wrote are counted, and the legend names them only where there are some
+    assert page.get_attribute("#chart-b .rio-trace", "data-computed") == str(len(COMPUTED))
+    assert "computed (calculator)" in page.inner_text("#chart-b .rio-trace-legend")
+    assert page.get_attribute("#chart-a .rio-trace", "data-computed") == "0"
+    assert "computed" not in page.inner_text("#chart-a .rio-trace-legend")
 
     # hover the hostile step of chart A: its text shows literally, as text
     box = page.locator("#chart-a canvas").bounding_box()
