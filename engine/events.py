@@ -26,7 +26,8 @@ from typing import Literal
 Mode = Literal["latent", "explicit"]
 SwitchDir = Literal["to_explicit", "to_latent"]
 Phase = Literal["thinking", "answer"]
-StopReason = Literal["eos", "max_new_tokens", "answer_budget", "cancelled", "error"]
+# "unloaded": the model's scheduler closed under the run (a model switch, the app shutting down)
+StopReason = Literal["eos", "max_new_tokens", "answer_budget", "cancelled", "unloaded", "error"]
 EntropyKind = Literal["exact", "estimate"]
 # "applied": the loop switched for real; "replay": where SwiR would switch over a
 # remote stream (not applied); "server": the server ran SwiR (with the vllm-swir extension

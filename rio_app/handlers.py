@@ -100,7 +100,7 @@ class Frame:
     @property
     def early_close(self) -> bool:
         s = self.view.summary
-        return s is not None and s.early_close and s.stop_reason != "cancelled"
+        return s is not None and s.early_close and s.stop_reason not in ("cancelled", "unloaded")
 
 
 def _chart_for(started: Started, settings: DecodeSettings, lang: str, title: str | None) -> dict:

@@ -209,7 +209,8 @@ class RunView:
 
     @property
     def stopped(self) -> bool:
-        return self.summary is not None and self.summary.stop_reason == "cancelled"
+        """Ended before the model was done: the visitor's stop, or the model unloaded under it."""
+        return self.summary is not None and self.summary.stop_reason in ("cancelled", "unloaded")
 
     @property
     def ended_in_thinking(self) -> bool:
@@ -232,7 +233,7 @@ class RunView:
         """App notes under the answer: stopped, failed, unfinished, closed early."""
         out = []
         if self.stopped:
-            out.append(note(t("stopped_note", self.lang)))
+            out.append(note(t(f"{self.summary.stop_reason}_note", self.lang)))  # type: ignore[union-attr]
         if self.error:
             out.append(note(t("error_note", self.lang, message=self.error)))
         elif self.ended_in_thinking:
@@ -292,7 +293,7 @@ def summary_card(summary: Summary, stats: dict, lang: str, title: str = "") -> s
     head = f'<div class="rio-card-title">{html.escape(title)}</div>' if title else ""
     foot = f'<div class="rio-card-foot">{html.escape(stop_k)}: <b>{html.escape(stop_v)}</b></div>'
     warn = ""
-    if summary.early_close and summary.stop_reason != "cancelled":
+    if summary.early_close and summary.stop_reason not in ("cancelled", "unloaded"):
         warn = f'<div class="rio-card-warn">{html.escape(early_close_text(summary, lang))}</div>'
     return f'<div class="rio-card">{head}<div class="rio-tiles">{tiles}</div>{foot}{warn}</div>'
 

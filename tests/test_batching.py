@@ -266,11 +266,12 @@ def test_the_worker_ends_when_the_batch_empties_and_the_next_request_starts_one(
         assert not scheduler.running
 
 
-def test_a_closed_scheduler_ends_new_requests_cancelled(smollm2_runtime):
+def test_a_closed_scheduler_ends_new_requests_unloaded(smollm2_runtime):
+    """Not "cancelled": the visitor did not press stop, and the page says what happened."""
     backend = LocalBackend(smollm2_runtime, max_batch_rows=2)
     backend.scheduler.close()
     events = list(backend.chat([Turn("user", "Hi")], settings("cot-greedy", 4)))
-    assert isinstance(events[-1], Done) and events[-1].summary.stop_reason == "cancelled"
+    assert isinstance(events[-1], Done) and events[-1].summary.stop_reason == "unloaded"
 
 
 def test_a_replaced_backend_and_its_scheduler_are_freed(smollm2_runtime):

@@ -273,6 +273,14 @@ def test_stop_handler_sets_the_flag_the_engine_checks():
     assert flag.is_set()
 
 
+def test_a_run_ended_by_an_unloaded_model_says_so_not_that_you_stopped_it():
+    done = summary(2, 0, "unloaded")
+    outs, _session, page = run_chat(FakeBackend(script=SCRIPT[:5], done=done), user("2+2?"))
+    final = chats(outs, page)[-1]
+    assert "Stopped: the model was unloaded" in final[-1]["content"]
+    assert "before you stopped it" not in final[-1]["content"]
+
+
 def test_backend_error_becomes_a_note_and_history_stays():
     history = user("first") + [{"role": "assistant", "content": "ok"}] + user("second")
     outs, _, page = run_chat(FakeBackend(fail_at=3), history)

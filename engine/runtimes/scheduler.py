@@ -90,7 +90,7 @@ class Scheduler:
 
     def close(self) -> None:
         """Stop the worker after its current step (rows still running end there); later
-        requests end at once, cancelled."""
+        requests end at once. Both end "unloaded", not "cancelled": nobody pressed stop."""
         with self._wake:
             self._closed = True
             self._wake.notify()
@@ -122,7 +122,7 @@ class Scheduler:
         yield row.started()
         with self._wake:
             if self._closed:
-                slot.end(row.done("cancelled"))
+                slot.end(row.done("unloaded"))
             else:
                 self._waiting.append(slot)
                 if self._thread is None:
@@ -145,7 +145,7 @@ class Scheduler:
             with self._wake:
                 if self._closed:
                     for slot in [*live, *self._waiting]:
-                        slot.end(slot.row.done("cancelled"))
+                        slot.end(slot.row.done("unloaded"))
                     self._waiting.clear()
                     self._thread = None
                     return
