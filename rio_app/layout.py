@@ -25,7 +25,7 @@ from engine.backends.base import Backend
 from engine.config import DecodeSettings
 from rio_app import trace_chart
 from rio_app.examples import examples
-from rio_app.handlers import EXPORT_KINDS, Handlers, header_html, hide_exports, limits_line, model_choices
+from rio_app.handlers import EXPORT_KINDS, Handlers, header_html, hide_exports, limits_line, picker_choices
 from rio_app.i18n import I18N
 from rio_app.settings import METHOD_CHOICES, build_widgets
 from rio_app.state import ModelHolder, close_session, new_session
@@ -183,11 +183,8 @@ def _sidebar(backend: Backend, settings: DecodeSettings, allow_switch: bool) -> 
         gr.Markdown(f"### {I18N('settings')}")
         c["settings"] = build_widgets(settings, backend.info)
         gr.Markdown(f"### {I18N('model_group')}")
-        choices = model_choices()
-        if backend.info.name not in {v for _, v in choices}:
-            choices.insert(0, (f"● {backend.info.name}", backend.info.name))
         c["pick"] = gr.Dropdown(
-            choices, value=backend.info.name, label=I18N("model_pick"), interactive=allow_switch
+            picker_choices(backend), value=backend.info.name, label=I18N("model_pick"), interactive=allow_switch
         )
         c["load"] = gr.Button(I18N("model_load"), variant="secondary", interactive=allow_switch)
         if not allow_switch:
@@ -286,7 +283,7 @@ def build_page(
                 race = _race_tab(backend)
         page = Page(header, side["status"], side["pick"], side["load"], side["settings"], chat, race, session)
         h = Handlers(holder, page, load_backend)
-        demo.load(h.on_load, None, page.model_outputs, queue=False)
+        demo.load(h.on_load, None, [*page.model_outputs, page.pick], queue=False)
         page.load.click(
             h.load_model, [page.pick], page.model_outputs, concurrency_id="load", concurrency_limit=1
         )

