@@ -105,6 +105,43 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+# The one-line summary above each chart of an HTML export (not sent to the live chart).
+SUMMARY_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "sum_tokens": "tokens",
+        "sum_latent_steps": "latent steps",
+        "sum_explicit_steps": "explicit steps",
+        "sum_switches": "switches",
+        "sum_computed_tokens": "computed tokens",
+        "sum_ttft_s": "first token after (s)",
+        "sum_tokens_per_s": "tokens/s",
+        "sum_stop_reason": "stopped by",
+        "stop_eos": "end of answer",
+        "stop_max_new_tokens": "max new tokens",
+        "stop_answer_budget": "answer budget",
+        "stop_cancelled": "the visitor (stop)",
+        "stop_unloaded": "the model being unloaded",
+        "stop_error": "an error",
+    },
+    "pt-BR": {
+        "sum_tokens": "tokens",
+        "sum_latent_steps": "passos latentes",
+        "sum_explicit_steps": "passos explícitos",
+        "sum_switches": "trocas",
+        "sum_computed_tokens": "tokens calculados",
+        "sum_ttft_s": "primeiro token após (s)",
+        "sum_tokens_per_s": "tokens/s",
+        "sum_stop_reason": "parou por",
+        "stop_eos": "fim da resposta",
+        "stop_max_new_tokens": "máximo de tokens novos",
+        "stop_answer_budget": "orçamento de resposta",
+        "stop_cancelled": "o visitante (parar)",
+        "stop_unloaded": "o modelo ter sido descarregado",
+        "stop_error": "um erro",
+    },
+}
+
+
 def method_name(method: str, lang: str = "en") -> str:
     """A decode method's name as the page shows it ("CoT (greedy)")."""
     return STRINGS.get(lang, STRINGS["en"]).get(f"method_{method}", method)
@@ -444,10 +481,19 @@ h1 { font-size: 18px; margin: 0 0 4px; } p.summary { margin: 0 0 12px; color: va
 """
 
 
-def _summary_line(trace: dict) -> str:
-    s = trace.get("summary") or {}
-    keys = ("tokens", "latent_steps", "explicit_steps", "switches", "stop_reason", "ttft_s", "tokens_per_s")
-    return " · ".join(f"{k.replace('_', ' ')} {s[k]}" for k in keys if s.get(k) is not None)
+def _summary_line(trace: dict, lang: str = "en") -> str:
+    """The run's numbers in one line, in `lang` ("tokens 73 · latent steps 2 · …")."""
+    s, words = trace.get("summary") or {}, SUMMARY_WORDS.get(lang, SUMMARY_WORDS["en"])
+    keys = ("tokens", "latent_steps", "explicit_steps", "switches", "computed_tokens", "ttft_s", "tokens_per_s")
+    parts = []
+    for k in keys:
+        value = s.get(k)
+        if value is None or (k == "computed_tokens" and not value):
+            continue
+        parts.append(f"{words[f'sum_{k}']} {round(value, 2) if isinstance(value, float) else value}")
+    if reason := s.get("stop_reason"):
+        parts.append(f"{words['sum_stop_reason']} {words.get(f'stop_{reason}', reason)}")
+    return " · ".join(parts)
 
 
 def _chart_section(trace: dict, index: int, lang: str, note: str | None) -> tuple[str, str]:
@@ -457,7 +503,7 @@ def _chart_section(trace: dict, index: int, lang: str, note: str | None) -> tupl
     value = [meta, encode_steps(steps, EXPORT_TEXT_LIMIT)] if steps else [meta]
     title = html.escape(trace_title(trace, lang))
     markup = (
-        f'<section><h1>{title}</h1><p class="summary">{html.escape(_summary_line(trace))}</p>\n'
+        f'<section><h1>{title}</h1><p class="summary">{html.escape(_summary_line(trace, lang))}</p>\n'
         f'<div class="rio-trace-chart" id="rio-trace-chart-{index}"></div></section>\n'
     )
     data = f'<script type="application/json" id="rio-trace-data-{index}">{json_for_script(value)}</script>\n'

@@ -279,3 +279,16 @@ def test_two_runs_on_one_page_and_one_png():
     assert parser.tags.count("script") == 3 and 'lang="pt-BR"' in page
     png = Image.open(io.BytesIO(viz.figures_png([a, b], width=600, height=250)))
     assert png.size == (600, 500)
+
+
+def test_the_export_summary_line_speaks_the_page_language():
+    from rio_app.visualize import standalone_html
+
+    trace = {"method": "swir", "summary": {"tokens": 12, "latent_steps": 3, "explicit_steps": 9, "switches": 1,
+                                           "computed_tokens": 2, "stop_reason": "eos", "tokens_per_s": 41.234},
+             "steps": []}  # fmt: skip
+    pt = standalone_html(trace, lang="pt-BR")
+    assert "passos latentes 3" in pt and "tokens calculados 2" in pt and "parou por fim da resposta" in pt
+    en = standalone_html(trace, lang="en")
+    assert "latent steps 3" in en and "tokens/s 41.23" in en and "stopped by end of answer" in en
+    assert "latent_steps" not in en and "stop_reason" not in pt  # no field names
