@@ -27,7 +27,7 @@ from engine.prompt import Turn
 from engine.runtimes.llamacpp import DEFAULT_N_CTX, LlamaOptions
 from engine.trace import TraceRecorder
 
-DIM, RESET, BOLD = "\x1b[2m", "\x1b[0m", "\x1b[1m"
+DIM, RESET, BOLD, UNDERLINE = "\x1b[2m", "\x1b[0m", "\x1b[1m", "\x1b[4m"
 
 
 BACKENDS = ("local", "llamacpp", "openai")
@@ -144,7 +144,8 @@ def settings_from(
 
 def stream(events, out: TextIO, color: bool, recorder: TraceRecorder) -> Done | None:
     """Print a run as it streams; return its `Done`. Latent steps are dimmed unless
-    their marks are a replay (where SwiR would have switched, not applied)."""
+    their marks are a replay (where SwiR would have switched, not applied); what the
+    calculator wrote is underlined."""
     phase, done, dim_latent = None, None, True
     for ev in events:
         recorder.add(ev)
@@ -158,7 +159,8 @@ def stream(events, out: TextIO, color: bool, recorder: TraceRecorder) -> Done | 
                 out.write(f"\n{BOLD}[answer]{RESET}\n" if color else "\n[answer]\n")
             phase = ev.phase
             dim = color and dim_latent and ev.latent
-            out.write(f"{DIM}{ev.text}{RESET}" if dim else ev.text)
+            mark = DIM if dim else UNDERLINE if color and ev.computed else ""
+            out.write(f"{mark}{ev.text}{RESET}" if mark else ev.text)
             out.flush()
         elif isinstance(ev, Done):
             done = ev
@@ -173,6 +175,7 @@ def summary_line(done: Done) -> str:
     return (
         f"tokens {s.tokens} (latent {s.latent_steps}, explicit {s.explicit_steps}), "
         f"switches {s.to_explicit_switches}, stop: {s.stop_reason}, TTFT {ttft}, {rate}"
+        + (f", calculator tokens {s.computed_tokens}" if s.computed_tokens else "")
     )
 
 

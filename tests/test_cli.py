@@ -50,13 +50,27 @@ def test_run_writes_the_whole_trace(tmp_path, capsys):
     steps = trace["steps"]
     assert len(steps) == trace["summary"]["tokens"] > 0
     keys = {"t", "token_id", "text", "entropy", "ref_entropy", "mode", "switch", "forced", "injected"}
-    keys.add("phase")
+    keys |= {"phase", "computed"}
     assert all(set(s) == keys | ({"mix"} if s["mode"] == "latent" else set()) for s in steps)
     latent = [s for s in steps if s["mode"] == "latent"]
     assert latent and all(len(s["mix"]) == 5 and s["mix"][0][2] >= s["mix"][1][2] for s in latent)
     assert [s["t"] for s in steps] == list(range(len(steps)))
     assert {s["mode"] for s in steps} <= {"latent", "explicit"}
     assert "tokens" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_the_calculator_flag_reaches_the_run_and_its_digits_are_counted(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    argv = ["Ana has 38 apples and buys 27 more. How many apples now?", "--model", "smollm2-think",
+            "--greedy", "--max-new-tokens", "96", "--trace", str(out)]  # fmt: skip
+    assert main([*argv, "--calculator"]) == 0
+    trace = json.loads(out.read_text())
+    computed = [s for s in trace["steps"] if s["computed"]]
+    assert computed and trace["summary"]["computed_tokens"] == len(computed)
+    assert f"calculator tokens {len(computed)}" in capsys.readouterr().err
+    assert main([*argv, "--no-calculator"]) == 0  # the preset's default is on; the flag turns it off
+    assert not any(s["computed"] for s in json.loads(out.read_text())["steps"])
 
 
 def test_module_entry_point_prints_help():

@@ -27,14 +27,16 @@ from engine.models.smollm2_think import (
 )
 
 TASKS = Path(__file__).resolve().parent.parent / "tasks" / "arith_heldout.jsonl"
-# Held-out problems (never trained on) that the shipped weights answer under both methods;
-# a regression test of loading, merging, template and decoding, not an accuracy claim.
+# Held-out problems (never trained on) that the shipped weights answer under both methods, with
+# the preset's settings (its calculator on); a regression test of loading, merging, template,
+# calculator and decoding, not an accuracy claim.
 HELD_OUT = (
     "compare-d361237bf1f0",
     "count-88af0dcbb178",
     "units-219408227c38",
-    "product-caa3006d7a70",
     "money-3b4441e71f00",
+    "percent-d6675196c490",
+    "time-b400d7ec9a68",
 )
 
 
@@ -117,7 +119,7 @@ def test_an_adapter_trained_on_other_weights_is_refused(think_runtime, tmp_path)
 @pytest.mark.parametrize("method", ["cot-greedy", "swir-greedy"])
 def test_shipped_weights_answer_held_out_problems(think_backend, tasks, method):
     preset = PRESETS["smollm2-think"]
-    base = DecodeSettings(sampling=preset.sampling, swir=preset.swir, max_new_tokens=256)
+    base = DecodeSettings(sampling=preset.sampling, swir=preset.swir, max_new_tokens=256, calculator=preset.calculator)
     settings = replace(method_settings(method, base), seed=None)
     latent = 0
     for task in tasks:
