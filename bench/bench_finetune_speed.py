@@ -3,7 +3,9 @@
 Both models are loaded here and decode the same prompts with the same loop (`LocalBackend.chat`,
 greedy CoT, a fixed number of new tokens at most), interleaved so that load changes hit both
 alike; medians over repeats. The fine-tune has the base's shapes plus two vocabulary rows, so
-the ratio should sit at 1.
+the ratio should sit at 1. The fine-tune also runs with its calculator on (the preset's default:
+the engine writes the results of the arithmetic in the thinking), whose cost is a text check per
+step; that ratio should sit at 1 too.
 Run: `python bench/bench_finetune_speed.py [--repeats 5] [--tokens 64]`.
 """
 
@@ -14,6 +16,7 @@ import os
 import platform
 import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -43,21 +46,26 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--tokens", type=int, default=64)
     args = ap.parse_args()
-    names = ("smollm2-offline", "smollm2-think")
-    backends = {n: LocalBackend(load_runtime(n, device="cpu")) for n in names}
-    settings = DecodeSettings(method="cot-greedy", max_new_tokens=args.tokens)
-    rates: dict[str, list[float]] = {n: [] for n in names}
+    backends = {n: LocalBackend(load_runtime(n, device="cpu")) for n in ("smollm2-offline", "smollm2-think")}
+    plain = DecodeSettings(method="cot-greedy", max_new_tokens=args.tokens)
+    runs = {  # label -> (backend, settings)
+        "smollm2-offline": (backends["smollm2-offline"], plain),
+        "smollm2-think": (backends["smollm2-think"], plain),
+        "smollm2-think, calculator on": (backends["smollm2-think"], replace(plain, calculator=True)),
+    }
+    rates: dict[str, list[float]] = {label: [] for label in runs}
     for _ in range(args.repeats):
         for prompt in PROMPTS:
-            for name, backend in backends.items():
-                rates[name].append(rate(backend, prompt, settings))
+            for label, (backend, settings) in runs.items():
+                rates[label].append(rate(backend, prompt, settings))
     print(f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
-    base, tuned = (statistics.median(rates[n]) for n in names)
+    med = {label: statistics.median(r) for label, r in rates.items()}
     print("| model | tok/s (median) |\n|---|---|")
-    for name in names:
-        print(f"| {name} | {statistics.median(rates[name]):.1f} |")
-    print(f"\nsmollm2-think / smollm2-offline: **{tuned / base:.3f}×**")
+    for label, value in med.items():
+        print(f"| {label} | {value:.1f} |")
+    print(f"\nsmollm2-think / smollm2-offline: **{med['smollm2-think'] / med['smollm2-offline']:.3f}×**")
+    print(f"calculator on / off: **{med['smollm2-think, calculator on'] / med['smollm2-think']:.3f}×**")
     return 0
 
 

@@ -18,16 +18,29 @@ from PIL import Image, ImageDraw, ImageFont
 
 FOLDER = Path(tempfile.gettempdir()) / "rio-chat-examples"
 
-# (label, question) per language: what the default model (smollm2-think) answers right with
-# the method the page preselects (SwiReasoning, sampled), at every seed tried. Chosen by
-# running candidates through the engine; the numbers are in docs/MODEL-smollm2-think.md.
+# (label, question) per language: what the default model (smollm2-think, its calculator on)
+# answers right with the method the page preselects (SwiReasoning, sampled) at every seed tried,
+# and greedy. Chosen by running candidates through the engine (tasks/page_examples.jsonl); the
+# numbers are in docs/MODEL-smollm2-think.md.
 TEXT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "en": (("Capital of France", "What is the capital of France?"),),
+    "en": (
+        ("Apples in rows", "A box has 8 rows of 6 apples. How many apples are in the box?"),
+        (
+            "Stamps (two steps)",
+            "Emma has 25 stamps. She gets 10 more, and then 4 more. How many stamps does Emma have now?",
+        ),
+        ("Capital of France", "What is the capital of France?"),
+    ),
     "pt-BR": (
         (
             "Figurinhas (problema)",
             "Há 4 sacos com 10 figurinhas em cada um e mais 5 fora dos sacos. Quantas figurinhas há ao todo?",
         ),
+        (
+            "Cartas (dois passos)",
+            "Mariana tem 25 cartas. Ela ganha mais 10 e depois mais 4. Quantas cartas Mariana tem agora?",
+        ),
+        ("Balas que sobram", "Um pote tem 50 balas. Pedro come 12. Quantas balas sobram?"),
     ),
 }
 MEDIA_EXAMPLES: dict[str, dict[str, tuple[str, str]]] = {  # (label, question) by kind

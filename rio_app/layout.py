@@ -184,7 +184,10 @@ def _sidebar(backend: Backend, settings: DecodeSettings, allow_switch: bool) -> 
         c["settings"] = build_widgets(settings, backend.info)
         gr.Markdown(f"### {I18N('model_group')}")
         c["pick"] = gr.Dropdown(
-            picker_choices(backend), value=backend.info.name, label=I18N("model_pick"), interactive=allow_switch
+            picker_choices(backend),
+            value=backend.info.name,
+            label=I18N("model_pick"),
+            interactive=allow_switch,
         )
         c["load"] = gr.Button(I18N("model_load"), variant="secondary", interactive=allow_switch)
         if not allow_switch:

@@ -484,7 +484,15 @@ h1 { font-size: 18px; margin: 0 0 4px; } p.summary { margin: 0 0 12px; color: va
 def _summary_line(trace: dict, lang: str = "en") -> str:
     """The run's numbers in one line, in `lang` ("tokens 73 · latent steps 2 · …")."""
     s, words = trace.get("summary") or {}, SUMMARY_WORDS.get(lang, SUMMARY_WORDS["en"])
-    keys = ("tokens", "latent_steps", "explicit_steps", "switches", "computed_tokens", "ttft_s", "tokens_per_s")
+    keys = (
+        "tokens",
+        "latent_steps",
+        "explicit_steps",
+        "switches",
+        "computed_tokens",
+        "ttft_s",
+        "tokens_per_s",
+    )
     parts = []
     for k in keys:
         value = s.get(k)

@@ -77,7 +77,9 @@ def train() -> list[ad.Problem]:
 
 @pytest.fixture(scope="module")
 def heldout() -> list[ad.Problem]:
-    return ad.generate(150, seed=1, split="heldout") + ad.generate(40, seed=1, split="heldout", kinds=(ad.ONE_STEP,))
+    return ad.generate(150, seed=1, split="heldout") + ad.generate(
+        40, seed=1, split="heldout", kinds=(ad.ONE_STEP,)
+    )
 
 
 def _value(text: str) -> Fraction:

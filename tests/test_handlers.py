@@ -155,7 +155,7 @@ def test_a_boxed_answer_shows_framed_and_goes_back_as_the_model_wrote_it():
     typed = 'I typed \\boxed{5} and <span class="rio-boxed">9</span>'  # a visitor's text is never framed
     from rio_app.render import render_user
 
-    assert "rio-boxed\">5" not in render_user(typed) and plain_text(render_user(typed)) == typed
+    assert 'rio-boxed">5' not in render_user(typed) and plain_text(render_user(typed)) == typed
 
 
 def test_digits_the_calculator_wrote_are_marked_as_its_own():
@@ -165,13 +165,17 @@ def test_digits_the_calculator_wrote_are_marked_as_its_own():
     class Computing(FakeBackend):
         def chat(self, turns, settings, cancel=None):
             for ev in super().chat(turns, settings, cancel):
-                yield Step(**{f: getattr(ev, f) for f in Step.__slots__} | {"computed": True}) if (
-                    isinstance(ev, Step) and ev.text == " 132"
-                ) else ev
+                yield (
+                    Step(**{f: getattr(ev, f) for f in Step.__slots__} | {"computed": True})
+                    if (isinstance(ev, Step) and ev.text == " 132")
+                    else ev
+                )
 
     outs, session, page = run_chat(Computing(script=script), user("12 × 11?"))
     thinking = chats(outs, page)[-1][1]["content"]
-    assert '<span class="rio-computed" title="written by the calculator, not the model"> 132</span>' in thinking
+    assert (
+        '<span class="rio-computed" title="written by the calculator, not the model"> 132</span>' in thinking
+    )
     assert plain_text(thinking) == "12 × 11 = 132"  # the history the model reads back is plain text
     assert [s["computed"] for s in session.last_run.trace["steps"]] == [False, True, False, False]
 
@@ -185,7 +189,9 @@ def test_the_calculator_is_a_preset_setting_and_reaches_the_run():
     run_chat(backend, user("2+2?"), calculator=True)
     assert backend.calls[-1][1].calculator
     remote = FakeBackend()
-    remote.info = BackendInfo("served", "http://x/v1", frozenset({"text"}), "remote", METHODS, runtime="remote")
+    remote.info = BackendInfo(
+        "served", "http://x/v1", frozenset({"text"}), "remote", METHODS, runtime="remote"
+    )
     page, h = make(remote)
     assert page.settings["calculator"].interactive is False
     update = h.model_updates(remote, "en")[page.settings["calculator"]]
@@ -467,7 +473,10 @@ def test_the_model_picker_speaks_the_visitor_language(monkeypatch):
 
     en, pt = dict((v, k) for k, v in model_choices("en")), dict((v, k) for k, v in model_choices("pt-BR"))
     assert en.keys() == pt.keys() == PRESETS.keys()
-    assert "fine-tuned here to think" in en["smollm2-think"] and "ajustado aqui para pensar" in pt["smollm2-think"]
+    assert (
+        "fine-tuned here to think" in en["smollm2-think"]
+        and "ajustado aqui para pensar" in pt["smollm2-think"]
+    )
     assert "ajuste fino incluído (offline)" in pt["smollm2-think"]
     assert "needs a GPU" in en["rio-3.5-open"] and "precisa de uma GPU" in pt["rio-3.5-open"]
 

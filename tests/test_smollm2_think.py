@@ -119,7 +119,9 @@ def test_an_adapter_trained_on_other_weights_is_refused(think_runtime, tmp_path)
 @pytest.mark.parametrize("method", ["cot-greedy", "swir-greedy"])
 def test_shipped_weights_answer_held_out_problems(think_backend, tasks, method):
     preset = PRESETS["smollm2-think"]
-    base = DecodeSettings(sampling=preset.sampling, swir=preset.swir, max_new_tokens=256, calculator=preset.calculator)
+    base = DecodeSettings(
+        sampling=preset.sampling, swir=preset.swir, max_new_tokens=256, calculator=preset.calculator
+    )
     settings = replace(method_settings(method, base), seed=None)
     latent = 0
     for task in tasks:

@@ -2062,84 +2062,124 @@ def _count_rest(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
 
 ONE_GAIN = {
     "en": (
-        ("{name} has {a} {items}. {She} gets {b} more. How many {items} does {she} have now?",
-         "{name} has {box} {items} now."),
-        ("There are {a} {items} in a box. {name} adds {b}. How many {items} are in the box?",
-         "There are {box} {items} in the box."),
-        ("{name} had {a} {items} and found {b} more today. How many does {she} have?",
-         "{name} has {box} {items}."),
+        (
+            "{name} has {a} {items}. {She} gets {b} more. How many {items} does {she} have now?",
+            "{name} has {box} {items} now.",
+        ),
+        (
+            "There are {a} {items} in a box. {name} adds {b}. How many {items} are in the box?",
+            "There are {box} {items} in the box.",
+        ),
+        (
+            "{name} had {a} {items} and found {b} more today. How many does {she} have?",
+            "{name} has {box} {items}.",
+        ),
     ),
     "pt-BR": (
-        ("{name} tem {a} {items}. {Ela} ganha mais {b}. {Q} {items} {ela} tem agora?",
-         "{name} tem {box} {items} agora."),
-        ("Há {a} {items} numa caixa. {name} coloca mais {b}. {Q} {items} há na caixa?",
-         "Há {box} {items} na caixa."),
-        ("{name} tinha {a} {items} e achou mais {b} hoje. {Q} {ela} tem?",
-         "{name} tem {box} {items}."),
+        (
+            "{name} tem {a} {items}. {Ela} ganha mais {b}. {Q} {items} {ela} tem agora?",
+            "{name} tem {box} {items} agora.",
+        ),
+        (
+            "Há {a} {items} numa caixa. {name} coloca mais {b}. {Q} {items} há na caixa?",
+            "Há {box} {items} na caixa.",
+        ),
+        ("{name} tinha {a} {items} e achou mais {b} hoje. {Q} {ela} tem?", "{name} tem {box} {items}."),
     ),
 }
 ONE_TAKE = {
     "en": (
-        ("{name} has {a} {items} and gives {b} to {name2}. How many {items} does {name} have left?",
-         "{name} has {box} {items} left."),
-        ("A jar holds {a} {items}. {name} takes out {b}. How many are still in the jar?",
-         "There are {box} {items} in the jar."),
-        ("{name} needs {a} {items} for a project and already has {b}. How many more does {she} need?",
-         "{name} needs {box} more {items}."),
+        (
+            "{name} has {a} {items} and gives {b} to {name2}. How many {items} does {name} have left?",
+            "{name} has {box} {items} left.",
+        ),
+        (
+            "A jar holds {a} {items}. {name} takes out {b}. How many are still in the jar?",
+            "There are {box} {items} in the jar.",
+        ),
+        (
+            "{name} needs {a} {items} for a project and already has {b}. How many more does {she} need?",
+            "{name} needs {box} more {items}.",
+        ),
     ),
     "pt-BR": (
-        ("{name} tem {a} {items} e dá {b} para {name2}. {Q} {items} sobram para {name}?",
-         "Sobram {box} {items} para {name}."),
-        ("Um pote tem {a} {items}. {name} tira {b}. {Q} ainda estão no pote?",
-         "Ainda há {box} {items} no pote."),
-        ("{name} precisa de {a} {items} para um trabalho e já tem {b}. {Q} ainda faltam?",
-         "Faltam {box} {items}."),
+        (
+            "{name} tem {a} {items} e dá {b} para {name2}. {Q} {items} sobram para {name}?",
+            "Sobram {box} {items} para {name}.",
+        ),
+        (
+            "Um pote tem {a} {items}. {name} tira {b}. {Q} ainda estão no pote?",
+            "Ainda há {box} {items} no pote.",
+        ),
+        (
+            "{name} precisa de {a} {items} para um trabalho e já tem {b}. {Q} ainda faltam?",
+            "Faltam {box} {items}.",
+        ),
     ),
 }
 ONE_GROUPS = {
     "en": (
-        ("{name} buys {n} packs with {v} {items} in each. How many {items} is that?",
-         "That is {box} {items}."),
-        ("A shelf has {n} rows of {v} {items}. How many {items} are on the shelf?",
-         "There are {box} {items} on the shelf."),
-        ("Each bag holds {v} {items}. How many {items} fit in {n} bags?",
-         "{box} {items} fit in the bags."),
+        (
+            "{name} buys {n} packs with {v} {items} in each. How many {items} is that?",
+            "That is {box} {items}.",
+        ),
+        (
+            "A shelf has {n} rows of {v} {items}. How many {items} are on the shelf?",
+            "There are {box} {items} on the shelf.",
+        ),
+        ("Each bag holds {v} {items}. How many {items} fit in {n} bags?", "{box} {items} fit in the bags."),
     ),
     "pt-BR": (
-        ("{name} compra {n} pacotes com {v} {items} cada. {Q} {items} são ao todo?",
-         "São {box} {items} ao todo."),
-        ("Uma prateleira tem {n} fileiras de {v} {items}. {Q} {items} há na prateleira?",
-         "Há {box} {items} na prateleira."),
-        ("Cada saco leva {v} {items}. {Q} {items} cabem em {n} sacos?",
-         "Cabem {box} {items} nos sacos."),
+        (
+            "{name} compra {n} pacotes com {v} {items} cada. {Q} {items} são ao todo?",
+            "São {box} {items} ao todo.",
+        ),
+        (
+            "Uma prateleira tem {n} fileiras de {v} {items}. {Q} {items} há na prateleira?",
+            "Há {box} {items} na prateleira.",
+        ),
+        ("Cada saco leva {v} {items}. {Q} {items} cabem em {n} sacos?", "Cabem {box} {items} nos sacos."),
     ),
 }
 ONE_SHARE = {
     "en": (
-        ("{name} shares {t} {items} equally among {n} friends. How many does each friend get?",
-         "Each friend gets {box} {items}."),
-        ("{t} {items} are packed into {n} equal boxes. How many {items} go in each box?",
-         "Each box gets {box} {items}."),
+        (
+            "{name} shares {t} {items} equally among {n} friends. How many does each friend get?",
+            "Each friend gets {box} {items}.",
+        ),
+        (
+            "{t} {items} are packed into {n} equal boxes. How many {items} go in each box?",
+            "Each box gets {box} {items}.",
+        ),
     ),
     "pt-BR": (
-        ("{name} divide {t} {items} igualmente entre {n} amigos. {Q} cada um recebe?",
-         "Cada amigo recebe {box} {items}."),
-        ("{t} {items} são postos em {n} caixas iguais. {Q} {items} vão em cada caixa?",
-         "Vão {box} {items} em cada caixa."),
+        (
+            "{name} divide {t} {items} igualmente entre {n} amigos. {Q} cada um recebe?",
+            "Cada amigo recebe {box} {items}.",
+        ),
+        (
+            "{t} {items} são postos em {n} caixas iguais. {Q} {items} vão em cada caixa?",
+            "Vão {box} {items} em cada caixa.",
+        ),
     ),
 }
 ONE_CHANGE = {
     "en": (
-        ("{name} pays for {a_good} with a {bill} bill. It costs {p}. How much change does {she} get?",
-         "{name} gets {box} dollars in change."),
-        ("{A_good} costs {p} and {name} hands over {bill}. What is the change?",
-         "The change is {box} dollars."),
+        (
+            "{name} pays for {a_good} with a {bill} bill. It costs {p}. How much change does {she} get?",
+            "{name} gets {box} dollars in change.",
+        ),
+        (
+            "{A_good} costs {p} and {name} hands over {bill}. What is the change?",
+            "The change is {box} dollars.",
+        ),
     ),
     "pt-BR": (
-        ("{name} paga {a_good} de {p} com uma nota de {bill}. Quanto {ela} recebe de troco?",
-         "{name} recebe {box} reais de troco."),
-        ("{A_good} custa {p} e {name} entrega {bill}. Qual é o troco?",
-         "O troco é de {box} reais."),
+        (
+            "{name} paga {a_good} de {p} com uma nota de {bill}. Quanto {ela} recebe de troco?",
+            "{name} recebe {box} reais de troco.",
+        ),
+        ("{A_good} custa {p} e {name} entrega {bill}. Qual é o troco?", "O troco é de {box} reais."),
     ),
 }
 ONE_PRICE = {
@@ -2154,12 +2194,16 @@ ONE_PRICE = {
 }
 ONE_APART = {
     "en": (
-        ("{name} has {a} {items} and {name2} has {b}. How many more {items} does {name} have?",
-         "{name} has {box} more {items}."),
+        (
+            "{name} has {a} {items} and {name2} has {b}. How many more {items} does {name} have?",
+            "{name} has {box} more {items}.",
+        ),
     ),
     "pt-BR": (
-        ("{name} tem {a} {items} e {name2} tem {b}. {Q} {items} {name} tem a mais?",
-         "{name} tem {box} {items} a mais."),
+        (
+            "{name} tem {a} {items} e {name2} tem {b}. {Q} {items} {name} tem a mais?",
+            "{name} tem {box} {items} a mais.",
+        ),
     ),
 }
 

@@ -914,7 +914,9 @@ def write_heldout_tasks(path: Path) -> None:
     """The evaluation sets (held-out split, fixed seed) into the folder `path`:
     arith_heldout.jsonl (multi-step) and arith_one_step_heldout.jsonl (one operation)."""
     path.mkdir(parents=True, exist_ok=True)
-    arith_data.write_tasks(path / "arith_heldout.jsonl", arith_data.generate(TASKS_N, TASKS_SEED, split="heldout"))
+    arith_data.write_tasks(
+        path / "arith_heldout.jsonl", arith_data.generate(TASKS_N, TASKS_SEED, split="heldout")
+    )
     arith_data.write_tasks(path / "arith_one_step_heldout.jsonl", arith_data.generate(
         ONE_STEP_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.ONE_STEP,)))  # fmt: skip
 
@@ -928,7 +930,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     ap.add_argument("--resume", action="store_true", help="continue from the work folder's checkpoint")
     ap.add_argument("--pilot", action="store_true", help=f"a short run: {PILOT}")
     ap.add_argument("--no-soft", action="store_true", help="the ablation: one pass, no soft inputs")
-    ap.add_argument("--write-tasks", type=Path, help="write the held-out task files into this folder and exit")
+    ap.add_argument(
+        "--write-tasks", type=Path, help="write the held-out task files into this folder and exit"
+    )
     ap.add_argument("--init-adapter", type=Path, help="start from this exported adapter folder")
     ap.add_argument("--cpu-bf16", action="store_true", help="bfloat16 autocast on the CPU too")
     ap.add_argument("--start-step", type=int, default=0, help="with --init-adapter: the step it stopped at")
