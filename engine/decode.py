@@ -192,6 +192,9 @@ class Row:
         computed = bool(self.computing)
         if computed:
             chosen, self.computing = self.computing[0], self.computing[1:]
+        elif self.calc is not None and self.calc.glued(chosen):
+            digits = torch.tensor(sorted(self.calc.digits), device=p.device)
+            chosen = int(torch.argmax(p.index_fill(0, digits, 0.0)))  # the most likely non-digit
         # 2-7. Policy (SwiR) or plain decoding (CoT).
         if self.swir:
             self.state, d = policy_step(
@@ -206,7 +209,8 @@ class Row:
         step = self._emit(d, h, p, computed)
         self.tally.add(step, d, self.end_think)
         if self.calc is not None and step.phase == "thinking" and not d.injected:
-            self.computing = self.calc.read(step.text, computed=computed) or self.computing
+            done = computed and not self.computing
+            self.computing = self.calc.read(step.text, computed=computed, result_done=done) or self.computing
         self.t_first = self.t_first or time.perf_counter()
         self.decision, self.p, self.t = d, p, t + 1
         self.stop = self._stop_reason(d)

@@ -81,8 +81,13 @@ def test_numbers_read_as_people_write_them():
 class _Tok:
     """Characters as token ids: enough to see what `Calculator.read` hands the loop."""
 
+    unk_token_id = 0
+
     def encode(self, text, add_special_tokens=False):
         return [ord(c) for c in text]
+
+    def convert_tokens_to_ids(self, tokens):
+        return [ord(c) for c in tokens]
 
 
 def test_the_calculator_answers_once_right_after_the_equals_sign():
@@ -94,6 +99,12 @@ def test_the_calculator_answers_once_right_after_the_equals_sign():
     assert calc.read(" 132", computed=True) == ()
     assert calc.read(".\n") == ()
     assert "".join(map(chr, calc.read("132 - 32 = "))) == "100"  # after a space: no second space
+    # right after a result's last token a digit would lengthen it; later it is the model's own
+    calc.read("1", computed=True)
+    calc.read("00", computed=True, result_done=True)
+    assert calc.glued(ord("7")) and not calc.glued(ord("."))
+    calc.read(".")
+    assert not calc.glued(ord("7"))
 
 
 # ---------------------------------------------------------------- the decode loop
@@ -162,6 +173,19 @@ def test_the_loop_feeds_the_result_to_the_model_and_marks_it(think_runtime, meth
     done = events[-1]
     assert isinstance(done, Done) and done.summary.computed_tokens == sum(s.computed for s in steps)
     assert steps[0].record()["computed"] is False and any(s.record()["computed"] for s in steps)
+
+
+@pytest.mark.model
+def test_the_model_cannot_glue_a_digit_onto_a_result(think_runtime):
+    """The script means " 100" after "9 - 10 ="; the calculator writes " -1" in its place, and
+    the script's next digit "0" would make that "-10": the loop takes another token instead."""
+    tok = think_runtime.tokenizer
+    rt = _ScriptedRuntime(tok, "9 - 10 = 100, ok.\n</think>\nok")
+    settings = DecodeSettings(method="cot-greedy", max_new_tokens=24, calculator=True)
+    prompt = {"input_ids": torch.tensor([tok.encode("hi", add_special_tokens=False)])}
+    steps = [e for e in decode(rt, prompt, settings, opens_thinking=True) if isinstance(e, Step)]
+    text = "".join(s.text for s in steps)
+    assert re.match(r"9 - 10 = -1\D", text), text
 
 
 @pytest.mark.model
