@@ -15,7 +15,7 @@ strings to `i18n.py`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from rio_app import trace_chart
 from rio_app.examples import examples
 from rio_app.handlers import EXPORT_KINDS, Handlers, header_html, hide_exports, limits_line, picker_choices
 from rio_app.i18n import I18N
-from rio_app.settings import METHOD_CHOICES, build_widgets
+from rio_app.settings import METHOD_CHOICES, build_widgets, preset_settings
 from rio_app.state import ModelHolder, close_session, new_session
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -278,7 +278,9 @@ def build_page(
         with gr.Row(elem_classes="rio-top"):
             gr.Markdown(f"## {I18N('title')}", elem_classes="rio-title")
             header = gr.HTML(header_html(backend, "en"), elem_id="rio-header")
-        side = _sidebar(backend, settings or DecodeSettings(), allow_model_switch)
+        # the widgets start at the served model's recommended values, so a message sent before
+        # the page's load event lands already runs with them
+        side = _sidebar(backend, settings or _initial_settings(backend), allow_model_switch)
         with gr.Tabs():
             with gr.Tab(I18N("tab_chat"), id="chat"):
                 chat = _chat_tab(backend)
@@ -295,6 +297,14 @@ def build_page(
         _wire_race(h, page, queue)
     demo.queue(default_concurrency_limit=1)
     return demo, page, h
+
+
+def _initial_settings(backend: Backend) -> DecodeSettings:
+    """The served model's preset settings; the calculator only where the loop runs here."""
+    from engine.models.presets import PRESETS
+
+    base = preset_settings(PRESETS.get(backend.info.name))
+    return replace(base, calculator=base.calculator and backend.info.runtime != "remote")
 
 
 def build_app(backend_or_holder: Backend | ModelHolder, **kwargs: Any) -> gr.Blocks:

@@ -37,15 +37,18 @@ def _shot(page, name: str, full_page: bool = False) -> None:
     """Write a README screenshot when asked to (RIO_SCREENSHOTS=1)."""
     if os.environ.get("RIO_SCREENSHOTS") == "1":
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / name), full_page=full_page)
+        page.screenshot(path=str(SHOTS / name), full_page=full_page, animations="disabled")
 
 
-def _serve(backend, max_new_tokens: int, window: int = 512, allow_model_switch: bool = True, **sampling):
+def _serve(
+    backend, max_new_tokens: int, window: int = 512, allow_model_switch: bool = True, calculator: bool = False,
+    cap: int | None = 2, **sampling,
+):  # fmt: skip
     # a small switch window makes SwiReasoning switch within a few steps
     # seed 0: sampled runs repeat (the page's seed box used to send 0 whatever it showed)
     settings = DecodeSettings(
-        max_new_tokens=max_new_tokens, swir=SwirParams(window=window), sampling=SamplingParams(**sampling),
-        seed=0,
+        max_new_tokens=max_new_tokens, swir=SwirParams(window=window, max_switch_count=cap),
+        sampling=SamplingParams(**sampling), seed=0, calculator=calculator,
     )  # fmt: skip
     demo = build_app(backend, settings=settings, allow_model_switch=allow_model_switch)
     port = free_port()
@@ -64,14 +67,16 @@ def smol_url(smollm2_backend):
 
 @pytest.fixture(scope="module")
 def think_url(think_backend):
-    demo, url = _serve(think_backend, 256, window=16, greedy=True)  # the preset's window, argmax
+    # the preset's window, cap and calculator (the page applies them when it loads: a message sent
+    # before that must run with the same), argmax
+    demo, url = _serve(think_backend, 256, window=16, cap=4, greedy=True, calculator=True)
     yield url
     demo.close()
 
 
 @pytest.fixture(scope="module")
 def trained_moe_url(tiny_moe_backend):
-    demo, url = _serve(tiny_moe_backend, 320, window=16, greedy=True)  # the preset's window, argmax
+    demo, url = _serve(tiny_moe_backend, 320, window=16, cap=12, greedy=True)  # the preset's, argmax
     yield url
     demo.close()
 
@@ -184,7 +189,6 @@ def test_streamed_answer_with_growing_chart(browser, smol_url):
     chart = _chart(page)
     assert chart["overview"] == "line" and int(chart["overviewMarks"]) == n - 1
     assert chart["viewStart"] == "0" and int(chart["viewSteps"]) == n
-    _shot(page, "chat.png")
     ctx.close()
 
 
@@ -199,6 +203,19 @@ def test_the_default_model_thinks_and_finds_the_number(browser, think_url):
     _wait_done(page)
     assert page.locator("#rio-chat .thought-group").count() >= 1
     assert task.answer in page.locator("#rio-chat .bot").last.inner_text()
+    # the page applied the preset's calculator: its digits are marked in the thinking and the
+    # chart, and the model's \boxed{} answer shows framed
+    assert int(_chart(page)["computed"]) > 0
+    assert page.locator("#rio-chat .rio-boxed").last.inner_text().strip() == task.answer
+    computed = page.locator("#rio-chat .rio-computed").first
+    for _ in range(3):  # open the finished thinking block (the run's last update may close it again)
+        if not computed.is_visible():
+            page.locator("#rio-chat .thought-group .arrow").first.click()
+            computed.wait_for(timeout=5_000)
+        _shot(page, "chat.png")
+        if computed.is_visible():
+            break
+    assert computed.get_attribute("title") == "written by the calculator, not the model"
     ctx.close()
 
 
@@ -336,6 +353,24 @@ def test_race_mode_runs_both_panes_and_exports_both(browser, tiny_url):
     ]
     for key in ("png", "html", "md"):
         assert page.locator(f"#rio-race-export_{key}").is_visible()
+    ctx.close()
+
+
+def test_the_default_model_races_swireasoning_against_greedy_cot(browser, think_url):
+    """smollm2-think in the race tab: both panes answer a held-out problem with the calculator on."""
+    from engine.eval import load_tasks
+    from tests.test_smollm2_think import HELD_OUT, TASKS
+
+    task = next(t for t in load_tasks(TASKS) if t.id == HELD_OUT[-1])
+    ctx, page = _open(browser, think_url)
+    page.get_by_role("tab", name="Race mode").click()
+    page.locator("#rio-race-tab").get_by_label("CoT (greedy)").check()
+    _send(page, task.question, box="#rio-race-box")
+    for pane in ("a", "b"):
+        page.wait_for_selector(f"#rio-race-card-{pane} .rio-card:not(.rio-card-running)", timeout=RUN_S)
+    page.wait_for_function("document.querySelector('#rio-race-verdict').innerText.length > 0")
+    for pane in ("a", "b"):
+        assert int(_chart(page, f"#rio-race-chart-{pane}")["computed"]) > 0
     _shot(page, "race.png", full_page=True)
     ctx.close()
 

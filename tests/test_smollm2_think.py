@@ -30,10 +30,10 @@ TASKS = Path(__file__).resolve().parent.parent / "tasks" / "arith_heldout.jsonl"
 # Held-out problems (never trained on) that the shipped weights answer under both methods, with
 # the preset's settings (its calculator on); a regression test of loading, merging, template,
 # calculator and decoding, not an accuracy claim.
-HELD_OUT = (
+HELD_OUT = (  # the first is the README's screenshot (tests/test_app_browser.py)
+    "units-219408227c38",
     "compare-d361237bf1f0",
     "count-88af0dcbb178",
-    "units-219408227c38",
     "money-3b4441e71f00",
     "percent-d6675196c490",
     "time-b400d7ec9a68",
