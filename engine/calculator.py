@@ -204,7 +204,9 @@ class Calculator:
 
     def __init__(self, tokenizer: Any) -> None:
         self.tok, self.tail = tokenizer, ""
-        self.digits = frozenset(tokenizer.convert_tokens_to_ids(list("0123456789"))) - {tokenizer.unk_token_id}
+        self.digits = frozenset(tokenizer.convert_tokens_to_ids(list("0123456789"))) - {
+            tokenizer.unk_token_id
+        }
         self.after_result = False  # the last step wrote a result's last token
 
     def glued(self, token: int) -> bool:
