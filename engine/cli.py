@@ -48,9 +48,14 @@ EXACT_MIX_HELP = (
 )
 
 
-def _switch_count(value: str) -> int | None:
+PRESET_CAP = "preset"  # --max-switch-count left to the model's preset
+
+
+def _switch_count(value: str) -> int | str | None:
     if value.lower() in ("none", "off"):
         return None
+    if value == PRESET_CAP:
+        return PRESET_CAP
     return int(value)
 
 
@@ -88,7 +93,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--alpha0", type=float)
     ap.add_argument("--beta0", type=float)
     ap.add_argument("--window", type=int)
-    ap.add_argument("--max-switch-count", type=_switch_count, default="2", help="an integer, or none")
+    ap.add_argument("--max-switch-count", type=_switch_count, default=PRESET_CAP,
+                    help="an integer, or none (default: the preset's; 2 for a model that is not a preset)")  # fmt: skip
     ap.add_argument("--line-end-wait", type=int,
                     help="strict policy: steps the cap's words may wait for the model to end its line "
                     "(default 48; 0 = at once, as the reference)")  # fmt: skip
@@ -131,7 +137,9 @@ def settings_from(
         alpha0=pick(args.alpha0, swir.alpha0),
         beta0=pick(args.beta0, swir.beta0),
         window=pick(args.window, swir.window),
-        max_switch_count=args.max_switch_count,
+        max_switch_count=swir.max_switch_count
+        if args.max_switch_count == PRESET_CAP
+        else args.max_switch_count,
         line_end_wait=pick(args.line_end_wait, swir.line_end_wait),
         variant="reference" if args.reference_quirks else "strict",
     )
