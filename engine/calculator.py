@@ -9,8 +9,8 @@ The loop feeds those ids to the model as its next tokens and marks each step
 wrote. The model still chooses every expression; only the digits after its
 `=` come from here. Right after a result, the model may not glue a digit onto
 it (a model that meant " 10" goes on with "0" after the calculator's " -1"):
-`glued` says when its choice would, and the loop takes its most likely
-other token instead. Nothing here touches a model.
+the loop takes its most likely token outside `digits` there. Nothing here
+touches a model.
 
 What counts as an expression: numbers joined by `+ - × x * ÷ /` with optional
 parentheses, right before an `=` that ends the text (`56 + 10 =`,
@@ -204,20 +204,14 @@ class Calculator:
 
     def __init__(self, tokenizer: Any) -> None:
         self.tok, self.tail = tokenizer, ""
+        # what may not follow a result: a digit would make its number longer
         self.digits = frozenset(tokenizer.convert_tokens_to_ids(list("0123456789"))) - {
             tokenizer.unk_token_id
         }
-        self.after_result = False  # the last step wrote a result's last token
 
-    def glued(self, token: int) -> bool:
-        """The model's choice right after a result would make the result's number longer."""
-        return self.after_result and token in self.digits
-
-    def read(self, text: str, *, computed: bool = False, result_done: bool = False) -> tuple[int, ...]:
-        """Take the text a step added; computed steps (the results themselves) only extend the
-        tail (`result_done`: this one was a result's last token)."""
+    def read(self, text: str, *, computed: bool = False) -> tuple[int, ...]:
+        """Take the text a step added; computed steps (the results themselves) only extend the tail."""
         self.tail = (self.tail + text)[-TAIL_CHARS:]
-        self.after_result = computed and result_done
         if computed or "=" not in text:
             return ()
         result = evaluate(self.tail)

@@ -165,6 +165,7 @@ class Row:
         # the calculator reads the thinking; `computing` holds the result ids still to feed
         self.calc = Calculator(rt.tokenizer) if settings.calculator else None
         self.computing: tuple[int, ...] = ()
+        self.result_end = False  # the last step wrote a result's last token
         self.end_think = tokens.token_id(rt.tokenizer, "</think>") if rt.has_think_tokens else None
         self.t, self.stop, self.decision, self.p = 0, None, None, None
         self.t_start, self.t_first = time.perf_counter(), None
@@ -192,7 +193,7 @@ class Row:
         computed = bool(self.computing)
         if computed:
             chosen, self.computing = self.computing[0], self.computing[1:]
-        elif self.calc is not None and self.calc.glued(chosen):
+        elif self.result_end and chosen in self.calc.digits:  # type: ignore[union-attr]
             digits = torch.tensor(sorted(self.calc.digits), device=p.device)
             chosen = int(torch.argmax(p.index_fill(0, digits, 0.0)))  # the most likely non-digit
         # 2-7. Policy (SwiR) or plain decoding (CoT).
@@ -209,8 +210,8 @@ class Row:
         step = self._emit(d, h, p, computed)
         self.tally.add(step, d, self.end_think)
         if self.calc is not None and step.phase == "thinking" and not d.injected:
-            done = computed and not self.computing
-            self.computing = self.calc.read(step.text, computed=computed, result_done=done) or self.computing
+            self.computing = self.calc.read(step.text, computed=computed) or self.computing
+        self.result_end = computed and not self.computing
         self.t_first = self.t_first or time.perf_counter()
         self.decision, self.p, self.t = d, p, t + 1
         self.stop = self._stop_reason(d)
