@@ -22,7 +22,7 @@ from typing import TextIO
 from engine.config import METHODS, DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
 from engine.events import Done, Started, Step
-from engine.models.presets import DEFAULT_PRESET, PRESETS
+from engine.models.presets import DEFAULT_PRESET, PRESETS, recommended_settings
 from engine.prompt import Turn
 from engine.runtimes.llamacpp import DEFAULT_N_CTX, LlamaOptions
 from engine.trace import TraceRecorder
@@ -118,10 +118,10 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def settings_from(
-    args: argparse.Namespace, sampling: SamplingParams, swir: SwirParams, calculator: bool = False
-) -> DecodeSettings:
-    """Preset defaults, overridden by whatever the user passed."""
+def settings_from(args: argparse.Namespace, base: DecodeSettings) -> DecodeSettings:
+    """A preset's recommended settings (`recommended_settings`), overridden by whatever the
+    user passed."""
+    sampling, swir = base.sampling, base.swir
 
     def pick(value, default):
         return default if value is None else value
@@ -146,7 +146,7 @@ def settings_from(
     return DecodeSettings(
         method=args.method, max_new_tokens=args.max_new_tokens, sampling=sampling, swir=swir,
         seed=args.seed, thinking=not args.no_thinking, step_by_step_suffix=args.suffix, system_prompt=args.system,
-        calculator=pick(args.calculator, calculator),
+        calculator=pick(args.calculator, base.calculator),
     ).validate()  # fmt: skip
 
 
@@ -249,13 +249,7 @@ def load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    preset = PRESETS.get(args.model or "")
-    settings = settings_from(
-        args,
-        preset.sampling if preset else SamplingParams(),
-        preset.swir if preset else SwirParams(),
-        preset.calculator if preset else False,
-    )
+    settings = settings_from(args, recommended_settings(PRESETS.get(args.model or "")))
     backend = load(args)
     if settings.method not in backend.info.methods:
         print(f"note: {backend.info.name} does not run {settings.method}; running cot. "

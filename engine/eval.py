@@ -43,7 +43,7 @@ from typing import Any
 
 from engine.backends.base import Backend
 from engine.cli import EXACT_MIX_HELP
-from engine.config import DecodeSettings, SamplingParams, SwirParams
+from engine.config import DecodeSettings
 from engine.errors import RioError
 from engine.events import Done, Started, Step
 from engine.prompt import Turn
@@ -687,16 +687,13 @@ def pareto_png(rows: Sequence[Row], model: str, n_tasks: int | None = None) -> b
 # ---------------------------------------------------------------- command line
 
 
-PRESET_VALUE = object()  # an option left to the preset (argparse never converts a non-string default)
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line and status 2, via main's RioError handler
         raise RioError(message)
 
 
 def parser() -> argparse.ArgumentParser:
-    from engine.cli import _switch_count
+    from engine.cli import PRESET_CAP, _switch_count
     from engine.models.presets import PRESETS
     from engine.runtimes.llamacpp import DEFAULT_N_CTX
 
@@ -742,7 +739,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--max-switch-count",
         type=_switch_count,
-        default=PRESET_VALUE,
+        default=PRESET_CAP,
         help="an integer, or none (default: the preset's)",
     )
     ap.add_argument(
@@ -788,16 +785,12 @@ def base_settings(args: argparse.Namespace, budgets: Sequence[int]) -> DecodeSet
     """Preset defaults (or `DecodeSettings()`'s), overridden by the flags, as the chat CLI does."""
     from engine.cli import parser as cli_parser
     from engine.cli import settings_from
-    from engine.models.presets import PRESETS
+    from engine.models.presets import PRESETS, recommended_settings
 
-    preset = PRESETS.get(args.model or "")
-    sampling, swir = (preset.sampling, preset.swir) if preset else (SamplingParams(), SwirParams())
     ns = cli_parser().parse_args(["-"])  # every option the chat CLI reads, at its default
     ns.__dict__.update({k: v for k, v in vars(args).items() if k in vars(ns)})
-    if args.max_switch_count is PRESET_VALUE:
-        ns.max_switch_count = swir.max_switch_count
     ns.method, ns.max_new_tokens, ns.seed, ns.no_thinking = "swir", max(budgets), None, not args.thinking
-    return settings_from(ns, sampling, swir, preset.calculator if preset else False)
+    return settings_from(ns, recommended_settings(PRESETS.get(args.model or "")))
 
 
 def open_backend(args: argparse.Namespace) -> Backend:

@@ -27,7 +27,7 @@ from rio_app import trace_chart
 from rio_app.examples import examples
 from rio_app.handlers import EXPORT_KINDS, Handlers, header_html, hide_exports, limits_line, picker_choices
 from rio_app.i18n import I18N
-from rio_app.settings import METHOD_CHOICES, build_widgets, preset_settings
+from rio_app.settings import METHOD_CHOICES, build_widgets
 from rio_app.state import ModelHolder, close_session, new_session
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -301,9 +301,9 @@ def build_page(
 
 def _initial_settings(backend: Backend) -> DecodeSettings:
     """The served model's preset settings; the calculator only where the loop runs here."""
-    from engine.models.presets import PRESETS
+    from engine.models.presets import PRESETS, recommended_settings
 
-    base = preset_settings(PRESETS.get(backend.info.name))
+    base = recommended_settings(PRESETS.get(backend.info.name))
     return replace(base, calculator=base.calculator and backend.info.runtime != "remote")
 
 

@@ -23,6 +23,7 @@ import gradio as gr
 from engine.backends.base import BackendInfo
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.errors import RioError
+from engine.models.presets import recommended_settings
 from rio_app.i18n import I18N
 
 METHOD_CHOICES = [
@@ -166,17 +167,7 @@ def widget_values(settings: DecodeSettings) -> dict[str, Any]:
     return {s.name: s.to_widget(_field(settings, s.path)) for s in SETTINGS}
 
 
-def preset_settings(preset: Any | None) -> DecodeSettings:
-    """`DecodeSettings` with what a preset recommends (its sampling, SwiR knobs, thinking,
-    calculator); the defaults for a model that is not a preset."""
-    if preset is None:
-        return DecodeSettings()
-    return DecodeSettings(
-        sampling=preset.sampling, swir=preset.swir, thinking=preset.thinking, calculator=preset.calculator
-    )
-
-
 def preset_values(preset: Any | None) -> dict[str, Any]:
-    """Widget values of the settings a preset recommends (`preset_settings`)."""
-    base = preset_settings(preset)
+    """Widget values of the settings a preset recommends (`recommended_settings`)."""
+    base = recommended_settings(preset)
     return {s.name: s.to_widget(_field(base, s.path)) for s in SETTINGS if s.per_preset}

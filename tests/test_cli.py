@@ -75,16 +75,14 @@ def test_the_calculator_flag_reaches_the_run_and_its_digits_are_counted(tmp_path
 
 def test_the_switch_cap_is_the_presets_unless_given():
     from engine.cli import parser, settings_from
-    from engine.config import SamplingParams, SwirParams
+    from engine.config import DecodeSettings, SwirParams
 
-    preset = SwirParams(window=16, max_switch_count=4)
-    given = lambda *argv: settings_from(parser().parse_args(["q", *argv]), SamplingParams(), preset)  # noqa: E731
+    preset = DecodeSettings(swir=SwirParams(window=16, max_switch_count=4))
+    given = lambda *argv: settings_from(parser().parse_args(["q", *argv]), preset)  # noqa: E731
     assert given().swir.max_switch_count == 4
     assert given("--max-switch-count", "2").swir.max_switch_count == 2
     assert given("--max-switch-count", "none").swir.max_switch_count is None
-    assert (
-        settings_from(parser().parse_args(["q"]), SamplingParams(), SwirParams()).swir.max_switch_count == 2
-    )
+    assert settings_from(parser().parse_args(["q"]), DecodeSettings()).swir.max_switch_count == 2
 
 
 def test_module_entry_point_prints_help():

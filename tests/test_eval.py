@@ -14,7 +14,7 @@ import pytest
 
 from engine import eval as ev
 from engine.backends.base import BackendInfo
-from engine.config import DecodeSettings
+from engine.config import DecodeSettings, SamplingParams
 from engine.errors import RioError
 from engine.events import Done, Started, Step, Summary
 
@@ -322,7 +322,7 @@ def test_plans_run_greedy_methods_once():
         ("swir-greedy", None, (16,), True), ("swir-greedy", None, (64,), True),
         ("cot", 0, (16, 64), False), ("cot", 1, (16, 64), False), ("cot-greedy", None, (16, 64), True),
     ]  # fmt: skip
-    greedy = DecodeSettings(sampling=ev.SamplingParams(greedy=True))
+    greedy = DecodeSettings(sampling=SamplingParams(greedy=True))
     assert [(p.method, p.seed) for p in ev.plans(["swir", "cot"], [8], [0, 1], greedy)] == [
         ("swir", None), ("cot", None),
     ]  # fmt: skip

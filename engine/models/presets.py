@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.config import SamplingParams, SwirParams
+from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.errors import ModelUnavailable
 from engine.models.paths import SMOLLM2_THINK_ADAPTER, TINY_MOE_SHIPPED, tiny_moe_complete
 
@@ -136,6 +136,17 @@ PRESETS: dict[str, Preset] = {
         _qwen("qwen3.5-0.8b", "Qwen/Qwen3.5-0.8B", 0.9, 0.9, gpu=False),
     )
 }
+
+
+def recommended_settings(preset: Preset | None) -> DecodeSettings:
+    """`DecodeSettings` with what a preset recommends (its sampling, SwiR knobs, thinking,
+    calculator); the defaults for a model that is not a preset. The CLI, the eval and the
+    page start from these."""
+    if preset is None:
+        return DecodeSettings()
+    return DecodeSettings(
+        sampling=preset.sampling, swir=preset.swir, thinking=preset.thinking, calculator=preset.calculator
+    )
 
 
 # Why a preset can or cannot load, by key, in English; the app shows them in the visitor's
