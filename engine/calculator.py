@@ -8,9 +8,11 @@ The loop feeds those ids to the model as its next tokens and marks each step
 `computed`, so the trace, the chart and the chat show which digits the engine
 wrote. The model still chooses every expression; only the digits after its
 `=` come from here. Right after a result, the model may not glue a digit onto
-it (a model that meant " 10" goes on with "0" after the calculator's " -1"):
-the loop takes its most likely token outside `digits` there. Nothing here
-touches a model.
+it (a model that meant " 10" goes on with "0" after the calculator's " -1"),
+nor a decimal part (a model that meant "26.50" goes on with ".50" after the
+calculator's "26"): the loop takes its most likely token outside `digits`
+there, and again after a lone decimal mark (`marks`). Nothing here touches a
+model.
 
 What counts as an expression: numbers joined by `+ - × x * ÷ /` with optional
 parentheses, right before an `=` that ends the text (`56 + 10 =`,
@@ -198,16 +200,21 @@ def evaluate(text: str) -> str | None:
     return None
 
 
+def _token_ids(tokenizer: Any, chars: str) -> frozenset[int]:
+    """The ids of these characters as single tokens (those the tokenizer has)."""
+    return frozenset(tokenizer.convert_tokens_to_ids(list(chars))) - {tokenizer.unk_token_id}
+
+
 class Calculator:
     """One run's calculator: `read` each emitted piece of thinking text; when it ends an
     expression with `=`, `read` returns the token ids of " <result>" for the loop to feed."""
 
     def __init__(self, tokenizer: Any) -> None:
         self.tok, self.tail = tokenizer, ""
-        # what may not follow a result: a digit would make its number longer
-        self.digits = frozenset(tokenizer.convert_tokens_to_ids(list("0123456789"))) - {
-            tokenizer.unk_token_id
-        }
+        # what may not follow a result: a digit would make its number longer, and so
+        # would a digit after a decimal mark
+        self.digits = _token_ids(tokenizer, "0123456789")
+        self.marks = _token_ids(tokenizer, ".,")
 
     def read(self, text: str, *, computed: bool = False) -> tuple[int, ...]:
         """Take the text a step added; computed steps (the results themselves) only extend the tail."""

@@ -165,7 +165,7 @@ class Row:
         # the calculator reads the thinking; `computing` holds the result ids still to feed
         self.calc = Calculator(rt.tokenizer) if settings.calculator else None
         self.computing: tuple[int, ...] = ()
-        self.result_end = False  # the last step wrote a result's last token
+        self.result_end = False  # the last step ended a result: no digit may follow
         self.end_think = tokens.token_id(rt.tokenizer, "</think>") if rt.has_think_tokens else None
         self.t, self.stop, self.decision, self.p = 0, None, None, None
         self.t_start, self.t_first = time.perf_counter(), None
@@ -211,7 +211,11 @@ class Row:
         self.tally.add(step, d, self.end_think)
         if self.calc is not None and step.phase == "thinking" and not d.injected:
             self.computing = self.calc.read(step.text, computed=computed) or self.computing
-        self.result_end = computed and not self.computing
+        # a result is a whole number: the model may not glue on a digit, nor a decimal part
+        # ("26" then ".50"); a lone decimal mark keeps the block for one more step
+        self.result_end = (computed and not self.computing) or (
+            self.result_end and not computed and d.token in self.calc.marks  # type: ignore[union-attr]
+        )
         self.t_first = self.t_first or time.perf_counter()
         self.decision, self.p, self.t = d, p, t + 1
         self.stop = self._stop_reason(d)

@@ -99,8 +99,9 @@ def test_the_calculator_answers_once_right_after_the_equals_sign():
     assert calc.read(" 132", computed=True) == ()
     assert calc.read(".\n") == ()
     assert "".join(map(chr, calc.read("132 - 32 = "))) == "100"  # after a space: no second space
-    # what may not follow a result: the digits, nothing else
+    # what may not follow a result: the digits; and after a lone decimal mark, the digits again
     assert ord("7") in calc.digits and ord(".") not in calc.digits and ord(" ") not in calc.digits
+    assert calc.marks == {ord("."), ord(",")}
 
 
 # ---------------------------------------------------------------- the decode loop
@@ -182,6 +183,20 @@ def test_the_model_cannot_glue_a_digit_onto_a_result(think_runtime):
     steps = [e for e in decode(rt, prompt, settings, opens_thinking=True) if isinstance(e, Step)]
     text = "".join(s.text for s in steps)
     assert re.match(r"9 - 10 = -1\D", text), text
+
+
+@pytest.mark.model
+def test_the_model_cannot_give_a_result_a_decimal_part(think_runtime):
+    """The script means " 26.50" after "4 × 6.50 ="; the calculator writes " 26" (the product is
+    whole), and the script's ".50" would make it "26.50": the mark may end the sentence, but no
+    digit may follow it."""
+    tok = think_runtime.tokenizer
+    rt = _ScriptedRuntime(tok, "4 × 6.50 = 26.50.\n</think>\nok")
+    settings = DecodeSettings(method="cot-greedy", max_new_tokens=24, calculator=True)
+    prompt = {"input_ids": torch.tensor([tok.encode("hi", add_special_tokens=False)])}
+    steps = [e for e in decode(rt, prompt, settings, opens_thinking=True) if isinstance(e, Step)]
+    text = "".join(s.text for s in steps)
+    assert re.match(r"4 × 6\.50 = 26\.\D", text), text
 
 
 @pytest.mark.model
