@@ -310,7 +310,9 @@ class Handlers:
             if images or videos:
                 self.holder.backend.check_media(images, videos)
         except RioError as err:
-            return gr.validate(False, str(err)), ok, ok
+            loading = self.holder.loading  # a switch under way (the upload's reader, most likely)
+            reason = t("wait_for_load", lang, name=loading) if loading else str(err)
+            return gr.validate(False, reason), ok, ok
         return ok, ok, ok
 
     def offer_reader(self, request: gr.Request, message: Any) -> dict:
@@ -333,10 +335,14 @@ class Handlers:
     ) -> Iterator[dict]:
         """The offer's click: load the model that reads the upload (as the sidebar's Load does)."""
         reader, offer = local_reader(attached_kinds(message)) or "", self.page.chat.reader_offer
-        yield {offer: gr.update(interactive=False)}
+        yield {
+            offer: gr.update(interactive=False, value=t("reader_loading", lang_of(request), reader=reader))
+        }
         yield from self.load_model(request, reader, progress)
         loaded = self.holder.backend.info.name == reader
-        yield {offer: gr.update(visible=not loaded, interactive=True)} | (
+        # the offer again as the model now in service sees the upload: gone, or still offered
+        # (the load failed) with its own words back
+        yield {offer: self.offer_reader(request, message) | {"interactive": True}} | (
             {self.page.pick: gr.update(value=reader)} if loaded else {}
         )
 
@@ -604,12 +610,15 @@ class Handlers:
             return
         yield {status: t("loading", lang, name=name)}
         progress(0.1, desc=t("loading", lang, name=name))
+        self.holder.loading = name  # the send's validator says why an upload must wait
         try:  # the server's prompt cap carries over
             backend = self._loader()(name, fallback=False, max_prompt_tokens=old.info.max_prompt_tokens)
         except RioError as err:
             gr.Warning(str(err))
             yield {status: t("load_failed", lang, name=name, reason=str(err), old=old.info.name)}
             return
+        finally:
+            self.holder.loading = None
         self.holder.swap(backend)
         yield {status: t("loaded", lang, name=name)} | self.model_updates(backend, lang)
 

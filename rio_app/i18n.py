@@ -70,6 +70,8 @@ EN: dict[str, str] = {
     "export_md_both": "Answers (Markdown)",
     "model_switch_off": "Switching models is turned off on this server.",
     "reader_offer": "{model} does not read {missing}: switch to {reader}, which does (your message stays in the box)",
+    "reader_loading": "Loading {reader}… your message stays in the box; send it when {reader} is ready.",
+    "wait_for_load": "{name} is still loading: send this once it is ready (your message stays in the box).",
     # race
     "race_intro": "SwiReasoning against another method on the same prompt, media and seed: the two runs are two rows of one batch, decoded side by side on the loaded model, each streaming into its own pane. Stop ends both.",
     "race_intro_serial": "SwiReasoning against another method on the same prompt, media and seed, one after the other: this server decodes one run at a time. Stop ends both.",
@@ -195,6 +197,8 @@ PT: dict[str, str] = {
     "export_md_both": "Respostas (Markdown)",
     "model_switch_off": "A troca de modelo está desligada neste servidor.",
     "reader_offer": "{model} não lê {missing}: trocar para {reader}, que lê (sua mensagem fica na caixa)",
+    "reader_loading": "Carregando {reader}… sua mensagem fica na caixa; envie quando {reader} estiver pronto.",
+    "wait_for_load": "{name} ainda está carregando: envie quando ele estiver pronto (sua mensagem fica na caixa).",
     "race_intro": "SwiReasoning contra outro método no mesmo prompt, mídia e semente: as duas execuções são duas linhas de um mesmo lote, decodificadas lado a lado no modelo carregado, cada uma no seu painel. Parar encerra as duas.",
     "race_intro_serial": "SwiReasoning contra outro método no mesmo prompt, mídia e semente, uma após a outra: este servidor decodifica uma execução por vez. Parar encerra as duas.",
     "race_box": "Um prompt para as duas execuções (imagens e vídeo também)…",

@@ -221,7 +221,7 @@ def _wire_chat(h: Handlers, page: Page, queue: dict[str, Any]) -> None:
     )
     c.reader_offer.click(
         h.switch_to_reader, [box], [*page.model_outputs, page.pick, c.reader_offer],
-        concurrency_id="load", concurrency_limit=1,
+        concurrency_id="load", concurrency_limit=1, show_progress_on=[page.status],
     )  # fmt: skip
     sent.success(**answer).then(h.release_box, None, box, queue=False).then(**export)
     for trigger, fn in ((chatbot.retry, h.retry), (c.retry_cot.click, h.retry_with_cot)):
@@ -289,9 +289,11 @@ def build_page(
         page = Page(header, side["status"], side["pick"], side["load"], side["settings"], chat, race, session)
         h = Handlers(holder, page, load_backend)
         demo.load(h.on_load, None, [*page.model_outputs, page.pick], queue=False)
+        # a load's progress shows on the status line only: the chat stays usable meanwhile
         page.load.click(
-            h.load_model, [page.pick], page.model_outputs, concurrency_id="load", concurrency_limit=1
-        )
+            h.load_model, [page.pick], page.model_outputs, concurrency_id="load", concurrency_limit=1,
+            show_progress_on=[page.status],
+        )  # fmt: skip
         queue = model_queue(backend)
         _wire_chat(h, page, queue)
         _wire_race(h, page, queue)

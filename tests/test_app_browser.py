@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -270,7 +271,8 @@ def test_a_picture_on_the_text_default_switches_in_one_click_and_keeps_the_messa
     browser, think_backend, tiny_moe_backend
 ):
     """The offline default reads text only: an attached picture offers tiny-moe, one click
-    loads it, and the message typed before the click is still in the box to send."""
+    loads it, and the message typed before the click is still in the box to send. Sent while
+    tiny-moe still loads, the message is held back with the reason, not refused as unreadable."""
     from rio_app.layout import build_page
     from rio_app.state import ModelHolder
     from tests.test_tiny_moe import BROWSER_TASK, TASKS, task_line
@@ -279,10 +281,11 @@ def test_a_picture_on_the_text_default_switches_in_one_click_and_keeps_the_messa
     settings = DecodeSettings(
         max_new_tokens=320, swir=SwirParams(window=16), sampling=SamplingParams(greedy=True)
     )
-    loaded = []
+    loaded, ready = [], threading.Event()
 
     def loader(name, fallback, max_prompt_tokens=None):
         loaded.append(name)
+        ready.wait(60)  # the load lasts until the test has pressed Enter during it
         return tiny_moe_backend
 
     demo, _page, _h = build_page(ModelHolder(think_backend), settings=settings, load_backend=loader)
@@ -298,6 +301,11 @@ def test_a_picture_on_the_text_default_switches_in_one_click_and_keeps_the_messa
         offer.wait_for(state="visible", timeout=30_000)
         assert "tiny-moe" in offer.inner_text() and "smollm2-think" in offer.inner_text()
         offer.click()
+        page.wait_for_selector("#rio-reader-offer:has-text('Loading tiny-moe')", timeout=30_000)
+        page.locator("#rio-box textarea").press("Enter")
+        page.get_by_text("tiny-moe is still loading", exact=False).first.wait_for(timeout=30_000)
+        assert page.locator("#rio-chat .message").count() == 0  # nothing was sent
+        ready.set()
         page.wait_for_selector("#rio-header .rio-header:has-text('tiny-moe')", timeout=60_000)
         offer.wait_for(state="hidden", timeout=30_000)
         assert loaded == ["tiny-moe"]

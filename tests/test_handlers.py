@@ -368,6 +368,10 @@ def test_check_message_refuses_media_at_the_box_for_a_text_model(tmp_path):
     assert ok["is_valid"] is True
     empty, *_ = h.check_message(None, {"text": "  ", "files": []}, [], None)
     assert empty["is_valid"] is False
+    # while a model is loading (the offer's click), the upload waits for it instead
+    h.holder.loading = "tiny-moe"
+    wait, *_ = h.check_message(None, {"text": "what?", "files": [str(img)]}, [], None)
+    assert wait["is_valid"] is False and "tiny-moe is still loading" in wait["message"]
 
 
 def test_history_in_both_shapes_gives_the_same_turns(tmp_path):
