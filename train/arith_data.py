@@ -1048,57 +1048,27 @@ def _money_left(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
 
 
 def time_add(ctx: Ctx, h: int, m: int, d: int) -> list[str]:
-    """Lines that add d minutes to h:m, carrying whole hours."""
+    """Lines that add d minutes to h:m. Every number is an operation's result, so the
+    calculator writes it: the minutes, then (past the hour) the minutes left after whole
+    hours and the new hour (`35 + 115 = 150 min after 8:00.` /
+    `150 - 120 = 30, 8 + 2 = 10, so it is 10:30.`). Only which multiple of 60 to take is
+    the model's own."""
     t = m + d
     k, r = divmod(t, 60)
-    if k == 0 and m == 0:
-        return [
-            ctx.say(
-                ("{d} minutes after {h}:00 is {c}.",),
-                ("{d} minutos depois das {h}:00 são {c}.",),
-                d=d,
-                h=h,
-                c=clock(h, t),
-            )
-        ]
     if k == 0:
-        return [
-            ctx.say(
-                ("{m} + {d} = {t}, so it is {c}.",),
-                ("{m} + {d} = {t}, então são {c}.",),
-                m=m,
-                d=d,
-                t=t,
-                c=clock(h, t),
-            )
-        ]
-    if m and (ctx.compact or ctx.rng.random() < 0.5):
-        return [
-            ctx.say(
-                ("{m} + {d} = {t}, {t} - {s} = {r}, so it is {c}.",),
-                ("{m} + {d} = {t}, {t} - {s} = {r}, então são {c}.",),
-                m=m,
-                d=d,
-                t=t,
-                s=60 * k,
-                r=r,
-                c=clock(h + k, r),
-            )
-        ]
+        if m == 0:
+            return [ctx.say(("{d} minutes after {h}:00 is {c}.",), ("{d} minutos depois das {h}:00 são {c}.",),
+                            d=d, h=h, c=clock(h, t))]  # fmt: skip
+        return [ctx.say(("{m} + {d} = {t}, so it is {c}.",), ("{m} + {d} = {t}, então são {c}.",),
+                        m=m, d=d, t=t, c=clock(h, t))]  # fmt: skip
     if m == 0:
         first = ctx.say(("{d} min after {h}:00.",), ("{d} min depois das {h}:00.",), d=d, h=h)
     else:
-        first = ctx.say(
-            ("{m} + {d} = {t} min after {h}:00.",),
-            ("{m} + {d} = {t} min depois das {h}:00.",),
-            m=m,
-            d=d,
-            t=t,
-            h=h,
-        )
-    en = ("{t} - {s} = {r}, so it is {c}.", "{t} min = {k} h {r} min, so it is {c}.")
-    pt = ("{t} - {s} = {r}, então são {c}.", "{t} min = {k} h {r} min, então são {c}.")
-    second = ctx.say(en, pt, t=t, s=60 * k, r=r, k=k, c=clock(h + k, r))
+        first = ctx.say(("{m} + {d} = {t} min after {h}:00.",), ("{m} + {d} = {t} min depois das {h}:00.",),
+                        m=m, d=d, t=t, h=h)  # fmt: skip
+    second = ctx.say(("{t} - {s} = {r}, {h} + {k} = {hk}, so it is {c}.",),
+                     ("{t} - {s} = {r}, {h} + {k} = {hk}, então são {c}.",),
+                     t=t, s=60 * k, r=r, h=h, k=k, hk=h + k, c=clock(h + k, r))  # fmt: skip
     return [first, second]
 
 
@@ -1140,20 +1110,12 @@ def _end2_sample(r: random.Random) -> tuple[int, ...]:
 @variant("time", "end2", _end2_sample)
 def _time_end2(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     h, m, d1, d2 = nums
-    rng, total = ctx.rng, d1 + d2
+    total = d1 + d2
     end_h, end_m = h + (m + total) // 60, (m + total) % 60
-    if rng.random() < 0.7:
-        steps = [
-            ctx.say(
-                ("total time: {x} min.", "{x} min in all."),
-                ("tempo total: {x} min.", "{x} min ao todo."),
-                x=add_expr(ctx, d1, d2),
-            ),
-            *time_add(ctx, h, m, total),
-        ]
-    else:
-        mid = m + d1
-        steps = [*time_add(ctx, h, m, d1), *time_add(ctx, h + mid // 60, mid % 60, d2)]
+    steps = [
+        ctx.say(("{x} min in all.",), ("{x} min ao todo.",), x=f"{d1} + {d2} = {total}"),
+        *time_add(ctx, h, m, total),
+    ]
     openers = [
         ctx.say(("it starts at {s}.", "Start: {s}."), ("começa às {s}.", "Início: {s}."), s=clock(h, m))
     ]
@@ -1195,59 +1157,23 @@ def _between_sample(r: random.Random) -> tuple[int, ...]:
             return h, m, diff
 
 
-def _between_hour_first(ctx: Ctx, h: int, m: int, diff: int) -> list[str]:
-    """Up to the next full hour, then from there to the end."""
-    to_hour, rest = 60 - m, diff - (60 - m)
-    k, m2 = divmod(rest, 60)
-    steps = [
-        ctx.say(
-            ("to {h1}:00: 60 - {m} = {a} min.",),
-            ("até as {h1}:00: 60 - {m} = {a} min.",),
-            h1=h + 1,
-            m=m,
-            a=to_hour,
-        )
-    ]
-    if k:
-        steps.append(
-            ctx.say(
-                ("{k} h {m2} min more: {x} min.", "{h1}:00 to {e}: {x} min."),
-                ("mais {k} h {m2} min: {x} min.", "das {h1}:00 às {e}: {x} min."),
-                k=k,
-                m2=m2,
-                h1=h + 1,
-                e=clock(h + 1 + k, m2),
-                x=add_expr(ctx, 60 * k, m2),
-            )
-        )
-    else:
-        steps.append(ctx.say(("{r} min more.",), ("mais {r} min.",), r=rest))
-    steps.append(f"{add_expr(ctx, to_hour, rest)}.")
-    return steps
-
-
-def _between_whole_hours(ctx: Ctx, h: int, m: int, diff: int) -> list[str]:
-    """Whole hours from the start, then the minutes left."""
-    k, r = divmod(diff, 60)
+def _between_steps(ctx: Ctx, h: int, m: int, diff: int) -> list[str]:
+    """Whole hours between the two clocks, then minutes: `16:50 to 18:05: 18 - 16 = 2 h,
+    2 × 60 + 5 - 50 = 75 min.` The model copies the clocks' numbers; the calculator
+    writes every result."""
     e_h, e_m = h + (m + diff) // 60, (m + diff) % 60
-    rx = f"{e_m} - {m} = {r}" if e_m >= m else f"{60 - m} + {e_m} = {r}"
+    k = e_h - h
     return [
         ctx.say(
-            ("{s} to {mid}: {k} × 60 = {t} min.",),
-            ("das {s} às {mid}: {k} × 60 = {t} min.",),
+            ("{s} to {e}: {eh} - {h} = {k} h.",),
+            ("das {s} às {e}: {eh} - {h} = {k} h.",),
             s=clock(h, m),
-            mid=clock(h + k, m),
-            k=k,
-            t=60 * k,
-        ),
-        ctx.say(
-            ("{mid} to {e}: {rx} min.",),
-            ("das {mid} às {e}: {rx} min.",),
-            mid=clock(h + k, m),
             e=clock(e_h, e_m),
-            rx=rx,
-        ),
-        f"{add_expr(ctx, 60 * k, r)}.",
+            eh=e_h,
+            h=h,
+            k=k,
+        ),  # fmt: skip
+        f"{k} × 60 + {e_m} - {m} = {diff} min.",
     ]
 
 
@@ -1255,8 +1181,7 @@ def _between_whole_hours(ctx: Ctx, h: int, m: int, diff: int) -> list[str]:
 def _time_between(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     h, m, diff = nums
     e_h, e_m = h + (m + diff) // 60, (m + diff) % 60
-    whole = diff >= 60 and diff % 60 and ctx.rng.random() < 0.5
-    steps = _between_whole_hours(ctx, h, m, diff) if whole else _between_hour_first(ctx, h, m, diff)
+    steps = _between_steps(ctx, h, m, diff)
     check = f"{diff} - {diff - 60 + m} = {60 - m}"
     return _int_draft(ctx, TIME_BETWEEN, [], steps, check, diff, start=clock(h, m), end=clock(e_h, e_m))
 
@@ -1298,40 +1223,17 @@ def _hm_sample(r: random.Random) -> tuple[int, ...]:
 @variant("time", "end_hm", _hm_sample)
 def _time_hm(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     h, m, dh, dm = nums
-    rng = ctx.rng
     end_h, end_m = h + dh + (m + dm) // 60, (m + dm) % 60
-    route = rng.random()
-    if route < 0.4:
-        steps = [
-            ctx.say(
-                ("hours first: {h} + {dh} = {x}.", "{h} + {dh} = {x}, so {c}."),
-                ("primeiro as horas: {h} + {dh} = {x}.", "{h} + {dh} = {x}, então {c}."),
-                h=h,
-                dh=dh,
-                x=h + dh,
-                c=clock(h + dh, m),
-            ),
-            *time_add(ctx, h + dh, m, dm),
-        ]
-    elif route < 0.7:
-        mid = m + dm
-        steps = [
-            *time_add(ctx, h, m, dm),
-            f"{h + mid // 60} + {dh} = {end_h}, "
-            + ("so it is " if ctx.en else "então são ")
-            + f"{clock(end_h, end_m)}.",
-        ]
-    else:
-        total = 60 * dh + dm
-        steps = [
-            ctx.say(
-                ("in minutes: {a}, {b}.",),
-                ("em minutos: {a}, {b}.",),
-                a=f"{dh} × 60 = {60 * dh}",
-                b=f"{60 * dh} + {dm} = {total}",
-            ),
-            *time_add(ctx, h, m, total),
-        ]
+    steps = [
+        ctx.say(
+            ("hours first: {h} + {dh} = {x}.",),
+            ("primeiro as horas: {h} + {dh} = {x}.",),
+            h=h,
+            dh=dh,
+            x=h + dh,
+        ),
+        *time_add(ctx, h + dh, m, dm),
+    ]
     hours = ("hour" if dh == 1 else "hours") if ctx.en else ("hora" if dh == 1 else "horas")
     end = clock(end_h, end_m)
     question, answer_text = ctx.story(TIME_HM, box=_box(end), start=clock(h, m), dh=dh, dm=dm, hours=hours)

@@ -58,10 +58,12 @@ from engine.swir import SignalIds, SwirState, policy_step, schedule
 from train import arith_data, chat_prompts
 
 DATA_VERSION = (
-    "arith_data-v1 per-step batches + latent line replacement + chat_prompts-v1 self-distilled (train splits)"
+    "arith_data-v2 (clock-time traces written line by line for the calculator) per-step batches"
+    " + latent line replacement + chat_prompts-v1 self-distilled (train splits)"
 )
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 TASKS_SEED, TASKS_N = 2026, 240  # tasks/arith_heldout.jsonl
+TASKS_FILE = Path(__file__).resolve().parent.parent / "tasks" / "arith_heldout.jsonl"
 ONE_STEP_TASKS_N = 120  # tasks/arith_one_step_heldout.jsonl (same seed, one-operation problems)
 VAL_SEED, VAL_N = 1, 40  # the in-training check: held-out problems not in the tasks file
 CHAT_SPLIT_SEED = 0
@@ -123,6 +125,8 @@ class TrainConfig:
     slot_ratio: float = 3.0  # a replaced span of n tokens gets round(n / slot_ratio) soft inputs
     p_direct: float = 0.25  # chance that a training trace writes an operation directly, not decomposed
     one_step_share: float = 0.25  # share of arithmetic problems with one operation (arith_data.ONE_STEP)
+    focus_kinds: str = ""  # comma list of arith_data kinds drawn apart, `focus_share` of the problems
+    focus_share: float = 0.0
     distill_samples: int = 2  # base replies drawn per chat prompt
     distill_temperature: float = 0.3
     distill_max_tokens: int = 128
@@ -267,11 +271,16 @@ class BatchSource:
         rng = random.Random(cfg.seed * 1_000_003 + step)
         n_chat = round(cfg.chat_share * cfg.batch) if self.chat else 0
         n_one = round(cfg.one_step_share * (cfg.batch - n_chat))
-        problems = arith_data.generate(cfg.batch - n_chat - n_one, cfg.seed * 1_000_003 + step, split="train",
+        focus = tuple(k for k in cfg.focus_kinds.split(",") if k)
+        n_focus = round(cfg.focus_share * (cfg.batch - n_chat)) if focus else 0
+        seed = cfg.seed * 1_000_003 + step
+        problems = arith_data.generate(cfg.batch - n_chat - n_one - n_focus, seed, split="train",
                                        p_direct=cfg.p_direct)  # fmt: skip
-        if n_one:
-            problems += arith_data.generate(n_one, cfg.seed * 1_000_003 + step + 500_000, split="train",
-                                            p_direct=cfg.p_direct, kinds=(arith_data.ONE_STEP,))  # fmt: skip
+        for n, offset, kinds in ((n_one, 500_000, (arith_data.ONE_STEP,)), (n_focus, 250_000, focus)):
+            if n:  # their own streams: the main stream stays what it was without them
+                problems += arith_data.generate(
+                    n, seed + offset, split="train", p_direct=cfg.p_direct, kinds=kinds
+                )
         share = self.replace_share_at(step)
         out = []
         for p in problems:
@@ -618,6 +627,8 @@ def batch_loss(tr: Trainee, batch: Batch, soft: SoftInputs | None) -> torch.Tens
 def validation_problems(n: int) -> list[arith_data.Problem]:
     """Held-out problems that are not in tasks/arith_heldout.jsonl."""
     test = {p.id for p in arith_data.generate(TASKS_N, TASKS_SEED, split="heldout")}
+    if TASKS_FILE.exists():  # the shipped file, written before the generator's later changes
+        test |= {json.loads(line)["id"] for line in TASKS_FILE.read_text(encoding="utf-8").splitlines()}
     pool = arith_data.generate(3 * n + 40, VAL_SEED, split="heldout")
     return [p for p in pool if p.id not in test][:n]
 
@@ -939,6 +950,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
                  "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct", "one_step_share",
+                 "focus_kinds", "focus_share",
                  "distill_samples", "eval_n", "final_eval_n", "ckpt_every", "log_every", "device", "minutes"):  # fmt: skip
         value = getattr(defaults, name)
         ap.add_argument(
@@ -951,6 +963,11 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     cfg = replace(cfg, **{k: v for k, v in given.items() if k != "eval_at"}, soft=not args.no_soft)
     if args.eval_at:
         cfg = replace(cfg, eval_at=tuple(int(s) for s in args.eval_at.split(",")))
+    unknown = {k for k in cfg.focus_kinds.split(",") if k} - set(arith_data.VARIANTS)
+    if unknown:
+        ap.error(
+            f"--focus-kinds: no such kind {sorted(unknown)}; the kinds are {sorted(arith_data.VARIANTS)}"
+        )
     return cfg, args
 
 
