@@ -26,16 +26,13 @@ TEXT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
         ("Apples in rows", "A box has 8 rows of 6 apples. How many apples are in the box?"),
         (
-            "Stamps (two steps)",
-            "Emma has 25 stamps. She gets 10 more, and then 4 more. How many stamps does Emma have now?",
+            "Pens and a notebook",
+            "A pen costs $3 and a notebook costs $5. How much do 2 pens and 1 notebook cost?",
         ),
         ("Capital of France", "What is the capital of France?"),
     ),
     "pt-BR": (
-        (
-            "Figurinhas (problema)",
-            "Há 4 sacos com 10 figurinhas em cada um e mais 5 fora dos sacos. Quantas figurinhas há ao todo?",
-        ),
+        ("Patas na fazenda", "Uma fazenda tem 3 vacas e 2 galinhas. Quantas patas elas têm ao todo?"),
         (
             "Cartas (dois passos)",
             "Mariana tem 25 cartas. Ela ganha mais 10 e depois mais 4. Quantas cartas Mariana tem agora?",
