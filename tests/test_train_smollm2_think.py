@@ -5,6 +5,7 @@ Tokenizer and base weights only (no training step runs here)."""
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import replace
 
 import pytest
@@ -65,6 +66,20 @@ def test_batches_are_drawn_per_step_and_follow_the_curriculum(source):
     early = [e.kind for s in range(0, 20) for e in source.batch(s)]
     late = [e.kind for s in range(80, 90) for e in source.batch(s)]
     assert "arith-latent" not in early and late.count("arith-latent") > len(late) // 4
+
+
+def test_focus_kinds_take_their_share_of_each_batch(tok, source):
+    cfg = replace(st.TrainConfig(), batch=20, one_step_share=0.0, focus_kinds="time", focus_share=0.5)
+    focused = st.BatchSource(tok, cfg, [], source.line_ends, source.pad)
+    texts = [tok.decode(list(e.ids)) for e in focused.batch(3)]
+    assert sum(bool(re.search(r"\b\d{1,2}:\d\d\b", t)) for t in texts) >= 10  # half are clock times
+    with pytest.raises(SystemExit):
+        st.parse_args(["--focus-kinds", "tim"])
+    with pytest.raises(SystemExit):
+        st.parse_args(["--focus-kinds", "time", "--focus-share", "0.9", "--one-step-share", "0.25"])
+    assert (
+        st.parse_args(["--focus-kinds", "time,count", "--focus-share", "0.3"])[0].focus_kinds == "time,count"
+    )
 
 
 def test_unrolled_slot_inputs_are_the_models_own_mix(tok, source):

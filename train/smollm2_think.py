@@ -968,6 +968,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
         ap.error(
             f"--focus-kinds: no such kind {sorted(unknown)}; the kinds are {sorted(arith_data.VARIANTS)}"
         )
+    if cfg.one_step_share + cfg.focus_share > 1:
+        ap.error("--one-step-share and --focus-share together take more than all of the arithmetic problems")
     return cfg, args
 
 
