@@ -26,13 +26,16 @@ TEXT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
         ("Apples in rows", "A box has 8 rows of 6 apples. How many apples are in the box?"),
         (
-            "Pens and a notebook",
-            "A pen costs $3 and a notebook costs $5. How much do 2 pens and 1 notebook cost?",
+            "Cards (two steps)",
+            "Noah has 20 cards. Olivia has 5 more than Noah. How many cards do they have together?",
         ),
         ("Capital of France", "What is the capital of France?"),
     ),
     "pt-BR": (
-        ("Patas na fazenda", "Uma fazenda tem 3 vacas e 2 galinhas. Quantas patas elas têm ao todo?"),
+        (
+            "Lápis em pacotes",
+            "Ana compra 3 pacotes com 6 lápis e 2 pacotes com 10 lápis. Quantos lápis ela compra?",
+        ),
         (
             "Cartas (dois passos)",
             "Mariana tem 25 cartas. Ela ganha mais 10 e depois mais 4. Quantas cartas Mariana tem agora?",
