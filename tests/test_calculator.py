@@ -148,6 +148,15 @@ class _ScriptedRuntime:
         return probs @ self.embed
 
 
+def _scripted_steps(runtime, script: str, calculator: bool = True, max_new_tokens: int = 24) -> list[Step]:
+    """The steps of a greedy CoT run whose "model" writes `script` (the real tokenizer's ids)."""
+    tok = runtime.tokenizer
+    settings = DecodeSettings(method="cot-greedy", max_new_tokens=max_new_tokens, calculator=calculator)
+    prompt = {"input_ids": torch.tensor([tok.encode("hi", add_special_tokens=False)])}
+    events = decode(_ScriptedRuntime(tok, script), prompt, settings, opens_thinking=True)
+    return [e for e in events if isinstance(e, Step)]
+
+
 @pytest.mark.model
 @pytest.mark.parametrize("method", ["cot-greedy", "swir"])
 def test_the_loop_feeds_the_result_to_the_model_and_marks_it(think_runtime, method):
@@ -176,12 +185,7 @@ def test_the_loop_feeds_the_result_to_the_model_and_marks_it(think_runtime, meth
 def test_the_model_cannot_glue_a_digit_onto_a_result(think_runtime):
     """The script means " 100" after "9 - 10 ="; the calculator writes " -1" in its place, and
     the script's next digit "0" would make that "-10": the loop takes another token instead."""
-    tok = think_runtime.tokenizer
-    rt = _ScriptedRuntime(tok, "9 - 10 = 100, ok.\n</think>\nok")
-    settings = DecodeSettings(method="cot-greedy", max_new_tokens=24, calculator=True)
-    prompt = {"input_ids": torch.tensor([tok.encode("hi", add_special_tokens=False)])}
-    steps = [e for e in decode(rt, prompt, settings, opens_thinking=True) if isinstance(e, Step)]
-    text = "".join(s.text for s in steps)
+    text = "".join(s.text for s in _scripted_steps(think_runtime, "9 - 10 = 100, ok.\n</think>\nok"))
     assert re.match(r"9 - 10 = -1\D", text), text
 
 
@@ -190,22 +194,15 @@ def test_the_model_cannot_give_a_result_a_decimal_part(think_runtime):
     """The script means " 26.50" after "4 × 6.50 ="; the calculator writes " 26" (the product is
     whole), and the script's ".50" would make it "26.50": the mark may end the sentence, but no
     digit may follow it."""
-    tok = think_runtime.tokenizer
-    rt = _ScriptedRuntime(tok, "4 × 6.50 = 26.50.\n</think>\nok")
-    settings = DecodeSettings(method="cot-greedy", max_new_tokens=24, calculator=True)
-    prompt = {"input_ids": torch.tensor([tok.encode("hi", add_special_tokens=False)])}
-    steps = [e for e in decode(rt, prompt, settings, opens_thinking=True) if isinstance(e, Step)]
-    text = "".join(s.text for s in steps)
+    text = "".join(s.text for s in _scripted_steps(think_runtime, "4 × 6.50 = 26.50.\n</think>\nok"))
     assert re.match(r"4 × 6\.50 = 26\.\D", text), text
 
 
 @pytest.mark.model
 def test_without_the_calculator_the_model_writes_every_digit(think_runtime):
-    tok = think_runtime.tokenizer
-    rt = _ScriptedRuntime(tok, "12 × 11 = 999.\n</think>\nok")
-    settings = DecodeSettings(method="cot-greedy", max_new_tokens=32)
-    prompt = {"input_ids": torch.tensor([tok.encode("hi", add_special_tokens=False)])}
-    steps = [e for e in decode(rt, prompt, settings, opens_thinking=True) if isinstance(e, Step)]
+    steps = _scripted_steps(
+        think_runtime, "12 × 11 = 999.\n</think>\nok", calculator=False, max_new_tokens=32
+    )
     assert "".join(s.text for s in steps).startswith("12 × 11 = 999") and not any(s.computed for s in steps)
 
 
