@@ -1157,13 +1157,14 @@ def _between_sample(r: random.Random) -> tuple[int, ...]:
             return h, m, diff
 
 
-def _between_steps(ctx: Ctx, h: int, m: int, diff: int) -> list[str]:
-    """Whole hours between the two clocks, then minutes: `16:50 to 18:05: 18 - 16 = 2 h,
-    2 × 60 + 5 - 50 = 75 min.` The model copies the clocks' numbers; the calculator
-    writes every result."""
+@variant("time", "between", _between_sample)
+def _time_between(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    h, m, diff = nums
     e_h, e_m = h + (m + diff) // 60, (m + diff) % 60
-    k = e_h - h
-    return [
+    # whole hours between the clocks, then minutes (`16:50 to 18:05: 18 - 16 = 2 h.` /
+    # `2 × 60 + 5 - 50 = 75 min.`): the model copies the clocks' numbers, the calculator
+    # writes every result
+    steps = [
         ctx.say(
             ("{s} to {e}: {eh} - {h} = {k} h.",),
             ("das {s} às {e}: {eh} - {h} = {k} h.",),
@@ -1171,17 +1172,10 @@ def _between_steps(ctx: Ctx, h: int, m: int, diff: int) -> list[str]:
             e=clock(e_h, e_m),
             eh=e_h,
             h=h,
-            k=k,
-        ),  # fmt: skip
-        f"{k} × 60 + {e_m} - {m} = {diff} min.",
+            k=e_h - h,
+        ),
+        f"{e_h - h} × 60 + {e_m} - {m} = {diff} min.",
     ]
-
-
-@variant("time", "between", _between_sample)
-def _time_between(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
-    h, m, diff = nums
-    e_h, e_m = h + (m + diff) // 60, (m + diff) % 60
-    steps = _between_steps(ctx, h, m, diff)
     check = f"{diff} - {diff - 60 + m} = {60 - m}"
     return _int_draft(ctx, TIME_BETWEEN, [], steps, check, diff, start=clock(h, m), end=clock(e_h, e_m))
 
