@@ -348,6 +348,27 @@ def test_ensure_refuses_a_foreign_or_missing_folder(tmp_path):
         ensure_tiny_moe(tmp_path / "missing")
 
 
+def test_training_can_start_from_a_trained_folder(tiny_dir, loaded):
+    """`--init FOLDER`: a fresh model takes the folder's weights and computes what it computes;
+    a folder of another size is refused with the tensors that differ."""
+    from dataclasses import replace
+
+    from engine.models.tiny_moe import TinyMoeSpec, make_tokenizer, new_model
+    from train.tiny_moe_train import load_weights
+
+    model, processor = loaded
+    tokenizer = make_tokenizer()
+    started = new_model(TinyMoeSpec(seed=7), tokenizer)
+    inputs = _chat(processor, _user([{"type": "text", "text": "Quanto é 12 + 30?"}]))
+    with torch.no_grad():
+        assert not torch.allclose(started(**inputs).logits, model(**inputs).logits)
+        load_weights(started, tiny_dir)
+        assert torch.equal(started.eval()(**inputs).logits, model(**inputs).logits)
+    smaller = new_model(replace(TinyMoeSpec(), hidden_size=64), tokenizer)
+    with pytest.raises(ValueError, match="not this architecture"):
+        load_weights(smaller, tiny_dir)
+
+
 # ---------------------------------------------------------------- the task generator (no model)
 
 ARITH = re.compile(r"[\d(][\d ()+×-]*$")  # the formula that ends the text left of an "="

@@ -99,6 +99,7 @@ class TrainConfig:
     workers: int = 0  # processes rendering batches ahead of the loop (0: in the loop)
     image_tokens: tuple[int, int] = (16, 64)  # the processor's vision-token budget per picture
     experts: str = "auto"  # transformers' experts kernel: grouped_mm, eager, or auto (probe the device)
+    init: str = ""  # a trained tiny-moe folder to start from instead of fresh weights
 
 
 def for_device(cfg: TrainConfig) -> TrainConfig:
@@ -649,6 +650,8 @@ def train(
         pool = multiprocessing.get_context("fork").Pool(cfg.workers, initializer=_worker_init)
     spec = tiny_moe.TinyMoeSpec(seed=cfg.seed)
     model = tiny_moe.new_model(spec, processor.tokenizer).train()
+    if cfg.init and not resume:
+        load_weights(model, Path(cfg.init))
     experts = cfg.experts
     if experts == "auto":
         experts = "grouped_mm" if grouped_mm_works(cfg.device) else "eager"
@@ -768,6 +771,23 @@ def train(
     return out_dir
 
 
+def load_weights(model, folder: Path) -> None:
+    """Start from a trained folder's weights (the same architecture and vocabulary, or an error
+    that says which tensors differ); the readout heads are never shipped, so they start fresh."""
+    from transformers import Qwen3_5MoeForConditionalGeneration
+
+    trained = Qwen3_5MoeForConditionalGeneration.from_pretrained(folder, dtype=torch.float32)
+    ours, theirs = model.state_dict(), trained.state_dict()
+    wrong = sorted(k for k in ours.keys() | theirs.keys()
+                   if k not in ours or k not in theirs or ours[k].shape != theirs[k].shape)  # fmt: skip
+    if wrong:
+        raise ValueError(
+            f"{folder} is not this architecture: {len(wrong)} tensors differ ({', '.join(wrong[:3])}, ...)"
+        )
+    model.load_state_dict(theirs)
+    print(f"started from {folder}", flush=True)
+
+
 def _write_folder(out_dir: Path, model, processor, info: dict, log: list[dict]) -> None:
     """The loadable folder (float32 safetensors, config, processor, tokenizer, template, marker)
     and `training_log.jsonl`; a model on a GPU is copied to the CPU for it."""
@@ -821,6 +841,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--weights", help="task mix, e.g. text=0.2,image=0.4 (default: the recipe's)")
     ap.add_argument("--resume", action="store_true", help="continue from CKPT_DIR/seed<N>.pt")
+    ap.add_argument("--init", type=Path, help="start from this trained tiny-moe folder's weights")
     ap.add_argument("--ckpt-dir", type=Path, default=CKPT_DIR)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
     ap.add_argument(
@@ -839,6 +860,8 @@ def main(argv: list[str] | None = None) -> int:
                  f"{', '.join(map(str, media._search_dirs()))}; the pictures need at least {MIN_FONTS}: "
                  f"pass --fonts-dir or set ${media.FONTS_ENV}")  # fmt: skip
     cuda = args.device.startswith("cuda")
+    if args.init and not tiny_moe.is_complete(args.init):
+        ap.error(f"--init {args.init} is not a complete tiny-moe folder")
     if cuda and not torch.cuda.is_available():
         ap.error("--device cuda but torch sees no CUDA device")
     workers = (
@@ -849,7 +872,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(seed=args.seed, steps=args.steps, lr=args.lr, warmup=args.warmup, threads=args.threads,
                       vision_steps=args.vision_steps, device=args.device, bf16=(cuda and not args.no_bf16) or args.bf16,
                       minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,
-                      workers=workers, experts=args.experts)  # fmt: skip
+                      workers=workers, experts=args.experts, init=str(args.init or ""))  # fmt: skip
     cfg = for_device(cfg)
     if args.batch_tokens:
         cfg = replace(cfg, batch_tokens=args.batch_tokens)
