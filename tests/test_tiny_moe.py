@@ -348,13 +348,13 @@ def test_ensure_refuses_a_foreign_or_missing_folder(tmp_path):
         ensure_tiny_moe(tmp_path / "missing")
 
 
-def test_training_can_start_from_a_trained_folder(tiny_dir, loaded):
+def test_training_can_start_from_a_trained_folder(tiny_dir, loaded, tmp_path, capsys):
     """`--init FOLDER`: a fresh model takes the folder's weights and computes what it computes;
     a folder of another size is refused with the tensors that differ."""
     from dataclasses import replace
 
     from engine.models.tiny_moe import TinyMoeSpec, make_tokenizer, new_model
-    from train.tiny_moe_train import load_weights
+    from train.tiny_moe_train import load_weights, main
 
     model, processor = loaded
     tokenizer = make_tokenizer()
@@ -367,6 +367,9 @@ def test_training_can_start_from_a_trained_folder(tiny_dir, loaded):
     smaller = new_model(replace(TinyMoeSpec(), hidden_size=64), tokenizer)
     with pytest.raises(ValueError, match="not this architecture"):
         load_weights(smaller, tiny_dir)
+    with pytest.raises(SystemExit):  # refused before any training starts
+        main(["--init", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert "not a complete tiny-moe folder" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the task generator (no model)

@@ -1,7 +1,10 @@
-"""Train the tiny qwen3_5_moe from scratch on the synthetic tasks, on a CPU or a CUDA GPU, in one command.
+"""Train the tiny qwen3_5_moe on the synthetic tasks, on a CPU or a CUDA GPU, in one command.
 
-    python -m train.tiny_moe_train --seed 0 --out models/tiny-moe                 # CPU, fixed steps
+    python -m train.tiny_moe_train --seed 0 --out models/tiny-moe                 # CPU, from scratch
     python -m train.tiny_moe_train --seed 0 --out DIR --device cuda --minutes 5   # GPU, bf16, a time budget
+    python -m train.tiny_moe_train --init models/tiny-moe --out DIR --minutes 95  # continue trained weights
+
+`models/tiny-moe` holds v2: v1 (the first line) continued with `--init`; its card gives the command.
 
 With `--minutes M` both stages share a wall-clock budget (stage 1 `--vision-frac` of it) and
 each stage's learning-rate schedule (warm-up, cosine to 5%) runs over its share of the time, so
@@ -650,8 +653,6 @@ def train(
         pool = multiprocessing.get_context("fork").Pool(cfg.workers, initializer=_worker_init)
     spec = tiny_moe.TinyMoeSpec(seed=cfg.seed)
     model = tiny_moe.new_model(spec, processor.tokenizer).train()
-    if cfg.init and not resume:
-        load_weights(model, Path(cfg.init))
     experts = cfg.experts
     if experts == "auto":
         experts = "grouped_mm" if grouped_mm_works(cfg.device) else "eager"
@@ -677,6 +678,8 @@ def train(
             state.get("used_s", 0.0),
         )
         print(f"resumed in stage {stage} at step {step} (pool {k_pool}, {used_s:.0f} s used)", flush=True)
+    elif cfg.init:  # a stopped run continues from its checkpoint, not from the folder again
+        load_weights(model, Path(cfg.init))
     total_s = cfg.minutes * 60
     last_ckpt = [time.time()]
     vision_s = state.get("vision_s", 0.0) if state else 0.0
