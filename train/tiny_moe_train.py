@@ -776,18 +776,14 @@ def train(
 
 def load_weights(model, folder: Path) -> None:
     """Start from a trained folder's weights (the same architecture and vocabulary, or an error
-    that says which tensors differ); the readout heads are never shipped, so they start fresh."""
+    that names the tensors that differ); the readout heads are never shipped, so they start fresh."""
     from transformers import Qwen3_5MoeForConditionalGeneration
 
     trained = Qwen3_5MoeForConditionalGeneration.from_pretrained(folder, dtype=torch.float32)
-    ours, theirs = model.state_dict(), trained.state_dict()
-    wrong = sorted(k for k in ours.keys() | theirs.keys()
-                   if k not in ours or k not in theirs or ours[k].shape != theirs[k].shape)  # fmt: skip
-    if wrong:
-        raise ValueError(
-            f"{folder} is not this architecture: {len(wrong)} tensors differ ({', '.join(wrong[:3])}, ...)"
-        )
-    model.load_state_dict(theirs)
+    try:  # strict: torch names every missing, unexpected or differently shaped tensor
+        model.load_state_dict(trained.state_dict())
+    except RuntimeError as e:
+        raise ValueError(f"{folder} is not this architecture: {e}") from None
     print(f"started from {folder}", flush=True)
 
 
