@@ -38,7 +38,7 @@ CHECK_BUDGET = 14  # the allowance for the check line
 RENDER_TRIES = 8
 COMPACT_TRIES = 4
 P_DIRECT = 0.5  # chance that an operation is written directly rather than decomposed
-P_OPENER = 0.45  # chance that a trace opens by restating the givens
+P_OPENER = 0.45  # chance that the first line restates the givens (after the opening words)
 P_PLAIN = 0.35  # chance that a trace's steps carry no connecting words
 
 
@@ -423,7 +423,9 @@ def _sum_three(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     total, rng = a + b + c, ctx.rng
     openers = [
         ctx.say(
-            ("We start with {a} {items}.", "Start: {a}."), ("Começamos com {a} {items}.", "Início: {a}."), a=a
+            ("we start with {a} {items}.", "the start is {a}."),
+            ("começamos com {a} {items}.", "o início é {a}."),
+            a=a,
         )
     ]
     if rng.random() < 0.5:
@@ -485,7 +487,7 @@ def _sum_pair(ctx: Ctx, a: int, d: int, more: bool) -> Draft:
         steps = [double, f"{2 * a} {op} {d} = {a + b}."]
     else:
         steps = [first, together]
-    openers = [ctx.say(("We start with {a}.", "{name}: {a}."), ("Começamos com {a}.", "{name}: {a}."), a=a)]
+    openers = [ctx.say(("we start with {a}.",), ("começamos com {a}.",), a=a)]
     return _int_draft(ctx, SUM_MORE, openers, steps, f"{a + b} - {b} = {a}", a + b, a=a, d=d, rel=rel)
 
 
@@ -539,8 +541,8 @@ def _diff_two_out(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     left, rng = a - b - c, ctx.rng
     openers = [
         ctx.say(
-            ("We start with {a}.", "At first there are {a}."),
-            ("Começamos com {a}.", "No início são {a}."),
+            ("we start with {a}.", "at first there are {a}."),
+            ("começamos com {a}.", "no início são {a}."),
             a=a,
         )
     ]
@@ -604,7 +606,7 @@ DIFF_OUT_IN = {
 def _diff_out_in(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     a, b, c = nums
     now, rng = a - b + c, ctx.rng
-    openers = [ctx.say(("We start with {a} {items}.",), ("Começamos com {a} {items}.",), a=a)]
+    openers = [ctx.say(("we start with {a} {items}.",), ("começamos com {a} {items}.",), a=a)]
     if rng.random() < 0.6:
         steps = [
             ctx.say(
@@ -673,7 +675,7 @@ def _diff_target(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     need, rng = t - a - b, ctx.rng
     openers = [
         ctx.say(
-            ("the goal is {t}.", "We need {t} in all."), ("a meta é {t}.", "Precisamos de {t} ao todo."), t=t
+            ("the goal is {t}.", "we need {t} in all."), ("a meta é {t}.", "precisamos de {t} ao todo."), t=t
         )
     ]
     if rng.random() < 0.5:
@@ -779,8 +781,8 @@ def _prod_minus(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     left = q * k - m
     openers = [
         ctx.say(
-            ("{q} groups of {k}.", "There are {q} groups of {k}."),
-            ("{q} grupos de {k}.", "São {q} grupos de {k}."),
+            ("{q} groups of {k}.", "there are {q} groups of {k}."),
+            ("{q} grupos de {k}.", "são {q} grupos de {k}."),
             q=q,
             k=k,
         )
@@ -1117,7 +1119,9 @@ def _time_end2(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
         *time_add(ctx, h, m, total),
     ]
     openers = [
-        ctx.say(("it starts at {s}.", "Start: {s}."), ("começa às {s}.", "Início: {s}."), s=clock(h, m))
+        ctx.say(
+            ("it starts at {s}.", "the start is {s}."), ("começa às {s}.", "o início é {s}."), s=clock(h, m)
+        )
     ]
     question, answer_text = ctx.story(
         TIME_END2, box=_box(clock(end_h, end_m)), start=clock(h, m), d1=d1, d2=d2
@@ -1601,7 +1605,7 @@ def _pct_increase(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
         ctx.say(("now: {x}.", "{x}."), ("agora: {x}.", "{x}."), x=add_expr(ctx, n, extra)),
     ]
     openers = [
-        ctx.say(("it starts at {n}.", "We start from {n}."), ("começa com {n}.", "Partimos de {n}."), n=n)
+        ctx.say(("it starts at {n}.", "we start from {n}."), ("começa com {n}.", "partimos de {n}."), n=n)
     ]
     return _int_draft(ctx, PCT_INCREASE, openers, steps, f"{n + extra} - {extra} = {n}", n + extra, p=p, n=n)
 
@@ -1871,9 +1875,9 @@ def _count_two(ctx: Ctx, what: str, nums: tuple[int, ...]) -> Draft:
     s = add_expr(ctx, p1, p2) if first else add_expr(ctx, p2, p1)
     openers = [
         ctx.say(
-            ("{X1} have {k1} {u} and {x2} have {k2}.",),
-            ("{X1} têm {k1} {u}; {x2} têm {k2}.",),
-            X1=x1.capitalize(),
+            ("{x1} have {k1} {u} and {x2} have {k2}.",),
+            ("{x1} têm {k1} {u}; {x2} têm {k2}.",),
+            x1=x1,
             k1=k1,
             x2=x2,
             k2=k2,
@@ -2114,7 +2118,7 @@ def _one(ctx: Ctx, stories: dict, line: str, value: int, check: str, given: tupl
 def _one_gain(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     a, b = nums
     return _one(ctx, ONE_GAIN, add_expr(ctx, a, b), a + b, f"{a + b} - {b} = {a}",
-                ("We start with {a}.", "Começamos com {a}."), a=a, b=b)  # fmt: skip
+                ("we start with {a}.", "começamos com {a}."), a=a, b=b)  # fmt: skip
 
 
 @variant(ONE_STEP, "one_take", lambda r: (lambda a: (a, r.randint(2, a - 2)))(r.randint(12, 99)))
@@ -2174,7 +2178,12 @@ def _one_price(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
 
 # ---------------------------------------------------------------------------- assembling a trace
 
-FIRST = {"en": ("First, ", "To start, ", ""), "pt-BR": ("Primeiro, ", "Para começar, ", "")}
+# Every trace opens with the same words in its language. SwiReasoning starts in latent mode:
+# the first thing the model reads after <think> is the probability-weighted mix of its
+# candidate first tokens. Where traces open in several ways that mix blends them ("First start
+# with 75 stickers.", half an opener and half a step); with one opening the first token is
+# near-certain, the mix is that token, and the latent start reads what CoT reads.
+OPENING = {"en": "First, ", "pt-BR": "Primeiro, "}
 NEXT = {"en": ("Then ", "Next, ", "Now ", ""), "pt-BR": ("Depois, ", "Em seguida, ", "Agora, ", "")}
 LAST = {"en": ("Finally, ", "Last, "), "pt-BR": ("Por fim, ", "Finalmente, ")}
 CHECK = {
@@ -2192,30 +2201,27 @@ def _cap(line: str) -> str:
 
 
 def _connect(lang: str, rng: random.Random, steps: Sequence[str]) -> list[str]:
-    """Step bodies with connecting words (First, Then, ...), or plain."""
+    """Step bodies after the first line, with connecting words (Then, Finally, ...) or plain."""
     if rng.random() < P_PLAIN:
         return [_cap(s) for s in steps]
     out = []
     for i, body in enumerate(steps):
-        if i == 0:
-            pool = FIRST
-        elif i == len(steps) - 1 and len(steps) >= 3 and rng.random() < 0.5:
-            pool = LAST
-        else:
-            pool = NEXT
-        out.append(_cap(rng.choice(pool[lang]) + body))
+        last = i == len(steps) - 1 and len(steps) >= 2 and rng.random() < 0.5
+        out.append(_cap(rng.choice((LAST if last else NEXT)[lang]) + body))
     return out
 
 
 def trace_lines(
     lang: str, rng: random.Random, draft: Draft, with_check: bool, compact: bool = False
 ) -> list[str]:
-    """The thinking trace: optional restatement, steps, optional check, the result."""
+    """The thinking trace: the opening words with a restatement or the first step, the other
+    steps, an optional check, the result."""
     if compact:
-        lines = [_cap(s) for s in draft.steps]
+        lines = [OPENING[lang] + draft.steps[0], *(_cap(s) for s in draft.steps[1:])]
+    elif draft.openers and rng.random() < P_OPENER:
+        lines = [OPENING[lang] + rng.choice(draft.openers), *_connect(lang, rng, draft.steps)]
     else:
-        lines = [_cap(rng.choice(draft.openers))] if draft.openers and rng.random() < P_OPENER else []
-        lines += _connect(lang, rng, draft.steps)
+        lines = [OPENING[lang] + draft.steps[0], *_connect(lang, rng, draft.steps[1:])]
     if with_check:
         lines.append(rng.choice(CHECK[lang]).format(s=draft.check))
     lines.append(rng.choice(FINAL[lang]).format(r=draft.result))
