@@ -407,6 +407,23 @@ def test_traces_compute_right_and_box_the_answer(kind):
         assert ex.answer in ex.thinking.splitlines()[-1]
 
 
+@pytest.mark.parametrize("kind", data.KINDS)
+def test_every_trace_of_a_kind_opens_one_way(kind):
+    """One opening per kind and language: SwiReasoning's latent first step then mixes one token,
+    not the blend of several openings. A story opens with its person's name, then fixed words."""
+    rng = random.Random(4)
+    openings: dict[tuple, set] = {}
+    for i in range(80):
+        ex = data.make_example(kind, data.LANGS[i % 2], rng, render=False)
+        words = ex.thinking.splitlines()[0].split()
+        form = ex.params[0] if kind == "text" else kind
+        openings.setdefault((ex.lang, form), set()).add(
+            " ".join(words[1:3] if form == "story" else words[:1])
+        )
+    assert len(openings) == (4 if kind == "text" else 2)
+    assert all(len(found) == 1 for found in openings.values()), openings
+
+
 def test_held_out_split_is_disjoint_from_training():
     rng = random.Random(5)
     for kind in ("text", "image", "video", "shapes"):

@@ -1,10 +1,10 @@
 """Seeded tasks for the tiny qwen3_5_moe, in English and Brazilian Portuguese, with `<think>` traces.
 
-Owns: the five task kinds and their parameters, the thinking traces (column arithmetic written
-digit by digit, with varied wording), the final boxed sentence, the held-out split (a stable hash
-of kind + parameters, the same for both languages, as `train.arith_data` does), the training
-stream, the tokenizer corpus and the evaluation task files (JSONL plus JPEG/MP4 media) that
-`python -m engine.eval` reads.
+Owns: the five task kinds and their parameters, the thinking traces (one opening per kind, then
+column arithmetic written digit by digit in varied wording), the final boxed sentence, the
+held-out split (a stable hash of kind + parameters, the same for both languages, as
+`train.arith_data` does), the training stream, the tokenizer corpus and the evaluation task
+files (JSONL plus JPEG/MP4 media) that `python -m engine.eval` reads.
 
 Kinds:
 - `text`: a multi-step problem (two or three operations: +, -, × by one digit), as a bare
@@ -225,7 +225,6 @@ STORY = {
         "-": ("{She} gives {n} away.", "{She} loses {n}.", "{She} uses {n}."),
         "×": ("Then {she} has {n} times as many.", "The pile grows to {n} times as many."),
         "ask": "How many {items} does {she} have now?",
-        "open": ("{name} starts with {n} {items}.", "Start: {n} {items}."),
         "step": {"+": "{n} more", "-": "{n} fewer", "×": "{n} times as many"},
         "end": ("{name} has {v} {items}.", "So {she} has {v} {items}."),
     },
@@ -235,15 +234,25 @@ STORY = {
         "-": ("{Ela} dá {n}.", "{Ela} perde {n}.", "{Ela} usa {n}."),
         "×": ("Depois a quantidade é multiplicada por {n}.", "{Ela} multiplica o total por {n}."),
         "ask": "{Q} {items} {ela} tem agora?",
-        "open": ("{name} começa com {n} {items}.", "Início: {n} {items}."),
         "step": {"+": "mais {n}", "-": "menos {n}", "×": "{n} vezes"},
         "end": ("{name} tem {v} {items}.", "Então {ela} tem {v} {items}."),
     },
 }
 ASK_EXPR = {"en": ("What is {e}?", "Compute {e}.", "Calculate {e}."),
             "pt-BR": ("Quanto é {e}?", "Calcule {e}.", "Qual é o valor de {e}?")}  # fmt: skip
-EXPR_OPEN = {"en": ("I go left to right.", "One step at a time.", "Step by step."),
-             "pt-BR": ("Vou da esquerda para a direita.", "Um passo de cada vez.", "Passo a passo.")}  # fmt: skip
+# One opening per kind and language. SwiReasoning's first step is latent: the model reads the
+# probability-weighted mix of its candidate first tokens. Where a kind's traces open in several
+# ways that mix blends them (a shape count began "Row começa with 4." and went wrong); with one
+# opening the first token is near-certain, the mix is that token, and the latent start reads
+# what CoT reads. The model card's "first step" experiment measures it.
+OPENING = {
+    "expr": {"en": "Step by step.", "pt-BR": "Passo a passo."},
+    "story": {"en": "{name} starts with {n} {items}.", "pt-BR": "{name} começa com {n} {items}."},
+    "image": {"en": "The image shows {e}.", "pt-BR": "A imagem mostra {e}."},
+    "shapes": {"en": "I count row by row.", "pt-BR": "Conto linha por linha."},
+    "video": {"en": "The video shows {l}.", "pt-BR": "O vídeo mostra {l}."},
+    "double": {"en": "The previous answer is {v}.", "pt-BR": "A resposta anterior é {v}."},
+}
 
 
 def _people(lang: str, rng: random.Random) -> dict:
@@ -289,9 +298,8 @@ def text_example(params: tuple, lang: str, rng: random.Random) -> Example:
     if form == "expr":
         expr = _expression(first, ops)
         question = _pick(lang, *(ASK_EXPR[k] for k in LANGS), rng).format(e=expr)
-        head = [_pick(lang, *(EXPR_OPEN[k] for k in LANGS), rng)] if rng.random() < 0.5 else []
         lines, value = _chain(first, ops, w, [""] * len(ops))
-        lines = head + lines + [f"{expr} = {value}."]
+        lines = [OPENING["expr"][lang], *lines, f"{expr} = {value}."]
     else:
         s, ctx = STORY[lang], _people(lang, rng)
         sent = [s["start"].format(n=first, **ctx)]
@@ -300,7 +308,7 @@ def text_example(params: tuple, lang: str, rng: random.Random) -> Example:
         heads = [_cap(s["step"][op].format(n=n)) + ":" for op, n in ops]
         lines, value = _chain(first, ops, w, heads)
         lines = [
-            rng.choice(s["open"]).format(n=first, **ctx),
+            OPENING["story"][lang].format(n=first, **ctx),
             *lines,
             rng.choice(s["end"]).format(v=value, **ctx),
         ]
@@ -339,10 +347,6 @@ def _image_params(rng: random.Random) -> tuple:
     return (a, op, b)
 
 
-SHOWS = {"en": ("The image shows {e}.", "The expression is {e}.", "I read {e} in the image."),
-         "pt-BR": ("A imagem mostra {e}.", "A expressão é {e}.", "Leio {e} na imagem.")}  # fmt: skip
-
-
 def _ask(kind: str, lang: str, rng: random.Random) -> str:
     i = 0 if lang == "en" else 1
     if rng.random() < P_PARAPHRASE:
@@ -354,7 +358,7 @@ def image_example(params: tuple, lang: str, rng: random.Random, render: bool = T
                   split: str = "train") -> Example:  # fmt: skip
     a, op, b = params
     w = words(lang, rng)
-    lines = [_pick(lang, *(SHOWS[k] for k in LANGS), rng).format(e=f"{a} {op} {b}"), *op_lines(a, op, b, w)]
+    lines = [OPENING["image"][lang].format(e=f"{a} {op} {b}"), *op_lines(a, op, b, w)]
     question, value = _ask("image", lang, rng), apply(a, op, b)
     if not render:
         return _example("image", lang, question, lines, value, params, rng)
@@ -375,9 +379,6 @@ def _shapes_params(rng: random.Random, split: str = "train") -> tuple:
     return (scene.rows(), scene)
 
 
-ROWS_OPEN = {"en": ("I count row by row.", "Row by row, top to bottom:", "Counting the squares in each row."),
-             "pt-BR": ("Conto linha por linha.", "Linha por linha, de cima para baixo:",
-                       "Contando os quadrados de cada linha.")}  # fmt: skip
 ROW = {"en": "Row {r}: {k} {sq}.", "pt-BR": "Linha {r}: {k} {sq}."}
 TOTAL = {"en": ("There are {v} squares.", "In all, {v} squares."),
          "pt-BR": ("Há {v} quadrados.", "Ao todo, {v} quadrados.")}  # fmt: skip
@@ -391,7 +392,7 @@ def _square_word(lang: str, k: int) -> str:
 
 def shapes_example(params: tuple, lang: str, rng: random.Random, render: bool = True) -> Example:
     rows, scene = params
-    lines = [_pick(lang, *(ROWS_OPEN[k] for k in LANGS), rng)]
+    lines = [OPENING["shapes"][lang]]
     lines += [ROW[lang].format(r=r + 1, k=k, sq=_square_word(lang, k)) for r, k in enumerate(rows)]
     total = rows[0]
     for k in rows[1:]:
@@ -411,10 +412,6 @@ def _video_params(rng: random.Random) -> tuple:
     return tuple(rng.randint(1, 9) for _ in range(rng.choice((2, 3, 3, 4))))
 
 
-SEES = {"en": ("The video shows {l}.", "The numbers are {l}.", "I see {l}."),
-        "pt-BR": ("O vídeo mostra {l}.", "Os números são {l}.", "Vejo {l}.")}  # fmt: skip
-
-
 def _listing(lang: str, numbers: Sequence[int]) -> str:
     head = ", ".join(str(n) for n in numbers[:-1])
     return f"{head} {'and' if lang == 'en' else 'e'} {numbers[-1]}"
@@ -422,7 +419,7 @@ def _listing(lang: str, numbers: Sequence[int]) -> str:
 
 def video_example(numbers: tuple, lang: str, rng: random.Random, render: bool = True) -> Example:
     w = words(lang, rng)
-    lines = [_pick(lang, *(SEES[k] for k in LANGS), rng).format(l=_listing(lang, numbers))]
+    lines = [OPENING["video"][lang].format(l=_listing(lang, numbers))]
     total = numbers[0]
     for n in numbers[1:]:
         lines += add_lines(total, n, w)
@@ -434,14 +431,11 @@ def video_example(numbers: tuple, lang: str, rng: random.Random, render: bool = 
 
 # ---------------------------------------------------------------- multi-turn: double it
 
-PREVIOUS = {"en": ("The previous answer is {v}.", "Before, the answer was {v}.", "Last answer: {v}."),
-            "pt-BR": ("A resposta anterior é {v}.", "Antes, a resposta foi {v}.", "Última resposta: {v}.")}  # fmt: skip
-
 
 def double_example(first: Example, lang: str, rng: random.Random) -> Example:
     """Double the answer of `first`, which becomes the history (its answer sentence only)."""
     v, w = int(first.answer), words(lang, rng)
-    lines = [_pick(lang, *(PREVIOUS[k] for k in LANGS), rng).format(v=v), *mul_lines(v, 2, w)]
+    lines = [OPENING["double"][lang].format(v=v), *mul_lines(v, 2, w)]
     history = (
         {"role": "user", "text": first.question, "images": first.images},
         {"role": "assistant", "text": first.answer_text},
