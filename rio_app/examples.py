@@ -26,8 +26,8 @@ TEXT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
         ("Apples in rows", "A box has 8 rows of 6 apples. How many apples are in the box?"),
         (
-            "Cards (two steps)",
-            "Noah has 20 cards. Olivia has 5 more than Noah. How many cards do they have together?",
+            "Stamps (two steps)",
+            "Emma has 25 stamps. She gets 10 more, and then 4 more. How many stamps does Emma have now?",
         ),
         ("Capital of France", "What is the capital of France?"),
     ),

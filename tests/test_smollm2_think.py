@@ -36,7 +36,7 @@ HELD_OUT = (  # the first is the README's screenshot (tests/test_app_browser.py)
     "count-88af0dcbb178",
     "money-3b4441e71f00",
     "percent-d6675196c490",
-    "time-b400d7ec9a68",
+    "time-ee8066c5ca20",
 )
 
 
