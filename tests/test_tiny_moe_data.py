@@ -53,6 +53,21 @@ def test_expression_characters_read_back_the_expression():
         assert xs == sorted(xs)
 
 
+def test_lines_beside_expressions_are_training_only_and_never_close_a_frame(monkeypatch):
+    sides = [media._rule_sides(random.Random(i)) for i in range(200)]
+    assert all(1 <= len(s) <= 3 and len(set(s)) == len(s) for s in sides)
+    assert {len(s) for s in sides} == {1, 2, 3}
+
+    def draw(split: str, p: float) -> np.ndarray:
+        monkeypatch.setattr(media, "RULES_P", p)
+        rng = random.Random(21)
+        return np.stack([np.asarray(media.expression_image(12, "+", 34, rng, split)[0].resize((64, 32)))
+                         for _ in range(6)])  # fmt: skip
+
+    assert np.array_equal(draw("heldout", 0.0), draw("heldout", 1.0))  # held-out pictures stay as they were
+    assert not np.array_equal(draw("train", 0.0), draw("train", 1.0))
+
+
 def test_numpy_yuv420_round_trip_is_close_to_pyavs():
     av = pytest.importorskip("av")
     frames = media.number_frames((3, 7), random.Random(2), media.SAMPLED_OFFSETS)

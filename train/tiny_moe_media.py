@@ -4,7 +4,8 @@ Owns: the fonts (every DejaVu, Liberation and STIX General file found in a font 
 Pillow's built-in font at any size), the renderer settings and their split (`split="train"` or
 `"heldout"`: held-out font families, a held-out size range of Pillow's font and held-out layouts
 never occur in training), the three renderers (`expression_image`: an arithmetic expression in a
-random font, size, colour, background, place, spacing, operator glyph, slight rotation and noise;
+random font, size, colour, background, place, spacing, operator glyph, slight rotation and noise,
+sometimes with lines beside it that never close into a frame;
 `shapes_scene` + `draw_scene`: squares among circles and triangles of varied size, colour and
 placement on a canvas of varied size; `number_frames`: the frames of a clip in which numbers
 appear one after another), `write_mp4`, and the JPEG and YUV 4:2:0 round trips (numpy only, so
@@ -48,6 +49,7 @@ DEFAULT_SIZES = {"train": ((9, 17), (25, 40)), "heldout": ((18, 24),)}  # Pillow
 OPS = {"+": "+", "-": "\u2212", "×": "\u00d7"}  # trace symbol -> symbol drawn (DejaVu), video/legacy
 OP_GLYPHS = {"+": ("+",), "-": ("\u2212", "-", "\u2013"), "×": ("\u00d7", "x", "*", "X")}
 GLYPH_TO_OP = {g: op for op, gs in OP_GLYPHS.items() for g in gs}
+RULES_P = 0.3  # share of training expressions drawn with lines beside them (see `_rule_sides`)
 EXPR_LAYOUTS = {"train": ("random", "center", "left", "right"), "heldout": ("boxed",)}
 SHAPE_LAYOUTS = {"train": ("grid", "scatter", "line"), "heldout": ("ring",)}
 CLIP_FPS = 4
@@ -226,6 +228,38 @@ def _text_layer(text: str, font, fg: tuple[int, int, int], angle: float) -> tupl
     return layer.crop(box), xs
 
 
+def _rule_sides(rng: random.Random) -> tuple[str, ...]:
+    """One to three sides of the text that get a line (an underline, a rule above, a cell border
+    to the left or right); never all four, so a closed frame stays a held-out setting."""
+    return tuple(rng.sample(("below", "above", "left", "right"), rng.choice((1, 1, 2, 2, 3))))
+
+
+def _draw_rules(
+    canvas: Image.Image,
+    box: tuple[int, int, int, int],
+    sides: Sequence[str],
+    fg: tuple[int, int, int],
+    paper: tuple[int, int, int],
+    rng: random.Random,
+) -> None:
+    """Lines beside the text's box on `sides`, 2-12 px away, in the ink's colour or another one
+    that stands out from the paper, each of its own length (a part of the side, or past it)."""
+    draw = ImageDraw.Draw(canvas)
+    w, h = canvas.size
+    x0, y0, x1, y1 = box
+    for side in sides:
+        colour = fg if rng.random() < 0.6 else _shape_colour(paper, rng)
+        width, gap = rng.randint(1, 3), rng.randint(2, 12)
+        if side in ("below", "above"):
+            y = min(h - 1, y1 + gap) if side == "below" else max(0, y0 - gap)
+            a, b = x0 - rng.randint(-8, 20), x1 + rng.randint(-8, 20)
+            draw.line((max(0, a), y, min(w - 1, b), y), fill=colour, width=width)
+        else:
+            x = min(w - 1, x1 + gap) if side == "right" else max(0, x0 - gap)
+            a, b = y0 - rng.randint(-4, 14), y1 + rng.randint(-4, 14)
+            draw.line((x, max(0, a), x, min(h - 1, b)), fill=colour, width=width)
+
+
 def expression_text(a: int, op: str, b: int, font_name: str, rng: random.Random) -> str:
     """`a op b` with an operator glyph the font has (×, x, * or X; −, - or –) and varied spacing."""
     glyphs = [g for g in OP_GLYPHS[op] if g.isascii() or has_glyph(font_name, g)]
@@ -254,7 +288,8 @@ def expression_image(
         if layer.width <= 380 and layer.height <= 140 or size <= 9:
             break
         size -= 2
-    pad = 14 if layout == "boxed" else 2
+    rules = _rule_sides(rng) if split == "train" and rng.random() < RULES_P else ()
+    pad = 14 if layout == "boxed" or rules else 2
     min_w, min_h = layer.width + 2 * pad, layer.height + 2 * pad
     w = min(400, max(64, min_w + int(rng.uniform(0, 1.2) ** 2 * 200)))
     h = min(160, max(32, min_h + int(rng.uniform(0, 1.0) ** 2 * 100)))
@@ -277,6 +312,8 @@ def expression_image(
     else:
         x, y = rng.randint(0, free_x), rng.randint(0, free_y)
     x, y = min(max(0, x), free_x), min(max(0, y), free_y)
+    if rules:
+        _draw_rules(canvas, (x, y, x + layer.width, y + layer.height), rules, fg, paper, rng)
     canvas.paste(layer, (x, y), layer)
     chars = tuple((GLYPH_TO_OP.get(c, c), x + cx) for c, cx in zip(text, xs, strict=True) if c != " ")
     return _noisy(canvas, rng, rng.choice((3, 8, 14))), chars
