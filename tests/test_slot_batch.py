@@ -136,6 +136,10 @@ def _ids(rt, text: str) -> dict:
     return {"input_ids": rt.tokenizer(text, return_tensors="pt")["input_ids"]}
 
 
+# A row's float32 logits in a slot batch against the same row decoded alone: the batched
+# matmuls add in another order, which moves a logit by about 1e-5 on some CPUs (1.1e-5 seen on
+# an AMD EPYC, under 1e-5 on Xeons); a row reading another row's state is off by far more.
+ROW_TOL = 5e-5
 PROMPTS = ["What is 17 times 23? Think it through.", "hi", "a much longer question about many things at once"]
 
 
@@ -147,7 +151,7 @@ def test_teacher_forced_paths_agree_to_float_rounding(which, request):
     report = parity.teacher_forced(rt, _ids(rt, PROMPTS[0]), steps=10, companions=companions)
     for path, diffs in report.items():
         worst = parity.worst(diffs)
-        assert len(diffs) == 10 and worst.max_abs < 1e-5 and worst.kl < 1e-9, (path, worst)
+        assert len(diffs) == 10 and worst.max_abs < ROW_TOL and worst.kl < 1e-9, (path, worst)
 
 
 def _settings(method: str, n: int) -> DecodeSettings:
@@ -207,7 +211,7 @@ def test_a_row_outgrowing_the_slots_grows_them_and_keeps_its_states(moe_rt):
         for t, feed in enumerate(want[0]):
             got.append(batch.step([feed], [n + t])[0].float())
     assert batch.length > n + 12
-    assert max(d.max_abs for d in parity.compare(want[1], got)) < 1e-5
+    assert max(d.max_abs for d in parity.compare(want[1], got)) < ROW_TOL
 
 
 @pytest.mark.model
@@ -238,7 +242,7 @@ def test_rows_leaving_move_down_by_slot_and_keep_their_logits(moe_rt, monkeypatc
     assert moves == [(2, 0)] and batch.slots == [1, 0, 2]
     for j in range(4):
         diffs = parity.compare(ref[j][1][: len(got[j])], got[j])
-        assert max(d.max_abs for d in diffs) < 1e-5, j
+        assert max(d.max_abs for d in diffs) < ROW_TOL, j
 
 
 @pytest.mark.model
@@ -288,7 +292,7 @@ def test_every_experts_implementation_gives_the_eager_blocks_logits(moe_rt, impl
         got = parity.batched_static(moe_rt, inputs, feeds, companions, graphs=False)
     finally:
         moe_rt.model.set_experts_implementation("grouped_mm")
-    assert parity.worst(parity.compare(ref, got)).max_abs < 1e-5
+    assert parity.worst(parity.compare(ref, got)).max_abs < ROW_TOL
 
 
 def test_the_header_names_the_decode_path():
