@@ -85,6 +85,7 @@ class TrainConfig:
     p_suffix: float = 0.2  # the step-by-step request appended to the question
     p_no_think: float = 0.04  # thinking off: the answer right after the empty think block
     p_jpeg: float = 0.5  # a picture goes through a JPEG save first (the held-out pictures are JPEGs)
+    rules_share: float = 0.3  # training expressions drawn with lines beside them (`media.RULES_P`)
     weights: tuple[tuple[str, float], ...] = (
         ("text", 0.18),
         ("image", 0.34),
@@ -645,6 +646,7 @@ def train(
 ) -> Path:  # fmt: skip
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    media.RULES_P = cfg.rules_share  # before the workers fork, so they draw the same pictures
     t_start = time.time()
     processor = tiny_moe.make_processor(tiny_moe.make_tokenizer(), cfg.image_tokens)
     _WORKER.update(cfg=cfg, processor=processor)
@@ -838,6 +840,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--fonts-dir", type=Path, help=f"font folder (default: ${media.FONTS_ENV} or the system's)"
     )
+    ap.add_argument(
+        "--rules-share",
+        type=float,
+        default=TrainConfig.rules_share,
+        help="share of training expressions drawn with lines beside them (never the held-out frame)",
+    )
     ap.add_argument("--weights", help="task mix, e.g. text=0.2,image=0.4 (default: the recipe's)")
     ap.add_argument("--resume", action="store_true", help="continue from CKPT_DIR/seed<N>.pt")
     ap.add_argument("--init", type=Path, help="start from this trained tiny-moe folder's weights")
@@ -871,7 +879,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(seed=args.seed, steps=args.steps, lr=args.lr, warmup=args.warmup, threads=args.threads,
                       vision_steps=args.vision_steps, device=args.device, bf16=(cuda and not args.no_bf16) or args.bf16,
                       minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,
-                      workers=workers, experts=args.experts, init=str(args.init or ""))  # fmt: skip
+                      workers=workers, experts=args.experts, init=str(args.init or ""),
+                      rules_share=args.rules_share)  # fmt: skip
     cfg = for_device(cfg)
     if args.batch_tokens:
         cfg = replace(cfg, batch_tokens=args.batch_tokens)
