@@ -88,6 +88,34 @@ def test_unseen_renderer_task_files_load_for_the_eval_harness():
         assert all(Path(p).is_file() for t in tasks for p in t.images)
 
 
+def test_a_fresh_question_after_earlier_turns_keeps_its_own_answer():
+    rng = random.Random(3)
+    exs = [data.make_example("after", data.LANGS[i % 2], rng) for i in range(40)]
+    for ex in exs:
+        fresh = ex.id.removeprefix("after-").split("-")[0]
+        assert fresh in ("text", "image", "shapes", "video") and ex.kind == "after"
+        assert [h["role"] for h in ex.history] == ["user", "assistant"] * (len(ex.history) // 2)
+        assert ex.history[-1]["text"].count("\\boxed{") == 1
+        assert ex.question not in data.QUESTIONS["double"]  # never the follow-up
+        assert f"\\boxed{{{ex.answer}}}" in ex.answer_text
+        assert bool(ex.images) == (fresh in ("image", "shapes"))
+        assert (ex.frames is not None) == (fresh == "video")
+    assert {len(ex.history) for ex in exs} == {2, 4}  # a plain earlier turn, or a doubling exchange
+    assert any(h.get("images") for ex in exs for h in ex.history)  # some earlier turns hold a picture
+
+
+def test_after_task_file_holds_fresh_questions_after_text_turns():
+    from engine.eval import load_tasks
+
+    tasks = load_tasks(TASKS / "after.jsonl")
+    assert len(tasks) >= 60 and {t.kind for t in tasks} == {"after"}
+    assert len({t.id for t in tasks}) == len(tasks)
+    assert all(t.history and all(not h.images for h in t.history) for t in tasks)
+    assert all(Path(p).is_file() for t in tasks for p in (*t.images, *t.videos))
+    kinds = {t.id.split("-")[1] for t in tasks}
+    assert kinds == {"text", "image", "shapes", "video"}
+
+
 def test_render_workers_give_the_batches_of_the_loop():
     import multiprocessing
 

@@ -13,7 +13,10 @@ Kinds:
   and `a × d` (d one digit), operands of one to three digits;
 - `shapes`: "How many squares are in the image?", 1-9 squares among circles and triangles;
 - `video`: "What is the sum of the numbers shown in the video?", 2-4 numbers from 1 to 9;
-- `double`: "Now double it." after a text or image turn whose answer is in the history.
+- `double`: "Now double it." after a text or image turn whose answer is in the history;
+- `after` (not a kind of its own in the corpus): a fresh text, image, shapes or video question
+  asked after earlier turns, so that a new question is answered on its own rather than as a
+  follow-up to what came before (only `double` needs the history).
 
 Leaves pixels to `tiny_moe_media.py`, tokenisation and chat templates to the processor, and
 training to `tiny_moe_train.py`. Command line: `python -m train.tiny_moe_data --tasks DIR`
@@ -444,6 +447,22 @@ def double_example(first: Example, lang: str, rng: random.Random) -> Example:
     return _example("double", lang, _ask("double", lang, rng), lines, 2 * v, params, rng, history=history)
 
 
+# ---------------------------------------------------------------- multi-turn: a fresh question
+
+AFTER_FRESH = (("image", 0.4), ("shapes", 0.3), ("text", 0.2), ("video", 0.1))
+AFTER_EARLIER = ("text", "text", "double")  # and an image turn with probability `p_image`
+
+
+def after_example(fresh: Example, earlier: Example) -> Example:
+    """`fresh` asked after the conversation `earlier` (its history, question and answer)."""
+    history = (
+        *earlier.history,
+        {"role": "user", "text": earlier.question, "images": earlier.images},
+        {"role": "assistant", "text": earlier.answer_text},
+    )
+    return replace(fresh, id=f"after-{fresh.id}", kind="after", history=history)
+
+
 # ---------------------------------------------------------------- sampling and splits
 
 PARAMS = {"text": _text_params, "image": _image_params, "shapes": _shapes_params, "video": _video_params}
@@ -475,7 +494,15 @@ def make_example(
 ) -> Example:
     """One example of `kind`; a `double` example's first turn is an image problem with
     probability `p_image` (when rendering), else a text problem. `split` picks the renderer
-    settings ("heldout": fonts, sizes and layouts that training never draws)."""
+    settings ("heldout": fonts, sizes and layouts that training never draws). An `after`
+    example's earlier turn is an image problem with probability `p_image`, else a text problem
+    or a doubling exchange."""
+    if kind == "after":
+        kinds, weights = zip(*AFTER_FRESH, strict=True)
+        fresh = make_example(rng.choices(kinds, weights)[0], lang, rng, heldout, render, split=split)
+        first_kind = "image" if render and rng.random() < p_image else rng.choice(AFTER_EARLIER)
+        earlier = make_example(first_kind, lang, rng, heldout, render, p_image=0.0, split=split)
+        return after_example(fresh, earlier)
     if kind == "double":
         while True:
             first_kind = "image" if render and rng.random() < p_image else "text"
@@ -539,7 +566,7 @@ def task_record(ex: Example, media_dir: Path, root: Path) -> dict:
         path = media_dir / f"{ex.id}.jpg"
         ex.images[0].save(path, quality=90)  # noisy pictures: a PNG would be 5x larger
         rec["images"] = [str(path.relative_to(root))]
-    if ex.numbers and ex.kind == "video":
+    if ex.numbers:  # a clip (also as an `after` example's fresh question)
         path = media_dir / f"{ex.id}.mp4"
         rng = random.Random(ex.id)
         media.write_mp4(path, media.number_frames(ex.numbers, rng, range(media.FRAMES_PER_NUMBER)))
@@ -551,6 +578,7 @@ def task_record(ex: Example, media_dir: Path, root: Path) -> dict:
 
 TASK_COUNTS = {"text": 100, "image": 100, "shapes": 100, "video": 60, "double": 60}
 UNSEEN_COUNTS = {"image": 120, "shapes": 120}  # files `<kind>_unseen.jsonl`
+AFTER_COUNT = 80  # file `after.jsonl`
 
 
 def write_tasks(root: Path, seed: int = 1, counts: dict[str, int] = TASK_COUNTS) -> None:
@@ -577,6 +605,16 @@ def write_unseen_tasks(root: Path, seed: int = 2, counts: dict[str, int] = UNSEE
         (root / f"{kind}_unseen.jsonl").write_text(text, encoding="utf-8")
 
 
+def write_after_tasks(root: Path, seed: int = 3, n: int = AFTER_COUNT) -> None:
+    """`root/after.jsonl`: held-out fresh questions asked after earlier text turns (the task
+    files hold text history only)."""
+    media_dir = root / "media"
+    media_dir.mkdir(parents=True, exist_ok=True)
+    recs = [task_record(ex, media_dir, root) for ex in heldout_examples("after", n, seed * 1000)]
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+    (root / "after.jsonl").write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.tiny_moe_data", description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", type=Path, help="write the held-out task files into this folder")
@@ -597,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         write_unseen_tasks(args.unseen_tasks)
     if args.tasks:
         write_tasks(args.tasks, args.seed)
+        write_after_tasks(args.tasks)
     if args.corpus:
         lines = corpus_lines(args.seed, 150)
         args.corpus.write_text(

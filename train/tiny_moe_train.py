@@ -593,8 +593,8 @@ def _last_boxed() -> Callable[[str], str | None]:
         return boxed
 
 
-CHECKS = (*((k, k, "train") for k in data.KINDS), ("image_unseen", "image", "heldout"),
-          ("shapes_unseen", "shapes", "heldout"))  # fmt: skip
+CHECKS = (*((k, k, "train") for k in data.KINDS), ("after", "after", "train"),
+          ("image_unseen", "image", "heldout"), ("shapes_unseen", "shapes", "heldout"))  # fmt: skip
 
 
 @torch.no_grad()
