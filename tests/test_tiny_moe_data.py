@@ -103,17 +103,26 @@ def test_a_fresh_question_after_earlier_turns_keeps_its_own_answer():
     assert {len(ex.history) for ex in exs} == {2, 4}  # a plain earlier turn, or a doubling exchange
     assert any(h.get("images") for ex in exs for h in ex.history)  # some earlier turns hold a picture
 
+    long = [data.make_example("after_long", data.LANGS[i % 2], rng) for i in range(40)]
+    assert all(ex.id.startswith("afterlong-") and ex.kind == "after" for ex in long)
+    assert max(len(ex.history) for ex in long) >= 6  # up to three exchanges, small talk among them
+    talk = {u for pairs in data.SMALL_TALK.values() for u, _ in pairs}
+    assert any(h["text"] in talk for ex in long for h in ex.history)
+    assert all(ex.question not in data.QUESTIONS["double"] for ex in long)
 
-def test_after_task_file_holds_fresh_questions_after_text_turns():
+
+def test_after_task_files_hold_fresh_questions_after_text_turns():
     from engine.eval import load_tasks
 
-    tasks = load_tasks(TASKS / "after.jsonl")
-    assert len(tasks) >= 60 and {t.kind for t in tasks} == {"after"}
-    assert len({t.id for t in tasks}) == len(tasks)
-    assert all(t.history and all(not h.images for h in t.history) for t in tasks)
-    assert all(Path(p).is_file() for t in tasks for p in (*t.images, *t.videos))
-    kinds = {t.id.split("-")[1] for t in tasks}
-    assert kinds == {"text", "image", "shapes", "video"}
+    for name in ("after", "after_long"):
+        tasks = load_tasks(TASKS / f"{name}.jsonl")
+        assert len(tasks) >= 60 and {t.kind for t in tasks} == {"after"}
+        assert len({t.id for t in tasks}) == len(tasks)
+        assert all(t.history and all(not h.images for h in t.history) for t in tasks)
+        assert all(Path(p).is_file() for t in tasks for p in (*t.images, *t.videos))
+        kinds = {t.id.split("-")[1] for t in tasks}
+        assert kinds == {"text", "image", "shapes", "video"}
+    assert max(len(t.history) for t in load_tasks(TASKS / "after_long.jsonl")) >= 8
 
 
 def test_render_workers_give_the_batches_of_the_loop():

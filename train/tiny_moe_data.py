@@ -15,8 +15,9 @@ Kinds:
 - `video`: "What is the sum of the numbers shown in the video?", 2-4 numbers from 1 to 9;
 - `double`: "Now double it." after a text or image turn whose answer is in the history;
 - `after` (not a kind of its own in the corpus): a fresh text, image, shapes or video question
-  asked after earlier turns, so that a new question is answered on its own rather than as a
-  follow-up to what came before (only `double` needs the history).
+  asked after one earlier exchange, so that a new question is answered on its own rather than as
+  a follow-up to what came before (only `double` needs the history); `after_long`: the same
+  after one to three exchanges, sometimes with small talk among them.
 
 Leaves pixels to `tiny_moe_media.py`, tokenisation and chat templates to the processor, and
 training to `tiny_moe_train.py`. Command line: `python -m train.tiny_moe_data --tasks DIR`
@@ -453,14 +454,32 @@ AFTER_FRESH = (("image", 0.4), ("shapes", 0.3), ("text", 0.2), ("video", 0.1))
 AFTER_EARLIER = ("text", "text", "double")  # and an image turn with probability `p_image`
 
 
+AFTER_LONG_EXCHANGES = (1, 2, 2, 3)  # task exchanges before an `after_long` question
+P_SMALL_TALK = 0.35  # an `after_long` chat also holds one small-talk exchange
+SMALL_TALK = {
+    "en": (("Hello!", "Hello! Send me a problem, a picture or a clip."), ("Thanks!", "You're welcome."),
+           ("Can you help me with a few sums?", "Yes: write the problem or send a picture."),
+           ("Good morning", "Good morning! What shall we work out?"), ("ok", "Ok. What next?"),
+           ("That was quick, thank you.", "Glad to help. Anything else?")),
+    "pt-BR": (("Olá!", "Olá! Mande um problema, uma imagem ou um vídeo."), ("Obrigado!", "De nada."),
+              ("Você me ajuda com umas contas?", "Sim: escreva o problema ou mande uma imagem."),
+              ("Bom dia", "Bom dia! O que vamos calcular?"), ("ok", "Ok. E agora?"),
+              ("Foi rápido, obrigada.", "Que bom que ajudei. Mais alguma coisa?")),
+}  # fmt: skip
+
+
+def exchange(ex: Example) -> tuple[dict, ...]:
+    """`ex` as earlier turns: its own history, then its question and answer."""
+    return (
+        *ex.history,
+        {"role": "user", "text": ex.question, "images": ex.images},
+        {"role": "assistant", "text": ex.answer_text},
+    )
+
+
 def after_example(fresh: Example, earlier: Example) -> Example:
     """`fresh` asked after the conversation `earlier` (its history, question and answer)."""
-    history = (
-        *earlier.history,
-        {"role": "user", "text": earlier.question, "images": earlier.images},
-        {"role": "assistant", "text": earlier.answer_text},
-    )
-    return replace(fresh, id=f"after-{fresh.id}", kind="after", history=history)
+    return replace(fresh, id=f"after-{fresh.id}", kind="after", history=exchange(earlier))
 
 
 # ---------------------------------------------------------------- sampling and splits
@@ -497,12 +516,23 @@ def make_example(
     settings ("heldout": fonts, sizes and layouts that training never draws). An `after`
     example's earlier turn is an image problem with probability `p_image`, else a text problem
     or a doubling exchange."""
-    if kind == "after":
+    if kind in ("after", "after_long"):
         kinds, weights = zip(*AFTER_FRESH, strict=True)
         fresh = make_example(rng.choices(kinds, weights)[0], lang, rng, heldout, render, split=split)
-        first_kind = "image" if render and rng.random() < p_image else rng.choice(AFTER_EARLIER)
-        earlier = make_example(first_kind, lang, rng, heldout, render, p_image=0.0, split=split)
-        return after_example(fresh, earlier)
+        n = 1 if kind == "after" else rng.choice(AFTER_LONG_EXCHANGES)
+        chat = []
+        for _ in range(n):
+            first_kind = "image" if render and rng.random() < p_image else rng.choice(AFTER_EARLIER)
+            earlier = make_example(first_kind, lang, rng, heldout, render, p_image=0.0, split=split)
+            chat.append(exchange(earlier))
+        if kind == "after":
+            return replace(fresh, id=f"after-{fresh.id}", kind="after", history=chat[0])
+        if rng.random() < P_SMALL_TALK:
+            user, assistant = rng.choice(SMALL_TALK[lang])
+            talk = ({"role": "user", "text": user}, {"role": "assistant", "text": assistant})
+            chat.insert(rng.randint(0, n), talk)
+        history = tuple(turn for ex_turns in chat for turn in ex_turns)
+        return replace(fresh, id=f"afterlong-{fresh.id}", kind="after", history=history)
     if kind == "double":
         while True:
             first_kind = "image" if render and rng.random() < p_image else "text"
@@ -578,7 +608,7 @@ def task_record(ex: Example, media_dir: Path, root: Path) -> dict:
 
 TASK_COUNTS = {"text": 100, "image": 100, "shapes": 100, "video": 60, "double": 60}
 UNSEEN_COUNTS = {"image": 120, "shapes": 120}  # files `<kind>_unseen.jsonl`
-AFTER_COUNT = 80  # file `after.jsonl`
+AFTER_COUNTS = {"after": 80, "after_long": 80}  # files `after.jsonl`, `after_long.jsonl`
 
 
 def write_tasks(root: Path, seed: int = 1, counts: dict[str, int] = TASK_COUNTS) -> None:
@@ -605,14 +635,16 @@ def write_unseen_tasks(root: Path, seed: int = 2, counts: dict[str, int] = UNSEE
         (root / f"{kind}_unseen.jsonl").write_text(text, encoding="utf-8")
 
 
-def write_after_tasks(root: Path, seed: int = 3, n: int = AFTER_COUNT) -> None:
-    """`root/after.jsonl`: held-out fresh questions asked after earlier text turns (the task
-    files hold text history only)."""
+def write_after_tasks(root: Path, seed: int = 3, counts: dict[str, int] = AFTER_COUNTS) -> None:
+    """`root/after.jsonl` and `root/after_long.jsonl`: held-out fresh questions asked after one
+    earlier exchange, and after one to three (with small talk at times); the task files hold
+    text history only."""
     media_dir = root / "media"
     media_dir.mkdir(parents=True, exist_ok=True)
-    recs = [task_record(ex, media_dir, root) for ex in heldout_examples("after", n, seed * 1000)]
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
-    (root / "after.jsonl").write_text(text, encoding="utf-8")
+    for i, (kind, n) in enumerate(counts.items()):
+        recs = [task_record(ex, media_dir, root) for ex in heldout_examples(kind, n, (seed + i) * 1000)]
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+        (root / f"{kind}.jsonl").write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
