@@ -436,24 +436,27 @@ def video_example(numbers: tuple, lang: str, rng: random.Random, render: bool = 
 # ---------------------------------------------------------------- multi-turn: double it
 
 
+def exchange(ex: Example) -> tuple[dict, ...]:
+    """`ex` as earlier turns: its own history, then its question and answer."""
+    return (
+        *ex.history,
+        {"role": "user", "text": ex.question, "images": ex.images},
+        {"role": "assistant", "text": ex.answer_text},
+    )
+
+
 def double_example(first: Example, lang: str, rng: random.Random) -> Example:
     """Double the answer of `first`, which becomes the history (its answer sentence only)."""
     v, w = int(first.answer), words(lang, rng)
     lines = [OPENING["double"][lang].format(v=v), *mul_lines(v, 2, w)]
-    history = (
-        {"role": "user", "text": first.question, "images": first.images},
-        {"role": "assistant", "text": first.answer_text},
-    )
-    params = (first.kind, first.params)
-    return _example("double", lang, _ask("double", lang, rng), lines, 2 * v, params, rng, history=history)
+    params, question = (first.kind, first.params), _ask("double", lang, rng)
+    return _example("double", lang, question, lines, 2 * v, params, rng, history=exchange(first))
 
 
 # ---------------------------------------------------------------- multi-turn: a fresh question
 
 AFTER_FRESH = (("image", 0.4), ("shapes", 0.3), ("text", 0.2), ("video", 0.1))
 AFTER_EARLIER = ("text", "text", "double")  # and an image turn with probability `p_image`
-
-
 AFTER_LONG_EXCHANGES = (1, 2, 2, 3)  # task exchanges before an `after_long` question
 P_SMALL_TALK = 0.35  # an `after_long` chat also holds one small-talk exchange
 SMALL_TALK = {
@@ -466,20 +469,6 @@ SMALL_TALK = {
               ("Bom dia", "Bom dia! O que vamos calcular?"), ("ok", "Ok. E agora?"),
               ("Foi rápido, obrigada.", "Que bom que ajudei. Mais alguma coisa?")),
 }  # fmt: skip
-
-
-def exchange(ex: Example) -> tuple[dict, ...]:
-    """`ex` as earlier turns: its own history, then its question and answer."""
-    return (
-        *ex.history,
-        {"role": "user", "text": ex.question, "images": ex.images},
-        {"role": "assistant", "text": ex.answer_text},
-    )
-
-
-def after_example(fresh: Example, earlier: Example) -> Example:
-    """`fresh` asked after the conversation `earlier` (its history, question and answer)."""
-    return replace(fresh, id=f"after-{fresh.id}", kind="after", history=exchange(earlier))
 
 
 # ---------------------------------------------------------------- sampling and splits
@@ -513,9 +502,9 @@ def make_example(
 ) -> Example:
     """One example of `kind`; a `double` example's first turn is an image problem with
     probability `p_image` (when rendering), else a text problem. `split` picks the renderer
-    settings ("heldout": fonts, sizes and layouts that training never draws). An `after`
-    example's earlier turn is an image problem with probability `p_image`, else a text problem
-    or a doubling exchange."""
+    settings ("heldout": fonts, sizes and layouts that training never draws). Each earlier
+    exchange of an `after` or `after_long` example is an image problem with probability
+    `p_image`, else a text problem or a doubling exchange."""
     if kind in ("after", "after_long"):
         kinds, weights = zip(*AFTER_FRESH, strict=True)
         fresh = make_example(rng.choices(kinds, weights)[0], lang, rng, heldout, render, split=split)
@@ -525,14 +514,13 @@ def make_example(
             first_kind = "image" if render and rng.random() < p_image else rng.choice(AFTER_EARLIER)
             earlier = make_example(first_kind, lang, rng, heldout, render, p_image=0.0, split=split)
             chat.append(exchange(earlier))
-        if kind == "after":
-            return replace(fresh, id=f"after-{fresh.id}", kind="after", history=chat[0])
-        if rng.random() < P_SMALL_TALK:
+        if kind == "after_long" and rng.random() < P_SMALL_TALK:
             user, assistant = rng.choice(SMALL_TALK[lang])
             talk = ({"role": "user", "text": user}, {"role": "assistant", "text": assistant})
             chat.insert(rng.randint(0, n), talk)
         history = tuple(turn for ex_turns in chat for turn in ex_turns)
-        return replace(fresh, id=f"afterlong-{fresh.id}", kind="after", history=history)
+        prefix = "after" if kind == "after" else "afterlong"
+        return replace(fresh, id=f"{prefix}-{fresh.id}", kind="after", history=history)
     if kind == "double":
         while True:
             first_kind = "image" if render and rng.random() < p_image else "text"
