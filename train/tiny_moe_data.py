@@ -599,40 +599,36 @@ UNSEEN_COUNTS = {"image": 120, "shapes": 120}  # files `<kind>_unseen.jsonl`
 AFTER_COUNTS = {"after": 80, "after_long": 80}  # files `after.jsonl`, `after_long.jsonl`
 
 
-def write_tasks(root: Path, seed: int = 1, counts: dict[str, int] = TASK_COUNTS) -> None:
-    """`root/<kind>.jsonl` and `root/media/`: the held-out evaluation sets."""
+def write_task_file(root: Path, name: str, exs: Sequence[Example]) -> None:
+    """`root/<name>.jsonl` for the evaluation harness, its pictures and clips in `root/media/`."""
     media_dir = root / "media"
     media_dir.mkdir(parents=True, exist_ok=True)
+    recs = [task_record(ex, media_dir, root) for ex in exs]
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+    (root / f"{name}.jsonl").write_text(text, encoding="utf-8")
+
+
+def write_tasks(root: Path, seed: int = 1, counts: dict[str, int] = TASK_COUNTS) -> None:
+    """`root/<kind>.jsonl` and `root/media/`: the held-out evaluation sets."""
     for i, (kind, n) in enumerate(counts.items()):
-        exs = heldout_examples(kind, n, seed * 1000 + i)  # `double`: text history (what task files hold)
-        recs = [task_record(ex, media_dir, root) for ex in exs]
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
-        (root / f"{kind}.jsonl").write_text(text, encoding="utf-8")
+        # `double`: text history (what task files hold)
+        write_task_file(root, kind, heldout_examples(kind, n, seed * 1000 + i))
 
 
 def write_unseen_tasks(root: Path, seed: int = 2, counts: dict[str, int] = UNSEEN_COUNTS) -> None:
     """`root/<kind>_unseen.jsonl` and `root/media/`: held-out numbers drawn with the held-out
     renderer settings (font families, Pillow-font sizes and layouts training never draws)."""
-    media_dir = root / "media"
-    media_dir.mkdir(parents=True, exist_ok=True)
     for i, (kind, n) in enumerate(counts.items()):
         exs = heldout_examples(kind, n, seed * 1000 + i, split="heldout")
-        exs = [replace(ex, id=f"{ex.id}-u") for ex in exs]
-        recs = [task_record(ex, media_dir, root) for ex in exs]
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
-        (root / f"{kind}_unseen.jsonl").write_text(text, encoding="utf-8")
+        write_task_file(root, f"{kind}_unseen", [replace(ex, id=f"{ex.id}-u") for ex in exs])
 
 
 def write_after_tasks(root: Path, seed: int = 3, counts: dict[str, int] = AFTER_COUNTS) -> None:
     """`root/after.jsonl` and `root/after_long.jsonl`: held-out fresh questions asked after one
     earlier exchange, and after one to three (with small talk at times); the task files hold
     text history only."""
-    media_dir = root / "media"
-    media_dir.mkdir(parents=True, exist_ok=True)
     for i, (kind, n) in enumerate(counts.items()):
-        recs = [task_record(ex, media_dir, root) for ex in heldout_examples(kind, n, (seed + i) * 1000)]
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
-        (root / f"{kind}.jsonl").write_text(text, encoding="utf-8")
+        write_task_file(root, kind, heldout_examples(kind, n, (seed + i) * 1000))
 
 
 def main(argv: list[str] | None = None) -> int:
