@@ -67,7 +67,24 @@ ORACLE = {
     "one_share": lambda n, each: each,
     "one_change": lambda p, bill: _money(bill - p),
     "one_price": lambda n, p: _money(n * p),
+    "ev_add": lambda a, b: a + b,
+    "ev_left": lambda a, b: a - b,
+    "ev_need": lambda a, b: a - b,
+    "ev_apart": lambda a, b: a - b,
+    "ev_groups": lambda n, v: n * v,
+    "ev_rate": lambda n, v: n * v,
+    "ev_how_many": lambda k, groups: groups,
+    "ev_share": lambda n, each: each,
+    "ev_rate_plus": lambda n, v, c: n * v + c,
+    "ev_rate_minus": lambda n, v, c: n * v - c,
+    "ev_change_n": lambda n, v, bill: bill - n * v,
+    "ev_change_two": lambda a, b, bill: bill - a - b,
+    "ev_out_in": lambda a, b, c: a - b + c,
+    "ev_two_out": lambda a, b, c: a - b - c,
+    "ev_gain_spend": lambda a, b, c: a + b - c,
 }
+OP_WORDS = {"en": {"add": "+", "subtract": "-", "multiply": "×", "divide": "÷"},
+            "pt-BR": {"somamos": "+", "subtraímos": "-", "multiplicamos": "×", "dividimos": "÷"}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +191,9 @@ def test_every_sampler_keeps_its_numbers_easy():
                 nums = v.sample(rng)
                 assert all(isinstance(x, int) and x >= 0 for x in nums), (v.name, nums)
                 answer = ORACLE[v.name](*nums)
-                if v.kind != "time":
+                if v.kind == ad.EVERYDAY:  # the calculator's numbers: any size, whole
+                    assert isinstance(answer, int) and answer >= 1, (v.name, nums)
+                elif v.kind != "time":
                     value = Fraction(str(answer))
                     # money can be small; counted things are at least 2 (never "1 apples")
                     money = v.kind == "money" or v.name in ("one_change", "one_price")
@@ -218,7 +237,7 @@ def test_both_languages_and_every_kind_and_variant_present(train):
     assert Counter(p.lang for p in train).keys() == {"en", "pt-BR"}
     assert min(Counter(p.lang for p in train).values()) > 0.4 * len(train)
     assert {p.kind for p in train} == {*ad.KINDS, ad.ONE_STEP}
-    assert {p.params[0] for p in train} == {v.name for vs in ad.VARIANTS.values() for v in vs}
+    assert {p.params[0] for p in train} == {v.name for k in (*ad.KINDS, ad.ONE_STEP) for v in ad.VARIANTS[k]}
 
 
 def test_trace_shape(train):
@@ -339,3 +358,44 @@ def test_short_thought_never_gives_the_answer():
     assert cp.short_thought("Oi!", "pt-BR", random.Random(1)) != cp.short_thought(
         "Hi!", "en", random.Random(1)
     )
+
+
+@pytest.fixture(scope="module")
+def everyday() -> list[ad.Problem]:
+    return ad.generate(600, seed=1, kinds=(ad.EVERYDAY,)) + ad.generate(
+        60, seed=1, split="heldout", kinds=(ad.EVERYDAY,)
+    )
+
+
+def test_everyday_problems_are_their_own_stream_in_both_languages(everyday):
+    assert [p.kind for p in ad.generate(60, seed=4)].count(ad.EVERYDAY) == 0
+    assert ad.generate(40, seed=4) == ad.generate(40, seed=4)  # the main stream is what it was
+    assert {p.kind for p in everyday} == {ad.EVERYDAY}
+    assert {p.params[0] for p in everyday} == {v.name for v in ad.VARIANTS[ad.EVERYDAY]}
+    assert min(Counter(p.lang for p in everyday).values()) > 0.4 * len(everyday)
+    train, held = everyday[:600], everyday[600:]
+    assert all(ad.is_heldout(p.kind, p.params) for p in held)
+    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in held}
+
+
+def test_everyday_lines_name_their_operation_and_are_right(everyday):
+    """Each line of arithmetic is "<operation word>: a op b = c." with the word matching the
+    sign and c right; the answer is the independent oracle's and the last line states it."""
+    finals = {lang: tuple(t.split("{")[0] for t in ad.FINAL[lang]) for lang in ad.LANGS}
+    for p in everyday:
+        assert ad.normalize_answer(str(ORACLE[p.params[0]](*p.params[1:]))) == p.answer, p
+        lines = p.thinking.split("\n")
+        assert lines[0].startswith(ad.OPENING[p.lang]) and lines[-1].startswith(finals[p.lang])
+        assert BOX.findall(p.answer_text) == [p.answer] and p.answer in lines[-1]
+        steps = [line for line in lines[:-1] if "✓" not in line]
+        assert 1 <= len(steps) <= 2, p.thinking
+        for line in steps:
+            m = re.search(r"(\w+): (\d+) ([-+×÷]) (\d+) = (\d+)\.$", line)
+            assert m, line
+            word, a, op, b, c = m.groups()
+            assert OP_WORDS[p.lang][word.lower()] == op, line
+            assert _evaluate(f"{a} {op} {b}") == int(c), line
+        assert "{" not in p.question + p.answer_text.replace("\\boxed{", ""), p.question
+        assert 8 <= ad.approx_tokens(p.thinking) <= 115 and 12 <= ad.approx_tokens(p.question) <= 64, p
+    words = Counter(re.search(r"(\w+):", p.thinking).group(1) for p in everyday)
+    assert len(words) == 8  # four operations in two languages, each one somewhere

@@ -82,6 +82,18 @@ def test_focus_kinds_take_their_share_of_each_batch(tok, source):
     )
 
 
+def test_everyday_share_draws_its_own_stream(tok, source):
+    cfg = replace(st.TrainConfig(), batch=20, chat_share=0.0, one_step_share=0.0, everyday_share=0.5)
+    mixed = st.BatchSource(tok, cfg, [], source.line_ends, source.pad)
+    texts = [tok.decode(list(e.ids)) for e in mixed.batch(3)]
+    ops = re.compile(r"(?:add|subtract|multiply|divide|somamos|subtraímos|multiplicamos|dividimos): \d")
+    assert sum(bool(ops.search(t)) for t in texts) >= 10  # half are everyday problems
+    plain = st.BatchSource(tok, replace(cfg, everyday_share=0.0), [], source.line_ends, source.pad)
+    assert not any(ops.search(tok.decode(list(e.ids))) for e in plain.batch(3))
+    with pytest.raises(SystemExit):
+        st.parse_args(["--everyday-share", "0.6", "--one-step-share", "0.5"])
+
+
 def test_unrolled_slot_inputs_are_the_models_own_mix(tok, source):
     from engine.runtimes.torch_runtime import smollm2_base_folder
 

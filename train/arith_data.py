@@ -32,6 +32,7 @@ KINDS = ("sum", "difference", "product", "money", "time", "units", "percent", "c
 # One operation, the everyday question ("how much change?", "how many in 7 boxes?"): drawn
 # only when asked for (`generate(kinds=...)`), so the multi-step kinds' streams stay as they were.
 ONE_STEP = "one_step"
+EVERYDAY = "everyday"  # everyday wording, one or two operations (its own stream, like ONE_STEP)
 HELDOUT_MOD = 8  # one parameter set in eight is held out
 TRACE_BUDGET = 62  # approximate tokens (see approx_tokens) without the check line; longer renders are redrawn
 CHECK_BUDGET = 14  # the allowance for the check line
@@ -351,7 +352,7 @@ def _pct_n(rng: random.Random, p: int, lo: int, hi: int) -> int:
 
 # ---------------------------------------------------------------------------- registry
 
-VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in (*KINDS, ONE_STEP)}
+VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY)}
 
 
 def variant(kind: str, name: str, sample: Callable[[random.Random], tuple[int, ...]]):
@@ -2174,6 +2175,489 @@ def _one_price(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     good1 = ctx.words["a_good"].split(" ", 1)[1]
     return _money_draft(ctx, ONE_PRICE, openers, [f"{mul_expr(ctx, n, p, d, 100)}."],
                         f"{d(n * p)} ÷ {n} = {d(p)}", n * p, n=n, p=ctx.cash(p), good1=good1)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- everyday wording
+
+# The way people ask: first person, relatives and friends, bills and rents, many phrasings for
+# each operation. Every line of arithmetic names its operation before the expression ("add:",
+# "subtract:", "multiply:", "divide:"), so the choice of operation is a step of its own, the
+# one that wording outside the stories above most often got wrong. The arithmetic is written
+# directly: with the calculator on, a decomposed line is only more numbers to copy.
+OPS = {
+    "+": ("add", "somamos"),
+    "-": ("subtract", "subtraímos"),
+    "×": ("multiply", "multiplicamos"),
+    "÷": ("divide", "dividimos"),
+}
+REL = {
+    "en": ("my aunt", "my uncle", "my grandma", "my grandpa", "my brother", "my sister", "my neighbour",
+           "my friend", "my mom", "my dad"),
+    "pt-BR": ("minha tia", "meu tio", "minha avó", "meu avô", "meu irmão", "minha irmã", "minha vizinha",
+              "meu amigo", "minha mãe", "meu pai"),
+}  # fmt: skip
+
+
+def _everyday(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], check: str, **kw) -> Draft:
+    """A Draft whose steps are `op word: a op b = c.` lines, one per (a, op, b)."""
+    steps, value = [], 0
+    for a, op, b in ops:
+        value = {"+": a + b, "-": a - b, "×": a * b, "÷": a // b}[op]
+        word = OPS[op][0 if ctx.en else 1]
+        steps.append(f"{word}: {a} {op} {b} = {value}.")
+    rel, rel2 = ctx.rng.sample(REL[ctx.lang], 2)
+    return _int_draft(ctx, stories, [], steps, check, value, rel=rel, Rel=_cap(rel), rel2=rel2, **kw)
+
+
+def _spread(r: random.Random, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi], as often with few digits as with many."""
+    top = r.choice([h for h in (99, 999, 9999) if h <= hi] or [hi])
+    return r.randint(lo, min(top, hi))
+
+
+EV_ADD = {
+    "en": (
+        ("I have {a} {items} and {rel} gave me {b} more. How many {items} do I have now?",
+         "Now I have {box} {items}."),
+        ("{name} picked {a} strawberries on Saturday and {b} on Sunday. How many did {she} pick over the weekend?",
+         "{name} picked {box} strawberries."),
+        ("We spent {a} dollars on food and {b} dollars on drinks. What did we spend altogether?",
+         "We spent {box} dollars."),
+        ("The school has {a} girls and {b} boys. How many children go to the school?",
+         "{box} children go to the school."),
+        ("{Rel} has {a} {items} and I have {b}. How many do we have between us?", "We have {box} {items}."),
+        ("There were {a} people at the party and then {b} more came. How many people were there in the end?",
+         "There were {box} people."),
+        ("I ran {a} km last month and {b} km this month. What is my total?", "My total is {box} km."),
+        ("A library got {a} new books in May and {b} in June. How many new books is that in total?",
+         "That is {box} new books."),
+    ),
+    "pt-BR": (
+        ("Eu tenho {a} {items} e {rel} me deu mais {b}. {Q} {items} eu tenho agora?", "Tenho {box} {items}."),
+        ("{name} colheu {a} morangos no sábado e {b} no domingo. Quantos morangos {ela} colheu no fim de semana?",
+         "{name} colheu {box} morangos."),
+        ("Gastamos {a} reais com comida e {b} reais com bebida. Quanto gastamos ao todo?",
+         "Gastamos {box} reais."),
+        ("A escola tem {a} meninas e {b} meninos. Quantas crianças estudam lá?",
+         "Estudam {box} crianças na escola."),
+        ("{Rel} tem {a} {items} e eu tenho {b}. {Q} temos somando os dois?", "Temos {box} {items}."),
+        ("Na festa havia {a} pessoas e depois chegaram mais {b}. Quantas pessoas ficaram na festa?",
+         "Ficaram {box} pessoas."),
+        ("Corri {a} km no mês passado e {b} km neste mês. Quanto corri no total?", "Corri {box} km."),
+        ("A biblioteca recebeu {a} livros em maio e {b} em junho. Quantos livros chegaram nos dois meses?",
+         "Chegaram {box} livros."),
+    ),
+}  # fmt: skip
+EV_LEFT = {
+    "en": (
+        ("I had {a} {items} and gave {b} of them to {rel}. How many do I have left?", "I have {box} {items} left."),
+        ("A bag holds {a} grams of flour and the recipe uses {b} grams. How much flour is left in the bag?",
+         "{box} grams are left."),
+        ("The plane has {a} seats and {b} are booked already. How many seats are still free?",
+         "{box} seats are free."),
+        ("{name} had {a} dollars and spent {b} on a jacket. How much money does {she} have now?",
+         "{name} has {box} dollars now."),
+        ("Out of {a} eggs, {b} broke on the way home. How many eggs are fine?", "{box} eggs are fine."),
+        ("My phone had {a} photos and I deleted {b}. How many photos are on it now?",
+         "There are {box} photos on it now."),
+        ("The shop had {a} umbrellas and sold {b} when it rained. How many umbrellas remain?",
+         "{box} umbrellas remain."),
+    ),
+    "pt-BR": (
+        ("Eu tinha {a} {items} e dei {b} para {rel}. {Q} ficaram comigo?", "Ficaram {box} {items} comigo."),
+        ("Um saco tem {a} gramas de farinha e a receita usa {b} gramas. Quanto de farinha sobra no saco?",
+         "Sobram {box} gramas."),
+        ("O avião tem {a} lugares e {b} já foram vendidos. Quantos lugares ainda estão livres?",
+         "Estão livres {box} lugares."),
+        ("{name} tinha {a} reais e gastou {b} numa jaqueta. Com quanto {ela} ficou?", "{name} ficou com {box} reais."),
+        ("De {a} ovos, {b} quebraram no caminho. Quantos ovos estão inteiros?", "Estão inteiros {box} ovos."),
+        ("Meu celular tinha {a} fotos e eu apaguei {b}. Quantas fotos restam?", "Restam {box} fotos."),
+        ("A loja tinha {a} guarda-chuvas e vendeu {b} quando choveu. Quantos sobraram?",
+         "Sobraram {box} guarda-chuvas."),
+    ),
+}  # fmt: skip
+EV_NEED = {
+    "en": (
+        ("I want a bike that costs {a} dollars and I have saved {b}. How much more do I need?",
+         "I need {box} dollars more."),
+        ("The puzzle has {a} pieces and I have put in {b}. How many pieces are still to go?",
+         "{box} pieces are still to go."),
+        ("We need {a} chairs for the wedding and we have {b}. How many more chairs must we get?",
+         "We must get {box} more chairs."),
+        ("{name} wants to read {a} pages this week and has read {b}. How many pages does {she} have to go?",
+         "{name} has {box} pages to go."),
+        ("My goal is {a} steps a day. So far I walked {b}. How many steps am I missing?",
+         "I am missing {box} steps."),
+    ),
+    "pt-BR": (
+        ("Quero uma bicicleta de {a} reais e já juntei {b}. Quanto ainda preciso juntar?",
+         "Ainda preciso de {box} reais."),
+        ("O quebra-cabeça tem {a} peças e eu já encaixei {b}. Quantas peças faltam?", "Faltam {box} peças."),
+        ("Precisamos de {a} cadeiras para o casamento e temos {b}. Quantas cadeiras ainda faltam?",
+         "Faltam {box} cadeiras."),
+        ("{name} quer ler {a} páginas nesta semana e já leu {b}. Quantas páginas ainda faltam?",
+         "Faltam {box} páginas."),
+        ("Minha meta é andar {a} passos por dia. Até agora andei {b}. Quantos passos faltam?",
+         "Faltam {box} passos."),
+    ),
+}  # fmt: skip
+EV_APART = {
+    "en": (
+        ("{name} is {a} years old and {her} cousin is {b}. How much older is {name}?",
+         "{name} is {box} years older."),
+        ("A red coat costs {a} dollars and a blue one costs {b}. How much cheaper is the blue coat?",
+         "The blue coat is {box} dollars cheaper."),
+        ("Our team scored {a} points and the other team scored {b}. By how many points did we win?",
+         "We won by {box} points."),
+        ("My tree is {a} cm tall and {rel}'s tree is {b} cm. What is the difference in height?",
+         "The difference is {box} cm."),
+        ("{name} has {a} followers and {name2} has {b}. How many more followers does {name} have?",
+         "{name} has {box} more followers."),
+    ),
+    "pt-BR": (
+        ("{name} tem {a} anos e o primo tem {b}. Quantos anos {name} tem a mais?", "{name} tem {box} anos a mais."),
+        ("Um casaco vermelho custa {a} reais e um azul custa {b}. Quanto o azul é mais barato?",
+         "O azul é {box} reais mais barato."),
+        ("Nosso time fez {a} pontos e o outro fez {b}. Ganhamos por quantos pontos?",
+         "Ganhamos por {box} pontos."),
+        ("Minha árvore tem {a} cm e a árvore de {rel} tem {b} cm. Qual é a diferença de altura?",
+         "A diferença é de {box} cm."),
+        ("{name} tem {a} seguidores e {name2} tem {b}. Quantos seguidores {name} tem a mais?",
+         "{name} tem {box} seguidores a mais."),
+    ),
+}  # fmt: skip
+EV_GROUPS = {
+    "en": (
+        ("There are {n} boxes with {v} {items} in each. How many {items} are there in all?",
+         "There are {box} {items}."),
+        ("Each of the {n} kids brought {v} {items} to class. How many {items} did they bring?",
+         "They brought {box} {items}."),
+        ("I read {v} pages every day for {n} days. How many pages did I read?", "I read {box} pages."),
+        ("A minibus seats {v} people. How many people fit in {n} minibuses?", "{box} people fit."),
+        ("One cake needs {v} grams of butter. How much butter do I need for {n} cakes?",
+         "I need {box} grams of butter."),
+        ("The theatre has {n} rows with {v} seats in every row. How many seats does it have?",
+         "It has {box} seats."),
+    ),
+    "pt-BR": (
+        ("Há {n} caixas com {v} {items} em cada uma. {Q} {items} há ao todo?", "Há {box} {items}."),
+        ("Cada uma das {n} crianças levou {v} {items} para a aula. {Q} {items} elas levaram?",
+         "Elas levaram {box} {items}."),
+        ("Li {v} páginas por dia durante {n} dias. Quantas páginas eu li?", "Li {box} páginas."),
+        ("Uma van leva {v} pessoas. Quantas pessoas cabem em {n} vans?", "Cabem {box} pessoas."),
+        ("Um bolo leva {v} gramas de manteiga. Quanta manteiga preciso para {n} bolos?",
+         "Preciso de {box} gramas de manteiga."),
+        ("O teatro tem {n} fileiras com {v} cadeiras em cada. Quantas cadeiras há no teatro?",
+         "Há {box} cadeiras."),
+    ),
+}  # fmt: skip
+EV_RATE = {
+    "en": (
+        ("Tickets are {v} dollars each and there are {n} of us. How much do we pay?", "We pay {box} dollars."),
+        ("I earn {v} dollars an hour. How much do I make in {n} hours?", "I make {box} dollars."),
+        ("My internet costs {v} dollars a month. How much is that for {n} months?", "That is {box} dollars."),
+        ("A bus ride to work costs {v} dollars. What do {n} rides cost?", "{n} rides cost {box} dollars."),
+        ("{name} puts away {v} dollars every week. How much has {she} saved after {n} weeks?",
+         "{name} has saved {box} dollars."),
+        ("A swimming lesson is {v} dollars. I booked {n} lessons. What do I owe?", "I owe {box} dollars."),
+    ),
+    "pt-BR": (
+        ("O ingresso custa {v} reais e somos {n} pessoas. Quanto vamos pagar?", "Vamos pagar {box} reais."),
+        ("Ganho {v} reais por hora. Quanto ganho em {n} horas?", "Ganho {box} reais."),
+        ("Minha internet custa {v} reais por mês. Quanto dá em {n} meses?", "Dá {box} reais."),
+        ("Uma passagem de ônibus custa {v} reais. Quanto custam {n} passagens?", "Custam {box} reais."),
+        ("{name} guarda {v} reais toda semana. Quanto {ela} juntou depois de {n} semanas?",
+         "{name} juntou {box} reais."),
+        ("Uma aula de natação custa {v} reais. Marquei {n} aulas. Quanto devo pagar?",
+         "Devo pagar {box} reais."),
+    ),
+}  # fmt: skip
+EV_HOW_MANY = {
+    "en": (
+        ("{t} kids are split into teams of {k}. How many teams are there?", "There are {box} teams."),
+        ("A farmer packs {t} eggs in cartons that hold {k} each. How many cartons does he fill?",
+         "He fills {box} cartons."),
+        ("Each car takes {k} people. How many cars do {t} people need?", "They need {box} cars."),
+        ("I cut a {t} cm ribbon into pieces of {k} cm. How many pieces do I get?", "I get {box} pieces."),
+        ("{name} plants {t} flowers, {k} in each pot. How many pots does {she} use?",
+         "{name} uses {box} pots."),
+    ),
+    "pt-BR": (
+        ("{t} crianças foram divididas em times de {k}. Quantos times foram formados?",
+         "Foram formados {box} times."),
+        ("Um sítio embala {t} ovos em caixas de {k}. Quantas caixas ficam cheias?", "Ficam cheias {box} caixas."),
+        ("Cada carro leva {k} pessoas. Quantos carros são precisos para {t} pessoas?",
+         "São precisos {box} carros."),
+        ("Cortei uma fita de {t} cm em pedaços de {k} cm. Quantos pedaços eu tenho?", "Tenho {box} pedaços."),
+        ("{name} planta {t} flores, {k} em cada vaso. Quantos vasos {ela} usa?", "{name} usa {box} vasos."),
+    ),
+}  # fmt: skip
+EV_SHARE = {
+    "en": (
+        ("We split a bill of {t} dollars equally among {n} friends. How much does each person pay?",
+         "Each person pays {box} dollars."),
+        ("We paid {t} dollars for {n} tickets. How much was one ticket?", "One ticket was {box} dollars."),
+        ("{name} has {t} {items} to share equally with {n} friends. How many does each friend get?",
+         "Each friend gets {box} {items}."),
+        ("A {t} km trip is driven in {n} equal days. How many km a day is that?", "That is {box} km a day."),
+    ),
+    "pt-BR": (
+        ("Dividimos uma conta de {t} reais igualmente entre {n} amigos. Quanto cada um paga?",
+         "Cada um paga {box} reais."),
+        ("Pagamos {t} reais por {n} ingressos. Quanto custou cada ingresso?", "Cada ingresso custou {box} reais."),
+        ("{name} vai dividir {t} {items} igualmente entre {n} amigos. Quanto cada amigo recebe?",
+         "Cada amigo recebe {box} {items}."),
+        ("Uma viagem de {t} km é feita em {n} dias iguais. Quantos km por dia?", "São {box} km por dia."),
+    ),
+}  # fmt: skip
+EV_RATE_PLUS = {
+    "en": (
+        ("My rent is {v} dollars a month. I paid {n} months plus a deposit of {c} dollars. How much did I pay?",
+         "I paid {box} dollars."),
+        ("{name} pays {v} dollars a month for the gym and {c} dollars to join. What does {she} pay for the first {n} months?",
+         "{name} pays {box} dollars."),
+        ("I bought {n} shirts at {v} dollars each and a cap for {c} dollars. How much did I spend?",
+         "I spent {box} dollars."),
+        ("A plumber charges {v} dollars an hour and {c} dollars for the visit. What is the bill for {n} hours?",
+         "The bill is {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Meu aluguel é {v} reais por mês. Paguei {n} meses e mais {c} reais de caução. Quanto paguei?",
+         "Paguei {box} reais."),
+        ("{name} paga {v} reais por mês de academia e {c} reais de matrícula. Quanto {ela} paga nos {n} primeiros meses?",
+         "{name} paga {box} reais."),
+        ("Comprei {n} camisetas a {v} reais cada e um boné de {c} reais. Quanto gastei?", "Gastei {box} reais."),
+        ("O encanador cobra {v} reais por hora e {c} reais pela visita. Quanto custa um serviço de {n} horas?",
+         "Custa {box} reais."),
+    ),
+}  # fmt: skip
+EV_RATE_MINUS = {
+    "en": (
+        ("I get {v} dollars of pocket money a week. After {n} weeks I spent {c} dollars of it. How much is left?",
+         "{box} dollars are left."),
+        ("{name} earns {v} dollars a day. After {n} days {she} pays {c} dollars for lunch. What does {she} keep?",
+         "{name} keeps {box} dollars."),
+        ("A box holds {v} cookies. We opened {n} boxes and ate {c} cookies. How many cookies are left?",
+         "{box} cookies are left."),
+    ),
+    "pt-BR": (
+        ("Ganho {v} reais de mesada por semana. Em {n} semanas gastei {c} reais. Quanto sobrou?",
+         "Sobraram {box} reais."),
+        ("{name} ganha {v} reais por dia. Depois de {n} dias {ela} gasta {c} reais com almoço. Quanto sobra?",
+         "Sobram {box} reais."),
+        ("Uma caixa tem {v} biscoitos. Abrimos {n} caixas e comemos {c} biscoitos. Quantos sobraram?",
+         "Sobraram {box} biscoitos."),
+    ),
+}  # fmt: skip
+EV_CHANGE_N = {
+    "en": (
+        ("I bought {n} sandwiches at {v} dollars each and paid with {c} dollars. What change did I get?",
+         "I got {box} dollars in change."),
+        ("{name} buys {n} notebooks for {v} dollars each and hands over {c} dollars. How much change comes back?",
+         "{box} dollars come back."),
+    ),
+    "pt-BR": (
+        ("Comprei {n} sanduíches a {v} reais cada e paguei com {c} reais. Quanto recebi de troco?",
+         "Recebi {box} reais de troco."),
+        ("{name} compra {n} cadernos de {v} reais e entrega {c} reais. Quanto volta de troco?",
+         "Voltam {box} reais."),
+    ),
+}  # fmt: skip
+EV_CHANGE_TWO = {
+    "en": (
+        ("I paid for a shirt at {a} dollars and socks at {b} dollars with {c} dollars. What change did I get?",
+         "I got {box} dollars back."),
+        ("Lunch was {a} dollars and dessert {b} dollars. We paid with {c} dollars. How much change is that?",
+         "The change is {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Paguei uma camisa de {a} reais e meias de {b} reais com {c} reais. Quanto recebi de troco?",
+         "Recebi {box} reais de troco."),
+        ("O almoço deu {a} reais e a sobremesa {b} reais. Pagamos com {c} reais. Qual foi o troco?",
+         "O troco foi {box} reais."),
+    ),
+}  # fmt: skip
+EV_OUT_IN = {
+    "en": (
+        ("The bus left with {a} people. At the next stop {b} got off and {c} got on. How many are on the bus now?",
+         "{box} people are on the bus."),
+        ("The shop had {a} melons. It sold {b} and then got {c} more. How many melons does it have now?",
+         "It has {box} melons."),
+        ("I had {a} dollars in the bank, took out {b} and put in {c}. How much is in the bank now?",
+         "There are {box} dollars in the bank."),
+    ),
+    "pt-BR": (
+        ("O ônibus saiu com {a} pessoas. No ponto seguinte desceram {b} e subiram {c}. Quantas há agora?",
+         "Há {box} pessoas no ônibus."),
+        ("A loja tinha {a} melões. Vendeu {b} e depois recebeu mais {c}. Quantos melões ela tem?",
+         "Ela tem {box} melões."),
+        ("Eu tinha {a} reais no banco, saquei {b} e depositei {c}. Quanto tenho no banco agora?",
+         "Tenho {box} reais no banco."),
+    ),
+}  # fmt: skip
+EV_TWO_OUT = {
+    "en": (
+        ("A jug has {a} ml of juice. I poured {b} ml into one glass and {c} ml into another. How much juice is in the jug now?",
+         "There are {box} ml left."),
+        ("{name} had {a} dollars. {She} spent {b} at the market and {c} at the bakery. How much money is left?",
+         "{name} has {box} dollars left."),
+    ),
+    "pt-BR": (
+        ("Uma jarra tem {a} ml de suco. Pus {b} ml num copo e {c} ml em outro. Quanto suco ficou na jarra?",
+         "Ficaram {box} ml."),
+        ("{name} tinha {a} reais. Gastou {b} na feira e {c} na padaria. Quanto sobrou?", "Sobraram {box} reais."),
+    ),
+}  # fmt: skip
+EV_GAIN_SPEND = {
+    "en": (
+        ("I had {a} dollars, {rel} gave me {b} for my birthday, and I spent {c} on a game. How much do I have now?",
+         "I have {box} dollars now."),
+        ("{name} had {a} {items}, won {b} more and lost {c}. How many {items} does {she} have?",
+         "{name} has {box} {items}."),
+    ),
+    "pt-BR": (
+        ("Eu tinha {a} reais, {rel} me deu {b} de aniversário e gastei {c} num jogo. Com quanto fiquei?",
+         "Fiquei com {box} reais."),
+        ("{name} tinha {a} {items}, ganhou mais {b} e perdeu {c}. {Q} {items} {ela} tem agora?",
+         "{name} tem {box} {items}."),
+    ),
+}  # fmt: skip
+
+
+def _two(r: random.Random, lo: int, hi: int) -> tuple[int, int]:
+    """(a, b), a > b, both in [lo, hi] and spread over digit counts."""
+    a = _spread(r, lo + 2, hi)
+    return a, r.randint(lo, a - 1)
+
+
+@variant(EVERYDAY, "ev_add", lambda r: (_spread(r, 10, 4999), _spread(r, 10, 4999)))
+def _ev_add(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b = nums
+    return _everyday(ctx, EV_ADD, [(a, "+", b)], f"{a + b} - {b} = {a}", a=a, b=b)
+
+
+@variant(EVERYDAY, "ev_left", lambda r: _two(r, 5, 2999))
+def _ev_left(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b = nums
+    return _everyday(ctx, EV_LEFT, [(a, "-", b)], f"{a - b} + {b} = {a}", a=a, b=b)
+
+
+@variant(EVERYDAY, "ev_need", lambda r: _two(r, 5, 2999))
+def _ev_need(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b = nums
+    return _everyday(ctx, EV_NEED, [(a, "-", b)], f"{b} + {a - b} = {a}", a=a, b=b)
+
+
+@variant(EVERYDAY, "ev_apart", lambda r: _two(r, 5, 150))
+def _ev_apart(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b = nums
+    return _everyday(ctx, EV_APART, [(a, "-", b)], f"{b} + {a - b} = {a}", a=a, b=b)
+
+
+@variant(EVERYDAY, "ev_groups", lambda r: (r.randint(2, 12), r.randint(2, 99)))
+def _ev_groups(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v = nums
+    return _everyday(ctx, EV_GROUPS, [(n, "×", v)], f"{n * v} ÷ {n} = {v}", n=n, v=v)
+
+
+@variant(EVERYDAY, "ev_rate", lambda r: (r.randint(2, 12), _spread(r, 3, 999)))
+def _ev_rate(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v = nums
+    return _everyday(ctx, EV_RATE, [(v, "×", n)], f"{n * v} ÷ {n} = {v}", n=n, v=v)
+
+
+@variant(EVERYDAY, "ev_how_many", lambda r: (r.randint(2, 15), r.randint(2, 25)))
+def _ev_how_many(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, groups = nums
+    t = k * groups
+    return _everyday(ctx, EV_HOW_MANY, [(t, "÷", k)], f"{groups} × {k} = {t}", t=t, k=k)
+
+
+@variant(EVERYDAY, "ev_share", lambda r: (r.randint(2, 10), r.randint(2, 150)))
+def _ev_share(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, each = nums
+    t = n * each
+    return _everyday(ctx, EV_SHARE, [(t, "÷", n)], f"{n} × {each} = {t}", t=t, n=n)
+
+
+@variant(EVERYDAY, "ev_rate_plus", lambda r: (r.randint(2, 12), _spread(r, 5, 2500), r.randint(5, 500)))
+def _ev_rate_plus(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, c = nums
+    return _everyday(ctx, EV_RATE_PLUS, [(v, "×", n), (v * n, "+", c)], f"{v * n + c} - {c} = {v * n}",
+                     n=n, v=v, c=c)  # fmt: skip
+
+
+def _rate_minus_sample(r: random.Random) -> tuple[int, ...]:
+    n, v = r.randint(2, 12), r.randint(3, 99)
+    return n, v, r.randint(1, n * v - 1)
+
+
+@variant(EVERYDAY, "ev_rate_minus", _rate_minus_sample)
+def _ev_rate_minus(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, c = nums
+    return _everyday(ctx, EV_RATE_MINUS, [(v, "×", n), (v * n, "-", c)], f"{v * n - c} + {c} = {v * n}",
+                     n=n, v=v, c=c)  # fmt: skip
+
+
+def _change_n_sample(r: random.Random) -> tuple[int, ...]:
+    n, v = r.randint(2, 9), r.randint(2, 60)
+    return n, v, next(b for b in (10, 20, 50, 100, 200, 500, 1000) if b > n * v)
+
+
+@variant(EVERYDAY, "ev_change_n", _change_n_sample)
+def _ev_change_n(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, c = nums
+    return _everyday(ctx, EV_CHANGE_N, [(v, "×", n), (c, "-", v * n)], f"{v * n} + {c - v * n} = {c}",
+                     n=n, v=v, c=c)  # fmt: skip
+
+
+def _change_two_sample(r: random.Random) -> tuple[int, ...]:
+    a, b = r.randint(3, 180), r.randint(2, 90)
+    return a, b, next(c for c in (10, 20, 50, 100, 200, 500) if c > a + b)
+
+
+@variant(EVERYDAY, "ev_change_two", _change_two_sample)
+def _ev_change_two(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, c = nums
+    return _everyday(ctx, EV_CHANGE_TWO, [(a, "+", b), (c, "-", a + b)], f"{a + b} + {c - a - b} = {c}",
+                     a=a, b=b, c=c)  # fmt: skip
+
+
+def _out_in_sample(r: random.Random) -> tuple[int, ...]:
+    a = _spread(r, 12, 2999)
+    return a, r.randint(1, a - 1), _spread(r, 1, 999)
+
+
+@variant(EVERYDAY, "ev_out_in", _out_in_sample)
+def _ev_out_in(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, c = nums
+    return _everyday(ctx, EV_OUT_IN, [(a, "-", b), (a - b, "+", c)], f"{a - b + c} - {c} = {a - b}",
+                     a=a, b=b, c=c)  # fmt: skip
+
+
+def _two_out_sample(r: random.Random) -> tuple[int, ...]:
+    a = _spread(r, 20, 2999)
+    b = r.randint(1, a - 2)
+    return a, b, r.randint(1, a - b - 1)
+
+
+@variant(EVERYDAY, "ev_two_out", _two_out_sample)
+def _ev_two_out(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, c = nums
+    return _everyday(ctx, EV_TWO_OUT, [(a, "-", b), (a - b, "-", c)], f"{a - b - c} + {c} = {a - b}",
+                     a=a, b=b, c=c)  # fmt: skip
+
+
+def _gain_spend_sample(r: random.Random) -> tuple[int, ...]:
+    a, b = _spread(r, 5, 999), _spread(r, 5, 999)
+    return a, b, r.randint(1, a + b - 1)
+
+
+@variant(EVERYDAY, "ev_gain_spend", _gain_spend_sample)
+def _ev_gain_spend(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, c = nums
+    return _everyday(ctx, EV_GAIN_SPEND, [(a, "+", b), (a + b, "-", c)], f"{a + b - c} + {c} = {a + b}",
+                     a=a, b=b, c=c)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- assembling a trace

@@ -58,7 +58,8 @@ from engine.swir import SignalIds, SwirState, policy_step, schedule
 from train import arith_data, chat_prompts
 
 DATA_VERSION = (
-    "arith_data-v2 (clock-time traces written line by line for the calculator) per-step batches"
+    "arith_data-v2 (clock-time traces written line by line for the calculator; everyday wording"
+    " as its own stream) per-step batches"
     " + latent line replacement + chat_prompts-v1 self-distilled (train splits)"
 )
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -125,6 +126,7 @@ class TrainConfig:
     slot_ratio: float = 3.0  # a replaced span of n tokens gets round(n / slot_ratio) soft inputs
     p_direct: float = 0.25  # chance that a training trace writes an operation directly, not decomposed
     one_step_share: float = 0.25  # share of arithmetic problems with one operation (arith_data.ONE_STEP)
+    everyday_share: float = 0.0  # share of arithmetic problems in everyday wording (arith_data.EVERYDAY)
     focus_kinds: str = ""  # comma list of arith_data kinds drawn apart, `focus_share` of the problems
     focus_share: float = 0.0
     distill_samples: int = 2  # base replies drawn per chat prompt
@@ -271,12 +273,15 @@ class BatchSource:
         rng = random.Random(cfg.seed * 1_000_003 + step)
         n_chat = round(cfg.chat_share * cfg.batch) if self.chat else 0
         n_one = round(cfg.one_step_share * (cfg.batch - n_chat))
+        n_everyday = round(cfg.everyday_share * (cfg.batch - n_chat))
         focus = tuple(k for k in cfg.focus_kinds.split(",") if k)
         n_focus = round(cfg.focus_share * (cfg.batch - n_chat)) if focus else 0
         seed = cfg.seed * 1_000_003 + step
-        problems = arith_data.generate(cfg.batch - n_chat - n_one - n_focus, seed, split="train",
+        problems = arith_data.generate(cfg.batch - n_chat - n_one - n_everyday - n_focus, seed, split="train",
                                        p_direct=cfg.p_direct)  # fmt: skip
-        for n, offset, kinds in ((n_one, 500_000, (arith_data.ONE_STEP,)), (n_focus, 250_000, focus)):
+        streams = ((n_one, 500_000, (arith_data.ONE_STEP,)), (n_focus, 250_000, focus),
+                   (n_everyday, 750_000, (arith_data.EVERYDAY,)))  # fmt: skip
+        for n, offset, kinds in streams:
             if n:  # their own streams: the main stream stays what it was without them
                 problems += arith_data.generate(
                     n, seed + offset, split="train", p_direct=cfg.p_direct, kinds=kinds
@@ -950,7 +955,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
                  "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct", "one_step_share",
-                 "focus_kinds", "focus_share",
+                 "everyday_share", "focus_kinds", "focus_share",
                  "distill_samples", "eval_n", "final_eval_n", "ckpt_every", "log_every", "device", "minutes"):  # fmt: skip
         value = getattr(defaults, name)
         ap.add_argument(
@@ -968,8 +973,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
         ap.error(
             f"--focus-kinds: no such kind {sorted(unknown)}; the kinds are {sorted(arith_data.VARIANTS)}"
         )
-    if cfg.one_step_share + cfg.focus_share > 1:
-        ap.error("--one-step-share and --focus-share together take more than all of the arithmetic problems")
+    if cfg.one_step_share + cfg.everyday_share + cfg.focus_share > 1:
+        ap.error("--one-step-share, --everyday-share and --focus-share together take more than all of the "
+                 "arithmetic problems")  # fmt: skip
     return cfg, args
 
 
