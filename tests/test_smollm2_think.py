@@ -33,7 +33,7 @@ TASKS = Path(__file__).resolve().parent.parent / "tasks" / "arith_heldout.jsonl"
 HELD_OUT = (  # the first is the README's screenshot (tests/test_app_browser.py)
     "units-219408227c38",
     "compare-d361237bf1f0",
-    "count-88af0dcbb178",
+    "count-081843171b98",
     "money-3b4441e71f00",
     "percent-d6675196c490",
     "time-ee8066c5ca20",
