@@ -24,7 +24,10 @@ FOLDER = Path(tempfile.gettempdir()) / "rio-chat-examples"
 # numbers are in docs/MODEL-smollm2-think.md.
 TEXT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
-        ("Apples in rows", "A box has 8 rows of 6 apples. How many apples are in the box?"),
+        (
+            "Notebooks and change",
+            "I bought 3 notebooks at 7 dollars each and paid with a 50 dollar bill. How much change should I get?",
+        ),
         (
             "Stamps (two steps)",
             "Emma has 25 stamps. She gets 10 more, and then 4 more. How many stamps does Emma have now?",
@@ -32,10 +35,7 @@ TEXT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("Capital of France", "What is the capital of France?"),
     ),
     "pt-BR": (
-        (
-            "Lápis em pacotes",
-            "Ana compra 3 pacotes com 6 lápis e 2 pacotes com 10 lápis. Quantos lápis ela compra?",
-        ),
+        ("Salário de 5 dias", "Ganho 60 reais por dia de trabalho. Quanto ganho em 5 dias?"),
         (
             "Cartas (dois passos)",
             "Mariana tem 25 cartas. Ela ganha mais 10 e depois mais 4. Quantas cartas Mariana tem agora?",

@@ -525,6 +525,6 @@ def test_the_portuguese_page_shows_no_english_string(browser, tiny_url):
     # a text box shows the server's seed as set (0 here); empty stays empty (Gradio's Number showed 0)
     assert page.get_by_label("Semente (vazio = aleatória)").input_value() == "0"
     seen += page.evaluate(VISIBLE_TEXT)
-    assert "CoT (gulosa)" in seen and "Lápis em pacotes" in seen
+    assert "CoT (gulosa)" in seen and "Salário de 5 dias" in seen
     assert _english_seen(seen, english) == []
     ctx.close()
