@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import random
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -2184,6 +2185,7 @@ def _one_price(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
 # "subtract:", "multiply:", "divide:"), so the choice of operation is a step of its own, the
 # one that wording outside the stories above most often got wrong. The arithmetic is written
 # directly: with the calculator on, a decomposed line is only more numbers to copy.
+APPLY = {"+": operator.add, "-": operator.sub, "×": operator.mul, "÷": operator.floordiv}  # ÷: exact here
 OPS = {
     "+": ("add", "somamos"),
     "-": ("subtract", "subtraímos"),
@@ -2202,11 +2204,11 @@ def _everyday(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], chec
     """A Draft whose steps are `op word: a op b = c.` lines, one per (a, op, b)."""
     steps, value = [], 0
     for a, op, b in ops:
-        value = {"+": a + b, "-": a - b, "×": a * b, "÷": a // b}[op]
+        value = APPLY[op](a, b)
         word = OPS[op][0 if ctx.en else 1]
         steps.append(f"{word}: {a} {op} {b} = {value}.")
-    rel, rel2 = ctx.rng.sample(REL[ctx.lang], 2)
-    return _int_draft(ctx, stories, [], steps, check, value, rel=rel, Rel=_cap(rel), rel2=rel2, **kw)
+    rel = ctx.rng.sample(REL[ctx.lang], 2)[0]  # drawn as a pair: the stream v8 and v9 trained on
+    return _int_draft(ctx, stories, [], steps, check, value, rel=rel, Rel=_cap(rel), **kw)
 
 
 def _spread(r: random.Random, lo: int, hi: int) -> int:
