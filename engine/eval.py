@@ -369,6 +369,7 @@ class Record:
     derived_from: int | None = None  # the budget of the run this one was truncated from
     error: str = ""
     closed_mid_step: bool = False  # see `closed_mid_step`
+    closed_by_cap: bool = False  # the switch-count control wrote words into this run
     computed_tokens: int = 0  # tokens the engine's calculator wrote
 
     def to_json(self) -> str:
@@ -388,7 +389,8 @@ def make_record(
         switches=sum(s.to_explicit for s in steps), stop_reason=stop, extracted=g.extracted,
         match=g.match, expected=task.answer, thinking=thinking, answer=answer,
         token_ids=tuple(s.token_id for s in steps), lang=task.lang, kind=task.kind,
-        closed_mid_step=closed_mid_step(steps), computed_tokens=sum(s.computed for s in steps), **extra,
+        closed_mid_step=closed_mid_step(steps), closed_by_cap=any(s.injected for s in steps),
+        computed_tokens=sum(s.computed for s in steps), **extra,
     )  # fmt: skip
 
 
@@ -554,7 +556,8 @@ class Row:
     mean_switches: float
     errors: int = 0
     group: str = ""  # "" for all records, else e.g. "lang=pt"
-    closed_mid_step: int = 0  # runs whose thinking the cap closed inside a line
+    closed_by_cap: int = 0  # runs whose thinking the switch cap closed (CoT: always 0)
+    closed_mid_step: int = 0  # of those, runs closed inside a line
     computed_share: float = 0.0  # tokens the calculator wrote / tokens
 
 
@@ -579,6 +582,7 @@ def _row(records: Sequence[Record], group: str) -> Row:
         latent_share=sum(r.latent_steps for r in records) / tokens if tokens else 0.0,
         mean_switches=sum(r.switches for r in records) / n,
         errors=sum(r.stop_reason == "error" for r in records), group=group,
+        closed_by_cap=sum(r.closed_by_cap for r in records),
         closed_mid_step=sum(r.closed_mid_step for r in records),
         computed_share=sum(r.computed_tokens for r in records) / tokens if tokens else 0.0,
     )  # fmt: skip
@@ -602,6 +606,7 @@ TABLE_HEAD = (
     "tokens / correct",
     "latent share",
     "mean switches",
+    "closed by cap",
     "closed mid-step",
     "computed share",
 )
@@ -620,7 +625,8 @@ def markdown_table(rows: Sequence[Row], group_label: str | None = None) -> str:
         cells = [
             r.method, str(r.budget), f"{100 * r.accuracy:.1f}% ({r.correct}/{r.n})", f"{r.mean_tokens:.1f}",
             "-" if r.tokens_per_correct is None else f"{r.tokens_per_correct:.1f}",
-            f"{100 * r.latent_share:.1f}%", f"{r.mean_switches:.2f}", str(r.closed_mid_step),
+            f"{100 * r.latent_share:.1f}%", f"{r.mean_switches:.2f}", str(r.closed_by_cap),
+            str(r.closed_mid_step),
             f"{100 * r.computed_share:.1f}%",
         ]  # fmt: skip
         if group_label:

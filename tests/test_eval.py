@@ -124,6 +124,21 @@ def test_graded_text_is_the_answer_after_thinking():
     assert ev.graded_text(*open_) == r"so \boxed{3}"
 
 
+def test_a_record_tells_how_the_switch_cap_closed_the_thinking():
+    task = ev.Task("t", "q", "63", "f:1")
+    cap = ev.RunStep(0, "</think>", "thinking", False, False, injected=True)
+
+    def made(*steps):
+        return ev.make_record(task, "swir", 64, None, list(steps), "eos")
+
+    at_line_end = made(rs("200 - 137 = 63.\n", "thinking"), cap, rs(r"\boxed{63}"))
+    assert at_line_end.closed_by_cap and not at_line_end.closed_mid_step and at_line_end.correct
+    mid_line = made(rs("200 - 137 =", "thinking"), cap, rs(r"\boxed{63}"))
+    assert mid_line.closed_by_cap and mid_line.closed_mid_step
+    own = made(rs("200 - 137 = 63.", "thinking"), rs("</think>", "thinking"), rs(r"\boxed{63}"))
+    assert not own.closed_by_cap and not own.closed_mid_step
+
+
 def test_truncate_is_what_a_shorter_run_gives():
     steps = [rs(str(i)) for i in range(5)]
     assert ev.truncate(steps, "eos", 3) == (steps[:3], "max_new_tokens")
@@ -146,7 +161,7 @@ def test_summarize_hand_made_records():
     records = [
         record("cot", 64, True, 20, lang="en"),
         record("swir", 128, False, 40, latent=10, switches=2, lang="pt"),
-        record("swir", 64, True, 10, latent=5, switches=1, lang="en"),
+        record("swir", 64, True, 10, latent=5, switches=1, lang="en", closed_by_cap=True),
         record("swir", 64, False, 30, latent=5, switches=3, lang="pt", stop="error"),
     ]
     rows = ev.summarize(records)
@@ -164,7 +179,7 @@ def test_summarize_hand_made_records():
     assert set(ev.breakdowns(records)) == {"lang"}
     table = ev.markdown_table(rows)
     assert table.splitlines()[0].startswith("| method | budget | accuracy (n) | mean tokens")
-    assert "| swir | 64 | 50.0% (1/2) | 20.0 | 40.0 | 25.0% | 2.00 |" in table
+    assert "| swir | 64 | 50.0% (1/2) | 20.0 | 40.0 | 25.0% | 2.00 | 1 | 0 |" in table
     assert "| swir | 128 | 0.0% (0/1) | 40.0 | - |" in table
 
 
