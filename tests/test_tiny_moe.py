@@ -39,7 +39,7 @@ TASKS = Path(__file__).resolve().parents[1] / "tasks" / "tiny_moe"
 FACTS = json.loads((QWEN_DIR / "tokenizer_facts.json").read_text())
 # Held-out items the shipped weights answer under both methods (a regression test of the
 # multimodal path, not an accuracy claim: see docs/MODEL-tiny-moe.md for the accuracy).
-CLI_TASKS = ("image.jsonl", 17), ("image.jsonl", 21), ("image.jsonl", 30), ("video.jsonl", 6)
+CLI_TASKS = ("image.jsonl", 17), ("image.jsonl", 35), ("image.jsonl", 30), ("video.jsonl", 6)
 BROWSER_TASK = ("image.jsonl", 17)
 
 
@@ -237,6 +237,19 @@ def test_processor_uses_the_real_patch_settings(loaded):
     assert video["video_grid_thw"].tolist() == [[4, 4, 4]]  # 8 frames / temporal patch 2, 64 px / 16
     text = processor.tokenizer.decode(video["input_ids"][0])
     assert "<0.1 seconds>" in text and "<1.6 seconds>" in text  # timestamps from the metadata
+
+
+def test_the_folder_reads_pictures_with_the_budget_training_writes(loaded):
+    from train.tiny_moe_train import TrainConfig
+
+    model, processor = loaded
+    size = processor.image_processor.size
+    read = (size["shortest_edge"] // 1024, size["longest_edge"] // 1024)
+    assert read == TrainConfig().read_tokens and read[0] > TrainConfig().image_tokens[0]
+    small = Image.new("RGB", (96, 40), "white")  # 3.75 tokens of pixels: enlarged, aspect kept
+    inputs = _chat(processor, _user([{"type": "image", "image": small}, {"type": "text", "text": "?"}]))
+    t, h, w = inputs["image_grid_thw"][0].tolist()
+    assert read[0] <= h * w // 4 <= read[1] and w > h
 
 
 # ---------------------------------------------------------------- decoding by hand == generate

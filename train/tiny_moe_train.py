@@ -102,6 +102,11 @@ class TrainConfig:
     max_steps: int = 0  # > 0: a cap on each stage's steps (a dry run)
     workers: int = 0  # processes rendering batches ahead of the loop (0: in the loop)
     image_tokens: tuple[int, int] = (16, 64)  # the processor's vision-token budget per picture
+    # The saved folder's budget: a small picture is enlarged to 28 tokens when read. Most
+    # training pictures are drawn larger than 16 tokens, and a picture enlarged into that
+    # range is read better (chosen on a validation set of unseen renderer settings, seed 7;
+    # docs/MODEL-tiny-moe.md, "Reading budget").
+    read_tokens: tuple[int, int] = (28, 64)
     experts: str = "auto"  # transformers' experts kernel: grouped_mm, eager, or auto (probe the device)
     init: str = ""  # a trained tiny-moe folder to start from instead of fresh weights
 
@@ -649,6 +654,7 @@ def train(
     media.RULES_P = cfg.rules_share  # before the workers fork, so they draw the same pictures
     t_start = time.time()
     processor = tiny_moe.make_processor(tiny_moe.make_tokenizer(), cfg.image_tokens)
+    reader = tiny_moe.make_processor(processor.tokenizer, cfg.read_tokens)  # what the folder ships
     _WORKER.update(cfg=cfg, processor=processor)
     pool = None
     if cfg.workers > 0:  # forked before CUDA starts; workers inherit the processor and the fonts
@@ -697,7 +703,7 @@ def train(
         if time.time() - last_ckpt[0] > ckpt_minutes * 60:
             _save_state(ckpt, model, heads, opt, st, sp, kp, used, vision_s)
             if st == 2:  # a usable folder already, should the run be cut short
-                _write_folder(out_dir, model, processor, info(partial=True, steps=sp), log)
+                _write_folder(out_dir, model, reader, info(partial=True, steps=sp), log)
             last_ckpt[0] = time.time()
 
     print(json.dumps({"device": cfg.device, "bf16": cfg.bf16, "parameters": n_params, "workers": cfg.workers,
@@ -751,7 +757,7 @@ def train(
                    "data_wait_s": round(batches.ahead.wait_s, 1),
                    "ce_by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(run["kinds"].items())}}  # fmt: skip
             if eval_every and (step % eval_every == 0):
-                rec["greedy_acc"] = quick_eval(model, processor, eval_n, device=cfg.device)
+                rec["greedy_acc"] = quick_eval(model, reader, eval_n, device=cfg.device)
             log.append(rec)
             print(json.dumps(rec), flush=True)
             run, t_steps = {"ce": 0.0, "balance": 0.0, "vision": [], "n": 0, "kinds": {}}, 0.0
@@ -763,15 +769,15 @@ def train(
     final: dict = {"step": step, "train_wall_s": train_s, "vision_s": round(vision_s, 1),
                    "lm_s": round(budget.elapsed(), 1)}  # fmt: skip
     model.to("cpu")
-    _write_folder(out_dir, model, processor, info(steps=step, tokens_seen=tokens, final=final), log + [final])
+    _write_folder(out_dir, model, reader, info(steps=step, tokens_seen=tokens, final=final), log + [final])
     if eval_n:  # on the CPU, after the folder is safe: a tiny model generates as fast there
         t = time.time()
         torch.set_num_threads(min(8, os.cpu_count() or 1))
-        final["greedy_acc"] = quick_eval(model, processor, eval_n)
+        final["greedy_acc"] = quick_eval(model, reader, eval_n)
         final["greedy_n"], final["eval_s"] = eval_n, round(time.time() - t, 1)
         print(json.dumps(final), flush=True)
     log.append(final)
-    _write_folder(out_dir, model, processor,
+    _write_folder(out_dir, model, reader,
                   info(steps=step, tokens_seen=tokens, wall_s=round(time.time() - t_start, 1), final=final), log)  # fmt: skip
     return out_dir
 
