@@ -141,3 +141,13 @@ def test_render_workers_give_the_batches_of_the_loop():
             (i, a), (j, b) = inline.get(), forked.get()
             assert i == j and a.keys() == b.keys()
             assert np.array_equal(a["pixel_values"], b["pixel_values"])
+
+
+@pytest.mark.parametrize("value", ["30,20", "0,8", "16"])
+def test_a_bad_training_picture_budget_is_refused_in_one_line(value, capsys):
+    from train import tiny_moe_train as tt
+
+    with pytest.raises(SystemExit) as exit_:
+        tt.main(["--image-tokens", value, "--out", "/nonexistent/never-written"])
+    assert exit_.value.code == 2
+    assert "--image-tokens needs LO,HI" in capsys.readouterr().err

@@ -853,6 +853,12 @@ def main(argv: list[str] | None = None) -> int:
         help="share of training expressions drawn with lines beside them (never the held-out frame)",
     )
     ap.add_argument("--weights", help="task mix, e.g. text=0.2,image=0.4 (default: the recipe's)")
+    ap.add_argument(
+        "--image-tokens",
+        help="LO,HI: the vision-token budget of a training picture (default {},{})".format(
+            *TrainConfig.image_tokens
+        ),
+    )
     ap.add_argument("--resume", action="store_true", help="continue from CKPT_DIR/seed<N>.pt")
     ap.add_argument("--init", type=Path, help="start from this trained tiny-moe folder's weights")
     ap.add_argument("--ckpt-dir", type=Path, default=CKPT_DIR)
@@ -892,6 +898,15 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, batch_tokens=args.batch_tokens)
     if args.vision_batch:
         cfg = replace(cfg, vision_batch=args.vision_batch)
+    if args.image_tokens:
+        parts = args.image_tokens.split(",")
+        if (
+            len(parts) != 2
+            or not all(p.strip().isdigit() for p in parts)
+            or not 1 <= int(parts[0]) <= int(parts[1])
+        ):
+            ap.error("--image-tokens needs LO,HI with 1 <= LO <= HI")
+        cfg = replace(cfg, image_tokens=(int(parts[0]), int(parts[1])))
     if args.weights:
         mix = tuple((k, float(v)) for k, v in (kv.split("=") for kv in args.weights.split(",")))
         cfg = replace(cfg, weights=mix)
