@@ -102,10 +102,9 @@ class TrainConfig:
     max_steps: int = 0  # > 0: a cap on each stage's steps (a dry run)
     workers: int = 0  # processes rendering batches ahead of the loop (0: in the loop)
     image_tokens: tuple[int, int] = (16, 64)  # the processor's vision-token budget per picture
-    # The saved folder's budget: a small picture is enlarged to 28 tokens when read. Most
-    # training pictures are drawn larger than 16 tokens, and a picture enlarged into that
-    # range is read better (chosen on a validation set of unseen renderer settings, seed 7;
-    # docs/MODEL-tiny-moe.md, "Reading budget").
+    # The saved folder's budget: a small picture is enlarged to 28 tokens when read, which
+    # reads unseen renderers better (chosen on a validation set drawn with seed 7; v8 was
+    # trained at it with --image-tokens 28,64; docs/MODEL-tiny-moe.md, "Reading budget").
     read_tokens: tuple[int, int] = (28, 64)
     experts: str = "auto"  # transformers' experts kernel: grouped_mm, eager, or auto (probe the device)
     init: str = ""  # a trained tiny-moe folder to start from instead of fresh weights
