@@ -151,3 +151,49 @@ def test_a_bad_training_picture_budget_is_refused_in_one_line(value, capsys):
         tt.main(["--image-tokens", value, "--out", "/nonexistent/never-written"])
     assert exit_.value.code == 2
     assert "--image-tokens needs LO,HI" in capsys.readouterr().err
+
+
+def _questions(kind: str, seed: int, n: int = 200) -> list[str]:
+    rng = random.Random(seed)
+    return [data.make_example(kind, data.LANGS[i % 2], rng, heldout=False, render=False).question
+            for i in range(n)]  # fmt: skip
+
+
+def test_questions_in_a_visitors_words_are_drawn_only_when_training_asks(monkeypatch):
+    everyday = {q for pair in data.EVERYDAY_QUESTIONS.values() for side in pair for q in side}
+    before = _questions("image", 5) + _questions("shapes", 6)
+    assert not everyday & set(before)  # off by default: the held-out files draw as they always did
+    monkeypatch.setattr(data, "P_EVERYDAY", 0.5)
+    drawn = _questions("image", 5) + _questions("shapes", 6)
+    share = sum(q in everyday for q in drawn) / len(drawn)
+    assert 0.35 < share < 0.65
+    # questions that do not name the task reach both picture kinds, so the picture has to decide
+    assert {"What's the answer?", "Qual é a resposta?"} <= set(drawn)
+
+
+def test_wording_task_file_asks_held_out_pictures_in_words_training_never_uses():
+    from engine.eval import load_tasks
+
+    taught = {q for table in (data.QUESTIONS,) for pair in table.values() for q in pair}
+    taught |= {q for table in (data.PARAPHRASES, data.EVERYDAY_QUESTIONS) for pair in table.values()
+               for side in pair for q in side}  # fmt: skip
+    heldout = {q for pair in data.HELDOUT_QUESTIONS.values() for side in pair for q in side}
+    assert not taught & heldout
+    tasks = load_tasks(TASKS / "wording.jsonl")
+    assert len(tasks) == 60 and {t.kind for t in tasks} == {"image", "shapes"}
+    assert {t.question for t in tasks} <= heldout and all(Path(p).is_file() for t in tasks for p in t.images)
+    by_id = {t.id: t for t in load_tasks(TASKS / "image.jsonl") + load_tasks(TASKS / "shapes.jsonl")}
+    assert all(by_id[t.id.removesuffix("-w")].answer == t.answer for t in tasks)
+
+
+def test_the_training_flag_sets_the_share_of_everyday_questions(monkeypatch, capsys):
+    from train import tiny_moe_train as tt
+
+    seen = []
+    monkeypatch.setattr(tt, "train", lambda cfg, out, *a, **k: seen.append(cfg) or out)
+    assert tt.main(["--everyday-questions", "0.3", "--out", "/nonexistent/never-written"]) == 0
+    assert seen[0].everyday_questions == 0.3 and tt.TrainConfig().everyday_questions == 0.0
+    with pytest.raises(SystemExit) as exit_:
+        tt.main(["--everyday-questions", "1.5", "--out", "/nonexistent/never-written"])
+    assert exit_.value.code == 2
+    assert "--everyday-questions needs a share between 0 and 1" in capsys.readouterr().err

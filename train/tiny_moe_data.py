@@ -57,6 +57,53 @@ PARAPHRASES = {
     "double": (("Now double that.", "Double the result."), ("Agora dobre o resultado.", "Dobre esse valor.")),
 }  # fmt: skip
 P_PARAPHRASE = 0.15
+# Questions as a visitor types them, for training only (`P_EVERYDAY`, set by the training script;
+# 0 here, so the held-out files draw exactly as before). The pictures' lists end with questions
+# that do not name the task: there the picture alone says whether to read or to count.
+_ANY_EN = (
+    "Can you help me with this?",
+    "What's the answer?",
+    "Help me with this one, please.",
+    "Here's one for you.",
+    "Look at this.",
+)
+_ANY_PT = (
+    "Me ajuda com isso?",
+    "Qual é a resposta?",
+    "Consegue resolver essa?",
+    "Olha essa aqui.",
+    "Dá uma olhada nisso.",
+)
+EVERYDAY_QUESTIONS = {
+    "image": (("Can you solve this?", "Work this out for me.", "What does this come to?",
+               "Calculate this, please.", "What is this equal to?", "Solve it.", "How much is that?",
+               "What's the result?", "Do the maths on this one.", "What's this sum?", *_ANY_EN),
+              ("Resolve isso pra mim?", "Quanto dá isso?", "Calcula isso, por favor.", "Qual o resultado?",
+               "Faz essa conta pra mim.", "Quanto é isso?", "Qual é o valor dessa conta?",
+               "Resolve essa conta.", *_ANY_PT)),
+    "shapes": (("How many squares?", "Count the squares, please.", "How many squares can you find?",
+                "Tell me how many squares there are.", "Number of squares?",
+                "How many squares are there in this picture?", "Count the squares for me.", *_ANY_EN),
+               ("Quantos quadrados?", "Conta os quadrados pra mim.", "Quantos quadrados você consegue achar?",
+                "Me diz quantos quadrados tem.", "Quantos quadrados aparecem na figura?",
+                "Conte os quadrados, por favor.", *_ANY_PT)),
+    "video": (("What's the total in the video?", "Add these up for me.", "What do these numbers make?"),
+              ("Qual é o total do vídeo?", "Soma esses números pra mim.", "Quanto dão esses números?")),
+}  # fmt: skip
+P_EVERYDAY = 0.0
+# Wordings that no training example uses, for the `wording` task file (the v1 renderer's
+# held-out pictures asked in other words): what the model makes of a visitor's own question.
+HELDOUT_QUESTIONS = {
+    "image": (("Can you work out the sum in this picture?", "What do I get if I do this?",
+               "Please figure this one out.", "Any idea what this makes?", "Solve this for me please",
+               "What about this one?"),
+              ("Me ajuda com essa conta?", "Você sabe quanto dá isso aqui?", "Descobre o resultado pra mim.",
+               "Quanto que dá?", "E essa aqui?")),
+    "shapes": (("How many little squares are in there?", "Could you count the squares?",
+                "What's the square count here?", "Squares: how many?", "What about this one?"),
+               ("Quantos quadrados tem aí?", "Dá pra contar os quadrados?",
+                "Conta pra mim quantos quadradinhos tem.", "Quantos quadrados há aqui?", "E essa aqui?")),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -353,6 +400,8 @@ def _image_params(rng: random.Random) -> tuple:
 
 def _ask(kind: str, lang: str, rng: random.Random) -> str:
     i = 0 if lang == "en" else 1
+    if P_EVERYDAY and kind in EVERYDAY_QUESTIONS and rng.random() < P_EVERYDAY:
+        return rng.choice(EVERYDAY_QUESTIONS[kind][i])
     if rng.random() < P_PARAPHRASE:
         return rng.choice(PARAPHRASES[kind][i])
     return QUESTIONS[kind][i]
@@ -631,6 +680,22 @@ def write_after_tasks(root: Path, seed: int = 3, counts: dict[str, int] = AFTER_
         write_task_file(root, kind, heldout_examples(kind, n, (seed + i) * 1000))
 
 
+def write_wording_tasks(root: Path, seed: int = 4, n: int = 30) -> None:
+    """`root/wording.jsonl`: the first `n` pictures of `image.jsonl` and of `shapes.jsonl`, each
+    asked in a wording of `HELDOUT_QUESTIONS` (seeded), their media shared with those files."""
+    rng = random.Random(seed)
+    recs = []
+    for kind in ("image", "shapes"):
+        lines = (root / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines()[:n]
+        for line in lines:
+            rec = json.loads(line)
+            rec["question"] = rng.choice(HELDOUT_QUESTIONS[kind][0 if rec["lang"] == "en" else 1])
+            rec["id"] += "-w"
+            recs.append(rec)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+    (root / "wording.jsonl").write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.tiny_moe_data", description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", type=Path, help="write the held-out task files into this folder")
@@ -652,6 +717,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tasks:
         write_tasks(args.tasks, args.seed)
         write_after_tasks(args.tasks)
+        write_wording_tasks(args.tasks)
     if args.corpus:
         lines = corpus_lines(args.seed, 150)
         args.corpus.write_text(

@@ -86,6 +86,7 @@ class TrainConfig:
     p_no_think: float = 0.04  # thinking off: the answer right after the empty think block
     p_jpeg: float = 0.5  # a picture goes through a JPEG save first (the held-out pictures are JPEGs)
     rules_share: float = 0.3  # training expressions drawn with lines beside them (`media.RULES_P`)
+    everyday_questions: float = 0.0  # questions drawn from data.EVERYDAY_QUESTIONS (`data.P_EVERYDAY`)
     weights: tuple[tuple[str, float], ...] = (
         ("text", 0.18),
         ("image", 0.34),
@@ -651,6 +652,7 @@ def train(
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     media.RULES_P = cfg.rules_share  # before the workers fork, so they draw the same pictures
+    data.P_EVERYDAY = cfg.everyday_questions
     t_start = time.time()
     processor = tiny_moe.make_processor(tiny_moe.make_tokenizer(), cfg.image_tokens)
     reader = tiny_moe.make_processor(processor.tokenizer, cfg.read_tokens)  # what the folder ships
@@ -851,6 +853,12 @@ def main(argv: list[str] | None = None) -> int:
         default=TrainConfig.rules_share,
         help="share of training expressions drawn with lines beside them (never the held-out frame)",
     )
+    ap.add_argument(
+        "--everyday-questions",
+        type=float,
+        default=TrainConfig.everyday_questions,
+        help="share of picture and clip questions asked in a visitor's words (data.EVERYDAY_QUESTIONS)",
+    )
     ap.add_argument("--weights", help="task mix, e.g. text=0.2,image=0.4 (default: the recipe's)")
     ap.add_argument(
         "--image-tokens",
@@ -891,7 +899,7 @@ def main(argv: list[str] | None = None) -> int:
                       vision_steps=args.vision_steps, device=args.device, bf16=(cuda and not args.no_bf16) or args.bf16,
                       minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,
                       workers=workers, experts=args.experts, init=str(args.init or ""),
-                      rules_share=args.rules_share)  # fmt: skip
+                      rules_share=args.rules_share, everyday_questions=args.everyday_questions)  # fmt: skip
     cfg = for_device(cfg)
     if args.batch_tokens:
         cfg = replace(cfg, batch_tokens=args.batch_tokens)
@@ -906,6 +914,8 @@ def main(argv: list[str] | None = None) -> int:
         ):
             ap.error("--image-tokens needs LO,HI with 1 <= LO <= HI")
         cfg = replace(cfg, image_tokens=(int(parts[0]), int(parts[1])))
+    if not 0.0 <= cfg.everyday_questions <= 1.0:
+        ap.error("--everyday-questions needs a share between 0 and 1")
     if args.weights:
         mix = tuple((k, float(v)) for k, v in (kv.split("=") for kv in args.weights.split(",")))
         cfg = replace(cfg, weights=mix)
