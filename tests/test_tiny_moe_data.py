@@ -125,6 +125,29 @@ def test_after_task_files_hold_fresh_questions_after_text_turns():
     assert max(len(t.history) for t in load_tasks(TASKS / "after_long.jsonl")) >= 8
 
 
+def test_a_question_after_another_models_turns_comes_from_held_out_problems_and_prompts():
+    from train import arith_data, chat_prompts
+
+    rng = random.Random(5)
+    exs = [data.make_example("after_other", data.LANGS[i % 2], rng, heldout=True) for i in range(40)]
+    held_prompts = {p for _, p in chat_prompts.split_prompts(data.CHAT_SPLIT_SEED)[1]}
+    problems = {p.question: p for lang in data.LANGS for p in data._foreign_problems(lang, True)}
+    asked = [h["text"] for ex in exs for h in ex.history if h["role"] == "user"]
+    assert {len(ex.history) for ex in exs} == {2, 4} and all(ex.kind == "after" for ex in exs)
+    assert all(q in held_prompts or q in problems for q in asked)
+    assert any(q in held_prompts for q in asked) and any(q in problems for q in asked)
+    assert all(arith_data.is_heldout(problems[q].kind, problems[q].params) for q in asked if q in problems)
+    assert all(ex.question not in data.QUESTIONS["double"] for ex in exs)
+    train = [data.make_example("after_other", data.LANGS[i % 2], rng, render=False) for i in range(40)]
+    assert not {h["text"] for ex in train for h in ex.history} & {*held_prompts, *problems}
+    answers = [h["text"] for ex in exs for h in ex.history[1::2]]
+    assert any("\\boxed{" in a for a in answers)
+    assert any(a.endswith(".") and "\\boxed" not in a for a in answers)  # some shown without it
+
+    tasks = (TASKS / "after_other.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(tasks) == data.AFTER_OTHER_COUNT and all('"history"' in t for t in tasks)
+
+
 def test_render_workers_give_the_batches_of_the_loop():
     import multiprocessing
 

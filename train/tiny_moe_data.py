@@ -17,7 +17,10 @@ Kinds:
 - `after` (not a kind of its own in the corpus): a fresh text, image, shapes or video question
   asked after one earlier exchange, so that a new question is answered on its own rather than as
   a follow-up to what came before (only `double` needs the history); `after_long`: the same
-  after one to three exchanges, sometimes with small talk among them.
+  after one to three exchanges, sometimes with small talk among them; `after_other`: the same
+  after one or two exchanges with another model (a word problem in `train.arith_data`'s words
+  and its answer sentence, or a chat prompt of `train.chat_prompts` and a reply), as when a
+  visitor talks to the app's text default first and then switches to tiny-moe for a picture.
 
 Leaves pixels to `tiny_moe_media.py`, tokenisation and chat templates to the processor, and
 training to `tiny_moe_train.py`. Command line: `python -m train.tiny_moe_data --tasks DIR`
@@ -27,8 +30,10 @@ writes the held-out task files; `--corpus FILE` writes the tokenizer corpus.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from train import arith_data, chat_prompts
 from train import tiny_moe_media as media
 from train.arith_data import ITEMS, PEOPLE, is_heldout, params_hash
 
@@ -520,6 +526,84 @@ SMALL_TALK = {
 }  # fmt: skip
 
 
+# ---------------------------------------------------------------- multi-turn: another model first
+# In the app a visitor often talks to the text default first (word problems, chat) and switches to
+# tiny-moe when a picture arrives, the conversation kept: the earlier turns are another model's.
+# Training draws them when its task mix names `after_other` (since v12).
+P_FOREIGN_CHAT = 0.3  # of those, a chat prompt and a reply; the rest, a word problem and its answer
+P_PLAIN_ANSWER = 0.4  # a word problem's answer shown without its \boxed{}
+FOREIGN_EXCHANGES = (1, 1, 2)  # exchanges before an `after_other` question
+CHAT_SPLIT_SEED = 0  # the chat prompts' split, the one smollm2-think trains with
+ARITH_KINDS = (*arith_data.KINDS, arith_data.ONE_STEP, arith_data.EVERYDAY)
+# Replies to chat prompts, by the prompt's category: text another model might write (what it
+# says does not matter here, only that it is long, plain and about something else).
+CHAT_REPLIES = {
+    "en": {
+        "fact": ("Good question! That one is about {topic}. It is a well-known fact, and I can tell "
+                 "you more about it if you like.",
+                 "Here is a short answer about {topic}, with the main idea first."),
+        "definition": ("In simple words: this is about {topic}. People use the word in everyday "
+                       "speech, and the idea is easy to remember.",
+                       "A quick definition of {topic}: the basic idea, with one example."),
+        "advice": ("A few tips on {topic}: start small, be consistent, and keep track of what works.",
+                   "For {topic}, a simple plan helps. Pick one step today and build on it."),
+        "explain": ("Let me explain {topic} step by step. The short version is below, and I can go "
+                    "deeper if you want.", "Sure. Here is how {topic} works, in a few sentences."),
+        "writing": ("Here you go, a short piece on {topic}:\n\nGolden light, a quiet street, and a "
+                    "slow afternoon.", "Of course! Something short about {topic}."),
+        "greeting": ("Hello! I'm doing well, thanks for asking. How can I help you today?",
+                     "Hi there! What would you like to talk about?"),
+        "convert": ("That is a conversion: {topic}. Multiply by the factor, and you have it.",
+                    "For {topic}, use the standard factor."),
+    },
+    "pt-BR": {
+        "fact": ("Boa pergunta! É sobre {topic}. É um fato bem conhecido, e posso contar mais se "
+                 "você quiser.", "Uma resposta curta sobre {topic}, com a ideia principal primeiro."),
+        "definition": ("Em palavras simples: é sobre {topic}. A palavra aparece no dia a dia, e a "
+                       "ideia é fácil de lembrar.", "Uma definição rápida de {topic}, com um exemplo."),
+        "advice": ("Algumas dicas sobre {topic}: comece aos poucos, seja constante e anote o que "
+                   "funciona.", "Para {topic}, um plano simples ajuda. Escolha um passo hoje."),
+        "explain": ("Vou explicar {topic} passo a passo. A versão curta está abaixo.",
+                    "Claro. Veja como funciona {topic}, em poucas frases."),
+        "writing": ("Aqui está, um texto curto sobre {topic}:\n\nLuz dourada, rua calma e uma tarde "
+                    "lenta.", "Claro! Algo curto sobre {topic}."),
+        "greeting": ("Olá! Estou bem, obrigado por perguntar. Como posso ajudar hoje?",
+                     "Oi! Sobre o que você quer conversar?"),
+        "convert": ("É uma conversão: {topic}. Multiplique pelo fator e pronto.",
+                    "Para {topic}, use o fator de sempre."),
+    },
+}  # fmt: skip
+
+
+@functools.cache
+def _foreign_problems(lang: str, heldout: bool) -> tuple:
+    """Word problems of every `train.arith_data` stream in `lang`, of its training or held-out split."""
+    split = "heldout" if heldout else "train"
+    return tuple(arith_data.generate(400, 20 + heldout, split=split, langs=(lang,), kinds=ARITH_KINDS))
+
+
+@functools.cache
+def _foreign_prompts(lang: str, heldout: bool) -> tuple:
+    """(prompt, category, topic) of the chat prompts' training or held-out split in `lang`."""
+    known = {(lg, p): (cat, topic) for lg, cat, topic, p in chat_prompts.ENTRIES}
+    prompts = chat_prompts.split_prompts(CHAT_SPLIT_SEED)[heldout]
+    return tuple((p, *known[lg, p]) for lg, p in prompts if lg == lang and (lg, p) in known)
+
+
+def foreign_exchange(lang: str, rng: random.Random, heldout: bool) -> tuple[dict, dict]:
+    """One exchange with another model: a word problem and its answer sentence, or a chat prompt
+    and a reply; held-out problems and prompts for held-out examples."""
+    if rng.random() < P_FOREIGN_CHAT:
+        prompt, category, topic = rng.choice(_foreign_prompts(lang, heldout))
+        reply = rng.choice(CHAT_REPLIES[lang][category]).format(topic=topic)
+        return {"role": "user", "text": prompt}, {"role": "assistant", "text": reply}
+    problem = rng.choice(_foreign_problems(lang, heldout))
+    answer = problem.answer_text
+    if rng.random() < P_PLAIN_ANSWER:
+        answer = re.sub(r"\\boxed\{([^{}]*)\}", r"\1", answer)
+    return {"role": "user", "text": problem.question}, {"role": "assistant", "text": answer}
+
+
 # ---------------------------------------------------------------- sampling and splits
 
 PARAMS = {"text": _text_params, "image": _image_params, "shapes": _shapes_params, "video": _video_params}
@@ -554,9 +638,13 @@ def make_example(
     settings ("heldout": fonts, sizes and layouts that training never draws). Each earlier
     exchange of an `after` or `after_long` example is an image problem with probability
     `p_image`, else a text problem or a doubling exchange."""
-    if kind in ("after", "after_long"):
+    if kind in ("after", "after_long", "after_other"):
         kinds, weights = zip(*AFTER_FRESH, strict=True)
         fresh = make_example(rng.choices(kinds, weights)[0], lang, rng, heldout, render, split=split)
+        if kind == "after_other":
+            chat = [foreign_exchange(lang, rng, heldout) for _ in range(rng.choice(FOREIGN_EXCHANGES))]
+            history = tuple(turn for ex_turns in chat for turn in ex_turns)
+            return replace(fresh, id=f"afterother-{fresh.id}", kind="after", history=history)
         n = 1 if kind == "after" else rng.choice(AFTER_LONG_EXCHANGES)
         chat = []
         for _ in range(n):
@@ -646,6 +734,7 @@ def task_record(ex: Example, media_dir: Path, root: Path) -> dict:
 TASK_COUNTS = {"text": 100, "image": 100, "shapes": 100, "video": 60, "double": 60}
 UNSEEN_COUNTS = {"image": 120, "shapes": 120}  # files `<kind>_unseen.jsonl`
 AFTER_COUNTS = {"after": 80, "after_long": 80}  # files `after.jsonl`, `after_long.jsonl`
+AFTER_OTHER_COUNT = 80  # file `after_other.jsonl`
 
 
 def write_task_file(root: Path, name: str, exs: Sequence[Example]) -> None:
@@ -678,6 +767,12 @@ def write_after_tasks(root: Path, seed: int = 3, counts: dict[str, int] = AFTER_
     text history only."""
     for i, (kind, n) in enumerate(counts.items()):
         write_task_file(root, kind, heldout_examples(kind, n, (seed + i) * 1000))
+
+
+def write_after_other_tasks(root: Path, seed: int = 5, n: int = AFTER_OTHER_COUNT) -> None:
+    """`root/after_other.jsonl`: held-out fresh questions asked after one or two exchanges with
+    another model (held-out word problems and chat prompts)."""
+    write_task_file(root, "after_other", heldout_examples("after_other", n, seed * 1000))
 
 
 def write_wording_tasks(root: Path, seed: int = 4, n: int = 30) -> None:
@@ -717,6 +812,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tasks:
         write_tasks(args.tasks, args.seed)
         write_after_tasks(args.tasks)
+        write_after_other_tasks(args.tasks)
         write_wording_tasks(args.tasks)
     if args.corpus:
         lines = corpus_lines(args.seed, 150)
