@@ -24,6 +24,16 @@ def test_renderer_split_shares_nothing_but_pillows_font_at_other_sizes():
     assert not set(media.SHAPE_LAYOUTS["train"]) & set(media.SHAPE_LAYOUTS["heldout"])
 
 
+def test_every_font_drawn_writes_digits_and_signs():
+    """A face without digits (DejaVu's Display faces, Libertine's initials) would draw missing-glyph
+    boxes under a label that reads them as numbers."""
+    for split in ("train", "heldout"):
+        for name in media.font_names(split)[1:]:
+            assert all(media.has_glyph(name, ch) for ch in "0123456789+-"), name
+            assert not any(t in name for t in media.TOO_THIN)
+    assert not any(n.startswith("texgyretermes") for n in media.font_files())  # a Times clone
+
+
 @pytest.mark.parametrize("kind", ["image", "shapes"])
 @pytest.mark.parametrize("split", ["train", "heldout"])
 def test_pictures_are_seeded(kind, split):

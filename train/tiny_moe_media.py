@@ -1,6 +1,6 @@
 """Synthetic pictures and clips for the tiny model's vision tasks, drawn with Pillow (and PyAV for files).
 
-Owns: the fonts (every DejaVu, Liberation and STIX General file found in a font folder, plus
+Owns: the fonts (every DejaVu, Liberation, STIX General and `MORE_FONT_PREFIXES` file found, plus
 Pillow's built-in font at any size), the renderer settings and their split (`split="train"` or
 `"heldout"`: held-out font families, a held-out size range of Pillow's font and held-out layouts
 never occur in training), the three renderers (`expression_image`: an arithmetic expression in a
@@ -12,9 +12,11 @@ appear one after another), `write_mp4`, and the JPEG and YUV 4:2:0 round trips (
 training needs no PyAV).
 
 Fonts. `RIO_TINY_MOE_FONTS` (or `set_fonts_dir`) names one folder searched recursively for
-`.ttf` files; without it the search covers `/usr/share/fonts/truetype/{dejavu,liberation}` and
-matplotlib's `mpl-data/fonts/ttf`. Files are deduplicated by name and sorted, so the same fonts
-and seed give the same pictures on any machine (with the same Pillow and FreeType).
+`.ttf` and `.otf` files; without it the search covers `/usr/share/fonts`, TeX Gyre's folder and
+matplotlib's `mpl-data/fonts/ttf`. Only the families named here are used (DejaVu, Liberation and
+STIX General; since v11 also `MORE_FONT_PREFIXES`, from the Debian packages `MORE_FONT_PACKAGES`).
+Files are deduplicated by name and sorted, so the same fonts and seed give the same pictures on
+any machine (with the same Pillow and FreeType); a machine without the packages draws with fewer.
 
 Video timing. The app samples a video at 2 frames per second (`engine.media.MediaLimits.video_fps`)
 and the processor pairs consecutive sampled frames into one temporal patch (`temporal_patch_size`
@@ -41,8 +43,23 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 FONTS_ENV = "RIO_TINY_MOE_FONTS"
-SYSTEM_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
+SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/share/texmf/fonts/opentype/public/tex-gyre"))
 FONT_PREFIXES = ("DejaVuSans", "DejaVuSerif", "Liberation", "STIXGeneral")  # fonts with digits and + - ×
+# More families (since v11), from Debian's font packages (`MORE_FONT_PACKAGES`): sans, serif, slab,
+# monospace, rounded and comic faces. TeX Gyre Termes, FreeSerif and Nimbus Roman are left out:
+# they are Times clones, as the held-out Liberation Serif nearly is.
+MORE_FONT_PREFIXES = (
+    "Caladea", "Cantarell", "Carlito", "ComicNeue", "EBGaramond", "FiraCode", "GentiumBookPlus",
+    "GentiumPlus", "Go-", "Hack-", "Inconsolata", "Lato-", "LinBiolinum", "LinLibertine", "NotoMono",
+    "NotoSansMono", "OpenSans", "Quicksand", "RobotoSlab", "texgyreadventor", "texgyrebonum",
+    "texgyrecursor", "texgyreheros", "texgyrepagella", "texgyreschola",
+)  # fmt: skip
+MORE_FONT_PACKAGES = (
+    "fonts-crosextra-caladea fonts-crosextra-carlito fonts-linuxlibertine fonts-texgyre fonts-open-sans "
+    "fonts-lato fonts-cantarell fonts-inconsolata fonts-hack fonts-comic-neue fonts-go fonts-noto-mono "
+    "fonts-ebgaramond fonts-roboto-slab fonts-quicksand fonts-firacode fonts-sil-gentiumplus"
+)
+TOO_THIN = ("Hairline", "Thin")  # strokes that a small, noisy JPEG loses
 HELDOUT_FONT_PREFIXES = ("LiberationSerif", "DejaVuSerifCondensed")  # whole families never trained on
 DEFAULT_FONT = "pillow-default"  # Pillow's built-in font (Aileron); it has no − or × glyph
 DEFAULT_SIZES = {"train": ((9, 17), (25, 40)), "heldout": ((18, 24),)}  # Pillow's font, px
@@ -92,8 +109,9 @@ def font_files() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for d in _search_dirs():
         if d.is_dir():
-            for p in sorted(d.rglob("*.ttf")):
-                if p.name.startswith(FONT_PREFIXES) and p.name not in found:
+            for p in sorted((*d.rglob("*.ttf"), *d.rglob("*.otf"))):
+                usable = p.name.startswith((*FONT_PREFIXES, *MORE_FONT_PREFIXES))
+                if usable and not any(t in p.name for t in TOO_THIN) and p.name not in found:
                     found[p.name] = p
     return dict(sorted(found.items()))
 
@@ -104,9 +122,11 @@ def is_heldout_font(name: str) -> bool:
 
 @functools.cache
 def font_names(split: str = "train") -> tuple[str, ...]:
-    """The fonts of a split: Pillow's default (both splits, at different sizes) and the files."""
+    """The fonts of a split: Pillow's default (both splits, at different sizes) and the files that
+    draw every digit, `+` and `-` (DejaVu's Display faces and Libertine's initials draw none of
+    them: up to v10 the first two were drawn in training as rows of missing-glyph boxes)."""
     files = tuple(n for n in font_files() if is_heldout_font(n) == (split == "heldout"))
-    return (DEFAULT_FONT, *files)
+    return (DEFAULT_FONT, *(n for n in files if all(has_glyph(n, ch) for ch in "0123456789+-")))
 
 
 @functools.cache

@@ -882,9 +882,9 @@ def main(argv: list[str] | None = None) -> int:
         media.set_fonts_dir(args.fonts_dir)
     fonts = media.font_files()
     if len(fonts) < MIN_FONTS:
-        ap.error(f"found {len(fonts)} usable font files (DejaVu, Liberation, STIX General) in "
-                 f"{', '.join(map(str, media._search_dirs()))}; the pictures need at least {MIN_FONTS}: "
-                 f"pass --fonts-dir or set ${media.FONTS_ENV}")  # fmt: skip
+        ap.error(f"found {len(fonts)} usable font files in {', '.join(map(str, media._search_dirs()))}; "
+                 f"the pictures need at least {MIN_FONTS}: install Debian's fonts-dejavu fonts-liberation "
+                 f"{media.MORE_FONT_PACKAGES}, or pass --fonts-dir or set ${media.FONTS_ENV}")  # fmt: skip
     cuda = args.device.startswith("cuda")
     if args.init and not tiny_moe.is_complete(args.init):
         ap.error(f"--init {args.init} is not a complete tiny-moe folder")
