@@ -34,6 +34,43 @@ def test_every_font_drawn_writes_digits_and_signs():
     assert not any(n.startswith("texgyretermes") for n in media.font_files())  # a Times clone
 
 
+def test_packed_fonts_draw_the_same_pictures(tmp_path, monkeypatch):
+    """The GPU run's small font folder (train/pack_fonts.py) draws what the installed files draw."""
+    from train import pack_fonts
+
+    files = media.font_files()
+    # STIX General (matplotlib's copy) is drawn differently when a pack drops the letters that
+    # FreeType's auto-hinter measures it by
+    train = media.font_names("train")[1:]
+    names = [n for n in train if n.startswith("STIXGeneral")] + [
+        n for n in train if n.startswith("DejaVuSans-")
+    ][:2]
+    names += [n for n in media.font_names("heldout")[1:]][:2]
+    full, packed = tmp_path / "full", tmp_path / "packed"
+    full.mkdir(), packed.mkdir()
+    for name in names:
+        (full / name).write_bytes(files[name].read_bytes())
+        pack_fonts.pack_font(files[name], packed / name)
+    assert sum(p.stat().st_size for p in packed.iterdir()) < sum(p.stat().st_size for p in full.iterdir()) / 4
+
+    def pictures(folder):
+        media.set_fonts_dir(folder)
+        rng, out = random.Random(8), []
+        for split in ("train", "heldout"):
+            out += [
+                np.asarray(media.expression_image(rng.randint(1, 999), "×", 7, rng, split)[0])
+                for _ in range(20)
+            ]
+        return media.font_names("train"), out
+
+    try:
+        (names_a, a), (names_b, b) = pictures(full), pictures(packed)
+    finally:
+        media.set_fonts_dir(None)
+    assert names_a == names_b and len(names_a) > 2
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
 @pytest.mark.parametrize("kind", ["image", "shapes"])
 @pytest.mark.parametrize("split", ["train", "heldout"])
 def test_pictures_are_seeded(kind, split):
