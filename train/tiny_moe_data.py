@@ -529,7 +529,7 @@ SMALL_TALK = {
 # ---------------------------------------------------------------- multi-turn: another model first
 # In the app a visitor often talks to the text default first (word problems, chat) and switches to
 # tiny-moe when a picture arrives, the conversation kept: the earlier turns are another model's.
-# Training draws them when its task mix names `after_other` (since v12).
+# Training draws them when its task mix names `after_other` (v12 did; it was not shipped).
 P_FOREIGN_CHAT = 0.3  # of those, a chat prompt and a reply; the rest, a word problem and its answer
 P_PLAIN_ANSWER = 0.4  # a word problem's answer shown without its \boxed{}
 FOREIGN_EXCHANGES = (1, 1, 2)  # exchanges before an `after_other` question
