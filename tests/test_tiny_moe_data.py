@@ -34,7 +34,7 @@ def test_every_font_drawn_writes_digits_and_signs():
     assert not any(n.startswith("texgyretermes") for n in media.font_files())  # a Times clone
 
 
-def test_packed_fonts_draw_the_same_pictures(tmp_path, monkeypatch):
+def test_packed_fonts_draw_the_same_pictures(tmp_path):
     """The GPU run's small font folder (train/pack_fonts.py) draws what the installed files draw."""
     from train import pack_fonts
 

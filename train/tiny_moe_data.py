@@ -585,9 +585,8 @@ def _foreign_problems(lang: str, heldout: bool) -> tuple:
 @functools.cache
 def _foreign_prompts(lang: str, heldout: bool) -> tuple:
     """(prompt, category, topic) of the chat prompts' training or held-out split in `lang`."""
-    known = {(lg, p): (cat, topic) for lg, cat, topic, p in chat_prompts.ENTRIES}
     prompts = chat_prompts.split_prompts(CHAT_SPLIT_SEED)[heldout]
-    return tuple((p, *known[lg, p]) for lg, p in prompts if lg == lang and (lg, p) in known)
+    return tuple((p, *chat_prompts.BY_PROMPT[lg, p]) for lg, p in prompts if lg == lang)
 
 
 def foreign_exchange(lang: str, rng: random.Random, heldout: bool) -> tuple[dict, dict]:
