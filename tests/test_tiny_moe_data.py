@@ -47,7 +47,8 @@ def test_packed_fonts_draw_the_same_pictures(tmp_path):
     ][:2]
     names += [n for n in media.font_names("heldout")[1:]][:2]
     full, packed = tmp_path / "full", tmp_path / "packed"
-    full.mkdir(), packed.mkdir()
+    full.mkdir()
+    packed.mkdir()
     for name in names:
         (full / name).write_bytes(files[name].read_bytes())
         pack_fonts.pack_font(files[name], packed / name)
@@ -69,6 +70,21 @@ def test_packed_fonts_draw_the_same_pictures(tmp_path):
         media.set_fonts_dir(None)
     assert names_a == names_b and len(names_a) > 2
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_packing_fonts_from_a_folder_without_fonts_is_refused_in_one_line(tmp_path, capsys):
+    from train import pack_fonts
+
+    try:
+        for where in (tmp_path / "missing", tmp_path):
+            with pytest.raises(SystemExit) as exit_:
+                pack_fonts.main(["--out", str(tmp_path / "out"), "--fonts-dir", str(where)])
+            assert exit_.value.code == 2
+    finally:
+        media.set_fonts_dir(None)
+    err = capsys.readouterr().err
+    assert "is not a folder" in err and "no font to pack in" in err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("kind", ["image", "shapes"])

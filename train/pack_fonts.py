@@ -61,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     if args.fonts_dir:
+        if not args.fonts_dir.is_dir():
+            ap.error(f"--fonts-dir {args.fonts_dir} is not a folder")
         media.set_fonts_dir(args.fonts_dir)
+    if len(media.font_names("train")) < 2:
+        ap.error(f"no font to pack in {', '.join(map(str, media._search_dirs()))}: install Debian's "
+                 f"fonts-dejavu fonts-liberation {media.MORE_FONT_PACKAGES}, or pass --fonts-dir")  # fmt: skip
     written = pack(args.out)
     size = sum(p.stat().st_size for p in written)
     print(f"wrote {len(written)} fonts, {size / 1e6:.1f} MB, to {args.out}")
