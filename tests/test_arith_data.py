@@ -82,6 +82,18 @@ ORACLE = {
     "ev_out_in": lambda a, b, c: a - b + c,
     "ev_two_out": lambda a, b, c: a - b - c,
     "ev_gain_spend": lambda a, b, c: a + b - c,
+    "ph_gain": lambda a, b: a + b,
+    "ph_lose": lambda a, b: a - b,
+    "ph_gain_lose": lambda a, b, c: a + b - c,
+    "ph_lose_gain": lambda a, b, c: a - b + c,
+    "ph_lose_two": lambda a, b, c: a - b - c,
+    "ph_each": lambda n, v: n * v,
+    "ph_each_lose": lambda n, v, c: n * v - c,
+    "ph_price": lambda n, v: n * v,
+    "ph_pack": lambda k, groups: groups,
+    "ph_split": lambda n, each: each,
+    "ph_compare": lambda a, b: a - b,
+    "ph_known": lambda which, v: v * (12, 7, 12, 60, 5)[which],
 }
 OP_WORDS = {"en": {"add": "+", "subtract": "-", "multiply": "×", "divide": "÷"},
             "pt-BR": {"somamos": "+", "subtraímos": "-", "multiplicamos": "×", "dividimos": "÷"}}  # fmt: skip
@@ -191,7 +203,7 @@ def test_every_sampler_keeps_its_numbers_easy():
                 nums = v.sample(rng)
                 assert all(isinstance(x, int) and x >= 0 for x in nums), (v.name, nums)
                 answer = ORACLE[v.name](*nums)
-                if v.kind == ad.EVERYDAY:  # the calculator's numbers: any size, whole
+                if v.kind in (ad.EVERYDAY, ad.PHRASED):  # the calculator's numbers: any size, whole
                     assert isinstance(answer, int) and answer >= 1, (v.name, nums)
                 elif v.kind != "time":
                     value = Fraction(str(answer))
@@ -399,3 +411,54 @@ def test_everyday_lines_name_their_operation_and_are_right(everyday):
         assert 8 <= ad.approx_tokens(p.thinking) <= 115 and 12 <= ad.approx_tokens(p.question) <= 64, p
     words = Counter(re.search(r"(\w+):", p.thinking).group(1) for p in everyday)
     assert len(words) == 8  # four operations in two languages, each one somewhere
+
+
+@pytest.fixture(scope="module")
+def phrased() -> list[ad.Problem]:
+    return ad.generate(900, seed=2, kinds=(ad.PHRASED,)) + ad.generate(
+        60, seed=2, split="heldout", kinds=(ad.PHRASED,)
+    )
+
+
+def test_phrased_problems_are_their_own_stream_with_right_lines(phrased):
+    """Phrased questions: their own stream and split, every variant in both languages, each line
+    of arithmetic names its operation and is right, the answer is the oracle's."""
+    assert ad.generate(40, seed=4) == ad.generate(40, seed=4)
+    assert {p.kind for p in phrased} == {ad.PHRASED}
+    assert {(p.params[0], p.lang) for p in phrased} == {(v.name, lang) for v in ad.VARIANTS[ad.PHRASED]
+                                                       for lang in ad.LANGS}  # fmt: skip
+    train, held = phrased[:900], phrased[900:]
+    assert all(ad.is_heldout(p.kind, p.params) for p in held)
+    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in held}
+    for p in phrased:
+        assert ad.normalize_answer(str(ORACLE[p.params[0]](*p.params[1:]))) == p.answer, p
+        assert BOX.findall(p.answer_text) == [p.answer], p
+        for line in p.thinking.split("\n"):
+            m = re.search(r"(\w+): (\d+) ([-+×÷]) (\d+) = (\d+)\.$", line)
+            if m:
+                word, a, op, b, c = m.groups()
+                assert OP_WORDS[p.lang][word.lower()] == op and _evaluate(f"{a} {op} {b}") == int(c), line
+        assert "{" not in p.question + p.answer_text.replace("\\boxed{", ""), p.question
+        assert p.question[0].isupper() or p.question[0].isdigit(), p.question
+
+
+def test_phrased_questions_ask_alike_whatever_the_operation(phrased):
+    """The point of the stream: one question ending ("How many ... now?") follows verbs that add
+    and verbs that take away, so the verb decides the operation, not the sentence around it."""
+    endings: dict[str, set[str]] = {}
+    for p in phrased:
+        if p.params[0] in ("ph_gain", "ph_lose"):
+            ending = re.sub(r"\d+", "N", p.question.rsplit(". ", 1)[-1])
+            endings.setdefault(ending, set()).add(p.params[0])
+    shared = [e for e, names in endings.items() if names == {"ph_gain", "ph_lose"}]
+    assert len(shared) >= 10, sorted(endings)
+    gains = {re.sub(r"\d+", "N", p.question.split(". ")[1]) for p in phrased if p.params[0] == "ph_gain"}
+    assert len(gains) >= 20  # the verbs, people and things vary
+
+
+def test_phrased_english_verbs_agree_with_their_subject(phrased):
+    """Present-tense verbs are never put after "I" or "We" in the third person, and pt-BR first
+    persons keep their own forms ("Eu tinha", never "Eu comprou")."""
+    bad = re.compile(r"\b(I|We|we) (has|does|puts|packs|wants|shares|divides|pays)\b|\bEu (comprou|tem|deu|vendeu)\b"
+                     r"|\bNós (comprou|tem|tinha|deu)\b")  # fmt: skip
+    assert not [p.question for p in phrased if bad.search(p.question)]

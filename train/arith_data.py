@@ -34,6 +34,7 @@ KINDS = ("sum", "difference", "product", "money", "time", "units", "percent", "c
 # only when asked for (`generate(kinds=...)`), so the multi-step kinds' streams stay as they were.
 ONE_STEP = "one_step"
 EVERYDAY = "everyday"  # everyday wording, one or two operations (its own stream, like ONE_STEP)
+PHRASED = "phrased"  # everyday questions put together from parts (its own stream)
 HELDOUT_MOD = 8  # one parameter set in eight is held out
 TRACE_BUDGET = 62  # approximate tokens (see approx_tokens) without the check line; longer renders are redrawn
 CHECK_BUDGET = 14  # the allowance for the check line
@@ -353,7 +354,7 @@ def _pct_n(rng: random.Random, p: int, lo: int, hi: int) -> int:
 
 # ---------------------------------------------------------------------------- registry
 
-VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY)}
+VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED)}
 
 
 def variant(kind: str, name: str, sample: Callable[[random.Random], tuple[int, ...]]):
@@ -2660,6 +2661,419 @@ def _ev_gain_spend(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     a, b, c = nums
     return _everyday(ctx, EV_GAIN_SPEND, [(a, "+", b), (a + b, "-", c)], f"{a + b - c} + {c} = {a + b}",
                      a=a, b=b, c=c)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- phrased from parts
+
+# The everyday stream above has four to eight fixed sentences per kind, and a model trained on it
+# learns those sentences more than the operations behind them: "gave 12 to my brother" is a
+# subtraction in one of its sentences and, elsewhere, read as an addition. Here a question is put
+# together from parts (who, the things, the verb that changes them, the container, the way the
+# question is asked), and the same question endings ("How many ... now?") follow verbs that add
+# and verbs that take away, so that the verb and the question's words decide the operation, not
+# the sentence around them. Numbers a question leaves unsaid (twelve months in a year, seven days
+# in a week, twelve in a dozen) are written as a line of their own before the arithmetic.
+#
+# Subjects: en (Subject, subject, do, have, object, possessive); pt-BR (Subject, subject, person
+# 0 = eu, 1 = ele/ela, 2 = nós; gender). Verbs in pt-BR have one form per person.
+PH_WHO = {
+    "en": (
+        lambda w: ("I", "I", "do", "have", "me", "my"),
+        lambda w: ("We", "we", "do", "have", "us", "our"),
+        lambda w: (w["name"], w["name"], "does", "has", w["him"], w["her"]),
+        lambda w: (_cap(w["rel"]), w["rel"], "does", "has", w["rel_him"], w["rel_her"]),
+    ),
+    "pt-BR": (
+        lambda w: ("Eu", "eu", 0, "m"),
+        lambda w: ("Nós", "nós", 2, "m"),
+        lambda w: (w["name"], w["name"], 1, w["g"]),
+        lambda w: (_cap(w["rel"]), w["rel"], 1, w["rel_g"]),
+    ),
+}
+PH_REL = {
+    "en": (("my aunt", "f"), ("my uncle", "m"), ("my grandma", "f"), ("my grandpa", "m"), ("my brother", "m"),
+           ("my sister", "f"), ("my neighbour", "f"), ("my friend", "m"), ("my mom", "f"), ("my dad", "m"),
+           ("my cousin", "m"), ("my teacher", "f")),
+    "pt-BR": (("minha tia", "f"), ("meu tio", "m"), ("minha avó", "f"), ("meu avô", "m"), ("meu irmão", "m"),
+              ("minha irmã", "f"), ("minha vizinha", "f"), ("meu amigo", "m"), ("minha mãe", "f"),
+              ("meu pai", "m"), ("meu primo", "m"), ("minha professora", "f")),
+}  # fmt: skip
+PH_THINGS = {  # (singular, plural[, gender])
+    "en": (("marble", "marbles"), ("egg", "eggs"), ("cupcake", "cupcakes"), ("toy car", "toy cars"),
+           ("bottle", "bottles"), ("plant", "plants"), ("photo", "photos"), ("crayon", "crayons"),
+           ("banana", "bananas"), ("comic", "comics"), ("bead", "beads"), ("ticket", "tickets"),
+           ("muffin", "muffins"), ("candle", "candles"), ("sticker", "stickers"), ("orange", "oranges")),
+    "pt-BR": (("bolinha de gude", "bolinhas de gude", "f"), ("ovo", "ovos", "m"), ("bolinho", "bolinhos", "m"),
+              ("carrinho", "carrinhos", "m"), ("garrafa", "garrafas", "f"), ("planta", "plantas", "f"),
+              ("foto", "fotos", "f"), ("giz de cera", "gizes de cera", "m"), ("banana", "bananas", "f"),
+              ("gibi", "gibis", "m"), ("miçanga", "miçangas", "f"), ("ingresso", "ingressos", "m"),
+              ("brigadeiro", "brigadeiros", "m"), ("vela", "velas", "f"), ("figurinha", "figurinhas", "f"),
+              ("laranja", "laranjas", "f")),
+}  # fmt: skip
+PH_BOXES = {  # containers and rows: (singular, plural[, gender])
+    "en": (("box", "boxes"), ("bag", "bags"), ("basket", "baskets"), ("jar", "jars"), ("tray", "trays"),
+           ("pack", "packs"), ("row", "rows"), ("shelf", "shelves"), ("plate", "plates"), ("carton", "cartons")),
+    "pt-BR": (("caixa", "caixas", "f"), ("saco", "sacos", "m"), ("cesta", "cestas", "f"), ("pote", "potes", "m"),
+              ("bandeja", "bandejas", "f"), ("pacote", "pacotes", "m"), ("fileira", "fileiras", "f"),
+              ("prateleira", "prateleiras", "f"), ("prato", "pratos", "m"), ("caixinha", "caixinhas", "f")),
+}  # fmt: skip
+# Verbs that add to what the subject had, and verbs that take from it (en: past tense, the same
+# for every subject; pt-BR: eu / ele / nós). {b} is the amount, {rel2} another person.
+PH_GAIN = {
+    "en": ("{S} bought {b} more.", "Then {s} found {b} more.", "{Rel2} gave {o} {b} more.",
+           "{S} got {b} more from {rel2}.", "{S} won {b} more.", "Later {s} picked up {b} more.",
+           "{S} received {b} more as a gift.", "After that {s} collected {b} more.", "{S} made {b} more."),
+    "pt-BR": (("Comprei mais {b}.", "Comprou mais {b}.", "Compramos mais {b}."),
+              ("Depois achei mais {b}.", "Depois achou mais {b}.", "Depois achamos mais {b}."),
+              ("Ganhei mais {b} de {rel2}.", "Ganhou mais {b} de {rel2}.", "Ganhamos mais {b} de {rel2}."),
+              ("Recebi mais {b} de presente.", "Recebeu mais {b} de presente.", "Recebemos mais {b} de presente."),
+              ("Depois juntei mais {b}.", "Depois juntou mais {b}.", "Depois juntamos mais {b}."),
+              ("Fiz mais {b}.", "Fez mais {b}.", "Fizemos mais {b}.")),
+}  # fmt: skip
+PH_LOSE = {
+    "en": ("{S} gave {b} to {rel2}.", "{S} gave {b} of them away.", "{S} sold {b}.", "{S} lost {b}.",
+           "{S} used {b}.", "{S} gave {rel2} {b}.", "{S} donated {b} to the school.", "{b} of them broke.",
+           "{S} threw away {b} old ones.", "Then {s} gave away {b}."),
+    "pt-BR": (("Dei {b} para {rel2}.", "Deu {b} para {rel2}.", "Demos {b} para {rel2}."),
+              ("Vendi {b}.", "Vendeu {b}.", "Vendemos {b}."),
+              ("Perdi {b}.", "Perdeu {b}.", "Perdemos {b}."),
+              ("Usei {b}.", "Usou {b}.", "Usamos {b}."),
+              ("Doei {b} para a escola.", "Doou {b} para a escola.", "Doamos {b} para a escola."),
+              ("Joguei fora {b}.", "Jogou fora {b}.", "Jogamos fora {b}."),
+              ("Depois dei {b} de presente.", "Depois deu {b} de presente.", "Depois demos {b} de presente.")),
+}  # fmt: skip
+PH_HAD = {
+    "en": ("{S} had {a} {items}.", "{S} had {a} {items} at home.", "At first {s} had {a} {items}.",
+           "{S} had a box of {a} {items}."),
+    "pt-BR": (("Eu tinha {a} {items}.", "{S} tinha {a} {items}.", "Nós tínhamos {a} {items}."),
+              ("No começo eu tinha {a} {items}.", "No começo {s} tinha {a} {items}.",
+               "No começo tínhamos {a} {items}."),
+              ("Tinha {a} {items} em casa.", "{S} tinha {a} {items} em casa.", "Tínhamos {a} {items} em casa.")),
+}  # fmt: skip
+# The question after a change: the same endings for gains and losses, so "now" decides nothing.
+PH_HOW_MANY = {
+    "en": ("How many {items} {do} {s} have now?", "How many {items} {do} {s} have left?",
+           "How many {items} {do} {s} have at the end?", "How many {items} are there now?",
+           "How many {items} is that now?", "How many {do} {s} have now?"),
+    "pt-BR": (("{Q} {items} eu tenho agora?", "{Q} {items} {s} tem agora?", "{Q} {items} temos agora?"),
+              ("Com {q} {items} eu fiquei?", "Com {q} {items} {s} ficou?", "Com {q} {items} ficamos?"),
+              ("{Q} {items} há agora?", "{Q} {items} há agora?", "{Q} {items} há agora?"),
+              ("{Q} ficaram no fim?", "{Q} ficaram no fim?", "{Q} ficaram no fim?")),
+}  # fmt: skip
+PH_ANSWER = {
+    "en": ("The answer is {box} {items}.", "That makes {box} {items}.", "There are {box} {items}."),
+    "pt-BR": ("A resposta é {box} {items}.", "São {box} {items}.", "Ficam {box} {items}."),
+}
+# Containers: n of them with v things in each.
+PH_EACH = {
+    "en": ("{S} bought {n} {boxes} of {items}, with {v} {items} in each {box1}.",
+           "There are {n} {boxes} with {v} {items} in each.", "{S} had {n} {boxes}, and every {box1} held {v} {items}.",
+           "Each {box1} holds {v} {items}. {S} filled {n} {boxes}.", "{S} put {v} {items} in each of {n} {boxes}.",
+           "{n} {boxes}, {v} {items} per {box1}."),
+    "pt-BR": (("Comprei {n} {boxes} de {items}, com {v} {items} em cada {box1}.",
+               "{S} comprou {n} {boxes} de {items}, com {v} {items} em cada {box1}.",
+               "Compramos {n} {boxes} de {items}, com {v} {items} em cada {box1}."),
+              "Há {n} {boxes} com {v} {items} em cada.",
+              ("Tenho {n} {boxes}, e cada {box1} tem {v} {items}.", "{S} tem {n} {boxes}, e cada {box1} tem {v} {items}.",
+               "Temos {n} {boxes}, e cada {box1} tem {v} {items}."),
+              ("Cada {box1} leva {v} {items}. Enchi {n} {boxes}.", "Cada {box1} leva {v} {items}. {S} encheu {n} {boxes}.",
+               "Cada {box1} leva {v} {items}. Enchemos {n} {boxes}."),
+              ("Pus {v} {items} em cada {box1} e enchi {n} {boxes}.", "{S} pôs {v} {items} em cada {box1} e encheu {n} {boxes}.",
+               "Pusemos {v} {items} em cada {box1} e enchemos {n} {boxes}."),
+              "São {n} {boxes} com {v} {items} cada."),
+}  # fmt: skip
+PH_EACH_Q = {
+    "en": ("How many {items} are there in all?", "How many {items} is that altogether?",
+           "How many {items} are there?", "How many {items} in total?"),
+    "pt-BR": ("{Q} {items} há ao todo?", "{Q} {items} são no total?", "{Q} {items} há?", "Quantos são no total?"),
+}
+# Packing: t things, k to a container; how many containers.
+PH_PACK = {
+    "en": ("{S} had {t} {items} and put {k} in each {box1}.", "{S} packed {t} {items} into {boxes} of {k}.",
+           "{t} {items} are set out in {boxes} of {k}.", "{S} wanted to put {t} {items} into {boxes}, {k} per {box1}.",
+           "Each {box1} takes {k} {items}, and there are {t} {items}."),
+    "pt-BR": (("Tenho {t} {items} e ponho {k} em cada {box1}.", "{S} tem {t} {items} e põe {k} em cada {box1}.",
+               "Temos {t} {items} e pomos {k} em cada {box1}."),
+              ("Embalei {t} {items} em {boxes} de {k}.", "{S} embalou {t} {items} em {boxes} de {k}.",
+               "Embalamos {t} {items} em {boxes} de {k}."),
+              "Arrumaram {t} {items} em {boxes} de {k}.",
+              ("Quero guardar {t} {items} em {boxes}, {k} por {box1}.", "{S} quer guardar {t} {items} em {boxes}, {k} por {box1}.",
+               "Queremos guardar {t} {items} em {boxes}, {k} por {box1}."),
+              "Cada {box1} leva {k} {items}, e há {t} {items}."),
+}  # fmt: skip
+PH_PACK_Q = {
+    "en": ("How many {boxes} are needed?", "How many {boxes} does that fill?", "How many {boxes} are there?",
+           "How many {boxes} will there be?"),
+    "pt-BR": ("{Qb} {boxes} dá para encher?", "{Qb} {boxes} são no total?", "Qual é o número de {boxes}?"),
+}
+# Sharing: t things shared equally by n people; how many each.
+PH_SPLIT = {
+    "en": ("{S} shared {t} {items} equally among {n} friends.", "{t} {items} are split evenly between {n} kids.",
+           "{S} divided {t} {items} equally into {n} {boxes}.", "{n} children share {t} {items} fairly."),
+    "pt-BR": (("Dividi {t} {items} igualmente entre {n} amigos.", "{S} dividiu {t} {items} igualmente entre {n} amigos.",
+               "Dividimos {t} {items} igualmente entre {n} amigos."),
+              "Repartiram {t} {items} entre {n} crianças, em partes iguais.",
+              ("Separei {t} {items} em {n} {boxes} iguais.", "{S} separou {t} {items} em {n} {boxes} iguais.",
+               "Separamos {t} {items} em {n} {boxes} iguais."),
+              "{n} crianças dividem {t} {items} igualmente."),
+}  # fmt: skip
+PH_SPLIT_Q = {
+    "en": ("How many {items} does each one get?", "How many {items} go to each?", "How many is that for each?",
+           "How many {items} in each share?"),
+    "pt-BR": ("{Q} {items} cada um recebe?", "{Q} {items} ficam para cada um?", "Quanto dá para cada um?",
+              "{Q} {items} vão em cada parte?"),
+}
+# Prices: n things at v each.
+PH_PRICE = {
+    "en": ("{S} bought {n} {goods} at {v} dollars each.", "{Goods} cost {v} dollars each. {S} bought {n}.",
+           "One of the {goods} is {v} dollars, and {s} took {n}.", "{S} paid for {n} {goods}, {v} dollars apiece."),
+    "pt-BR": (("Comprei {n} {goods} a {v} reais cada.", "{S} comprou {n} {goods} a {v} reais cada.",
+               "Compramos {n} {goods} a {v} reais cada."),
+              ("Cada {good1} custa {v} reais. Comprei {n}.", "Cada {good1} custa {v} reais. {S} comprou {n}.",
+               "Cada {good1} custa {v} reais. Compramos {n}."),
+              ("Levei {n} {goods} de {v} reais cada.", "{S} levou {n} {goods} de {v} reais cada.",
+               "Levamos {n} {goods} de {v} reais cada.")),
+}  # fmt: skip
+PH_PRICE_Q = {
+    "en": ("How much was that?", "What was the total?", "How much money was that in all?", "What did it cost?"),
+    "pt-BR": ("Quanto deu?", "Qual foi o total?", "Quanto foi ao todo?", "Quanto custou?"),
+}
+PH_MONEY_ANSWER = {"en": ("The total is {box} dollars.", "It is {box} dollars."),
+                   "pt-BR": ("O total é {box} reais.", "Dá {box} reais.")}  # fmt: skip
+# Comparisons: (en taller/shorter words, pt, unit) with the difference asked from either side.
+PH_COMPARE = {
+    "en": (
+        ("{A} is {a} cm tall and {B} is {b} cm tall.", ("How much taller is {A}?", "How much shorter is {B}?",
+         "What is the difference in height?", "By how many cm is {A} taller than {B}?"), "cm"),
+        ("{A} is {a} years old and {B} is {b}.", ("How much older is {A}?", "How much younger is {B}?",
+         "How many years older is {A} than {B}?", "What is the age difference?"), "years"),
+        ("{A} weighs {a} kg and {B} weighs {b} kg.", ("How much heavier is {A}?", "How much lighter is {B}?",
+         "How many kg more does {A} weigh?"), "kg"),
+        ("{A} has {a} {items} and {B} has {b}.", ("How many more {items} does {A} have?",
+         "How many fewer {items} does {B} have?", "How many {items} more has {A} got?"), "{items}"),
+        ("{A} lives {a} km from school and {B} lives {b} km away.", ("How much farther away does {A} live?",
+         "How much closer is {B}?"), "km"),
+    ),
+    "pt-BR": (
+        ("{A} mede {a} cm e {B} mede {b} cm.", ("Quantos centímetros {A} tem a mais?",
+         "Quanto {B} é mais {baixo}?", "Qual é a diferença de altura?"), "cm"),
+        ("{A} tem {a} anos e {B} tem {b}.", ("Quantos anos {A} tem a mais que {B}?", "Quanto {B} é mais {novo}?",
+         "Qual é a diferença de idade?"), "anos"),
+        ("{A} pesa {a} kg e {B} pesa {b} kg.", ("Quantos quilos {A} pesa a mais?", "Quanto {B} pesa a menos?"), "kg"),
+        ("{A} tem {a} {items} e {B} tem {b}.", ("{Q} {items} {A} tem a mais?", "{Q} {items} {B} tem a menos?"),
+         "{items}"),
+        ("{A} mora a {a} km da escola e {B} mora a {b} km.", ("Quantos km {A} mora mais longe?",
+         "Quanto {B} mora mais perto?"), "km"),
+    ),
+}  # fmt: skip
+
+
+def _ph_words(ctx: Ctx) -> dict:
+    """The parts one phrased question is built from, chosen with the problem's random source."""
+    rng, en = ctx.rng, ctx.en
+    w = dict(ctx.words)
+    (rel, rel_g), (rel2, _) = rng.sample(PH_REL[ctx.lang], 2)
+    g = next(gg for n, gg in PEOPLE[ctx.lang] if n == w["name"])
+    thing, box = rng.choice(PH_THINGS[ctx.lang]), rng.choice(PH_BOXES[ctx.lang])
+    w |= {"rel": rel, "rel_g": rel_g, "rel2": rel2, "Rel2": _cap(rel2), "g": g,
+          "item1": thing[0], "items": thing[1], "box1": box[0], "boxes": box[1]}  # fmt: skip
+    if en:
+        w |= {"him": "her" if g == "f" else "him", "her": "her" if g == "f" else "his",
+              "rel_him": "her" if rel_g == "f" else "him", "rel_her": "her" if rel_g == "f" else "his"}  # fmt: skip
+        who = rng.choice(PH_WHO["en"])(w)
+        w |= dict(zip(("S", "s", "do", "have", "o", "poss"), who))
+    else:
+        w |= {"Q": "Quantas" if thing[2] == "f" else "Quantos", "q": "quantas" if thing[2] == "f" else "quantos",
+              "Qb": "Quantas" if box[2] == "f" else "Quantos"}  # fmt: skip
+        who = rng.choice(PH_WHO["pt-BR"])(w)
+        w |= dict(zip(("S", "s", "p", "sg"), who))
+    return w
+PH_PAIRS = {  # the two people a comparison is about, besides the names: (word, gender)
+    "en": (("Dad", "m"), ("Mom", "f"), ("Grandma", "f"), ("Grandpa", "m"), ("my brother", "m"),
+           ("my sister", "f"), ("my cousin", "m"), ("my best friend", "f")),
+    "pt-BR": (("meu pai", "m"), ("minha mãe", "f"), ("minha avó", "f"), ("meu avô", "m"), ("meu irmão", "m"),
+              ("minha irmã", "f"), ("meu primo", "m"), ("minha melhor amiga", "f")),
+}  # fmt: skip
+PH_KNOWN = (  # (count, en questions, pt questions, en fact, pt fact); {v} a rate, {n} a number of periods
+    (12, ("{name} pays {v} dollars a month for the gym. How much is that for a whole year?",
+          "My phone plan is {v} dollars a month. What do I pay in a year?"),
+         ("{name} paga {v} reais por mês de academia. Quanto dá em um ano inteiro?",
+          "Meu plano de celular custa {v} reais por mês. Quanto pago em um ano?"),
+     "A year has 12 months.", "Um ano tem 12 meses."),
+    (7, ("{name} reads {v} pages every day. How many pages is that in a week?",
+         "I walk {v} minutes a day. How many minutes do I walk in one week?"),
+        ("{name} lê {v} páginas por dia. Quantas páginas lê em uma semana?",
+         "Eu ando {v} minutos por dia. Quantos minutos ando em uma semana?"),
+     "A week has 7 days.", "Uma semana tem 7 dias."),
+    (12, ("{name} bought {v} dozen eggs. How many eggs is that?", "How many rolls are in {v} dozen rolls?"),
+         ("{name} comprou {v} dúzias de ovos. Quantos ovos são?", "Quantos pães há em {v} dúzias de pães?"),
+     "A dozen is 12.", "Uma dúzia são 12."),
+    (60, ("The drive took {v} hours. How many minutes is that?", "{name} slept {v} hours. How many minutes is that?"),
+         ("A viagem levou {v} horas. Quantos minutos são?", "{name} dormiu {v} horas. Quantos minutos são?"),
+     "An hour has 60 minutes.", "Uma hora tem 60 minutos."),
+    (5, ("{name} earns {v} dollars a day, Monday to Friday. How much is that for the week?",),
+        ("{name} ganha {v} reais por dia, de segunda a sexta. Quanto ganha na semana?",),
+     "Monday to Friday is 5 days.", "De segunda a sexta são 5 dias."),
+)  # fmt: skip
+PH_KNOWN_ANSWER = {"en": ("The answer is {box}.", "That is {box}."), "pt-BR": ("A resposta é {box}.", "São {box}.")}
+
+
+def _ph_pick(ctx: Ctx, w: dict, table: dict, with_subject: bool = False) -> str:
+    """One sentence of a table, in the subject's person for pt-BR tables of (eu, ele, nós) forms;
+    `with_subject`: only sentences that name the subject (a sentence after it may leave it out)."""
+    options = table[ctx.lang]
+    if with_subject:
+        options = [o for o in options if isinstance(o, tuple) or "{S}" in o]
+    choice = ctx.rng.choice(options)
+    if isinstance(choice, tuple):
+        choice = choice[w["p"]]
+    return _cap(choice.format(**w))
+
+
+def _ph_draft(ctx: Ctx, sentences: Sequence[str], answers: dict, w: dict, ops, check: str,
+              fact: str = "") -> Draft:  # fmt: skip
+    """A Draft from the question's sentences and `op word: a op b = c.` lines (a fact line first)."""
+    steps, value = [fact[:1].lower() + fact[1:]] if fact else [], 0
+    for a, op, b in ops:
+        value = APPLY[op](a, b)
+        steps.append(f"{OPS[op][0 if ctx.en else 1]}: {a} {op} {b} = {value}.")
+    answer = ctx.rng.choice(answers[ctx.lang]).format(**w, box=_box(str(value)))
+    return Draft(" ".join(_cap(s) for s in sentences), (), tuple(steps), check, str(value), str(value), answer)
+
+
+def _ph_change(ctx: Ctx, nums: tuple[int, ...], moves: Sequence[dict]) -> Draft:
+    """Had a, then one or two moves (gain or loss) of nums[1:], then how many now."""
+    w = _ph_words(ctx)
+    w["a"] = nums[0]
+    sentences, ops, value = [_ph_pick(ctx, w, PH_HAD)], [], nums[0]
+    for table, b in zip(moves, nums[1:]):
+        sentences.append(_ph_pick(ctx, w | {"b": b}, table))
+        op = "+" if table is PH_GAIN else "-"
+        ops.append((value, op, b))
+        value = APPLY[op](value, b)
+    sentences.append(_ph_pick(ctx, w, PH_HOW_MANY))
+    last_a, last_op, last_b = ops[-1]
+    check = f"{value} - {last_b} = {last_a}" if last_op == "+" else f"{value} + {last_b} = {last_a}"
+    return _ph_draft(ctx, sentences, PH_ANSWER, w, ops, check)
+
+
+@variant(PHRASED, "ph_gain", lambda r: (_spread(r, 3, 999), _spread(r, 2, 999)))
+def _ph_gain(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    return _ph_change(ctx, nums, (PH_GAIN,))
+
+
+@variant(PHRASED, "ph_lose", lambda r: _two(r, 2, 999))
+def _ph_lose(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    return _ph_change(ctx, nums, (PH_LOSE,))
+
+
+def _gain_lose_sample(r: random.Random) -> tuple[int, ...]:
+    a, b = _spread(r, 3, 500), _spread(r, 2, 500)
+    return a, b, r.randint(1, a + b - 1)
+
+
+@variant(PHRASED, "ph_gain_lose", _gain_lose_sample)
+def _ph_gain_lose(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    return _ph_change(ctx, nums, (PH_GAIN, PH_LOSE))
+
+
+def _lose_gain_sample(r: random.Random) -> tuple[int, ...]:
+    a = _spread(r, 5, 500)
+    return a, r.randint(1, a - 1), _spread(r, 1, 500)
+
+
+@variant(PHRASED, "ph_lose_gain", _lose_gain_sample)
+def _ph_lose_gain(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    return _ph_change(ctx, nums, (PH_LOSE, PH_GAIN))
+
+
+def _lose_two_sample(r: random.Random) -> tuple[int, ...]:
+    a = _spread(r, 10, 999)
+    b = r.randint(1, a - 2)
+    return a, b, r.randint(1, a - b - 1)
+
+
+@variant(PHRASED, "ph_lose_two", _lose_two_sample)
+def _ph_lose_two(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    return _ph_change(ctx, nums, (PH_LOSE, PH_LOSE))
+
+
+@variant(PHRASED, "ph_each", lambda r: (r.randint(2, 15), r.randint(2, 60)))
+def _ph_each(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v = nums
+    w = _ph_words(ctx) | {"n": n, "v": v}
+    sentences = [_ph_pick(ctx, w, PH_EACH), _ph_pick(ctx, w, PH_EACH_Q)]
+    return _ph_draft(ctx, sentences, PH_ANSWER, w, [(n, "×", v)], f"{n * v} ÷ {n} = {v}")
+
+
+def _each_lose_sample(r: random.Random) -> tuple[int, ...]:
+    n, v = r.randint(2, 12), r.randint(2, 40)
+    return n, v, r.randint(1, n * v - 1)
+
+
+@variant(PHRASED, "ph_each_lose", _each_lose_sample)
+def _ph_each_lose(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, c = nums
+    w = _ph_words(ctx) | {"n": n, "v": v, "b": c}
+    sentences = [_ph_pick(ctx, w, PH_EACH, with_subject=True), _ph_pick(ctx, w, PH_LOSE), _ph_pick(ctx, w, PH_HOW_MANY)]
+    return _ph_draft(ctx, sentences, PH_ANSWER, w, [(n, "×", v), (n * v, "-", c)], f"{n * v - c} + {c} = {n * v}")
+
+
+@variant(PHRASED, "ph_price", lambda r: (r.randint(2, 12), _spread(r, 2, 450)))
+def _ph_price(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v = nums
+    w = _ph_words(ctx) | {"n": n, "v": v}
+    good = ctx.rng.choice(GOODS[ctx.lang])
+    w |= {"goods": good[1], "Goods": _cap(good[1]), "good1": good[0].split(" ", 1)[1]}
+    sentences = [_ph_pick(ctx, w, PH_PRICE), _ph_pick(ctx, w, PH_PRICE_Q)]
+    return _ph_draft(ctx, sentences, PH_MONEY_ANSWER, w, [(v, "×", n)], f"{n * v} ÷ {n} = {v}")
+
+
+@variant(PHRASED, "ph_pack", lambda r: (r.randint(2, 15), r.randint(2, 30)))
+def _ph_pack(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, groups = nums
+    t = k * groups
+    w = _ph_words(ctx) | {"t": t, "k": k}
+    sentences = [_ph_pick(ctx, w, PH_PACK), _ph_pick(ctx, w, PH_PACK_Q)]
+    answers = {"en": ("There are {box} {boxes}.", "That fills {box} {boxes}."),
+               "pt-BR": ("São {box} {boxes}.", "A resposta é {box} {boxes}.")}  # fmt: skip
+    return _ph_draft(ctx, sentences, answers, w, [(t, "÷", k)], f"{groups} × {k} = {t}")
+
+
+@variant(PHRASED, "ph_split", lambda r: (r.randint(2, 12), r.randint(2, 60)))
+def _ph_split(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, each = nums
+    t = n * each
+    w = _ph_words(ctx) | {"t": t, "n": n}
+    sentences = [_ph_pick(ctx, w, PH_SPLIT), _ph_pick(ctx, w, PH_SPLIT_Q)]
+    answers = {"en": ("Each one gets {box} {items}.", "That is {box} {items} each."),
+               "pt-BR": ("Cada um recebe {box} {items}.", "São {box} {items} para cada um.")}  # fmt: skip
+    return _ph_draft(ctx, sentences, answers, w, [(t, "÷", n)], f"{n} × {each} = {t}")
+
+
+@variant(PHRASED, "ph_compare", lambda r: _two(r, 2, 250))
+def _ph_compare(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b = nums
+    w = _ph_words(ctx) | {"a": a, "b": b}
+    names = [(n, g) for n, g in PEOPLE[ctx.lang][:6]] + list(PH_PAIRS[ctx.lang])
+    (pa, _), (pb, gb) = ctx.rng.sample(names, 2)
+    setup, questions, unit = ctx.rng.choice(PH_COMPARE[ctx.lang])
+    w |= {"A": pa, "B": pb, "baixo": "baixa" if gb == "f" else "baixo", "novo": "nova" if gb == "f" else "novo"}
+    w["unit"] = unit.format(**w)
+    sentences = [setup.format(**w), ctx.rng.choice(questions).format(**w)]
+    answers = {"en": ("The difference is {box} {unit}.",), "pt-BR": ("A diferença é de {box} {unit}.",)}
+    return _ph_draft(ctx, sentences, answers, w, [(a, "-", b)], f"{b} + {a - b} = {a}")
+
+
+@variant(PHRASED, "ph_known", lambda r: (r.randrange(len(PH_KNOWN)), r.randint(2, 99)))
+def _ph_known(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    which, v = nums
+    count, en_q, pt_q, en_fact, pt_fact = PH_KNOWN[which]
+    w = _ph_words(ctx) | {"v": v}
+    question = ctx.rng.choice(en_q if ctx.en else pt_q).format(**w)
+    fact = en_fact if ctx.en else pt_fact
+    return _ph_draft(ctx, [question], PH_KNOWN_ANSWER, w, [(v, "×", count)], f"{v * count} ÷ {count} = {v}",
+                     fact=fact)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- assembling a trace

@@ -67,6 +67,7 @@ TASKS_SEED, TASKS_N = 2026, 240  # tasks/arith_heldout.jsonl
 TASKS_FILE = Path(__file__).resolve().parent.parent / "tasks" / "arith_heldout.jsonl"
 ONE_STEP_TASKS_N = 120  # tasks/arith_one_step_heldout.jsonl (same seed, one-operation problems)
 EVERYDAY_TASKS_N = 120  # tasks/arith_everyday_heldout.jsonl (same seed, everyday wording)
+PHRASED_TASKS_N = 120  # tasks/arith_phrased_heldout.jsonl (same seed, questions put together from parts)
 VAL_SEED, VAL_N = 1, 40  # the in-training check: held-out problems not in the tasks file
 CHAT_SPLIT_SEED = 0
 IM_END = "<|im_end|>"
@@ -929,8 +930,9 @@ def print_table(log: dict) -> None:
 
 def write_heldout_tasks(path: Path) -> None:
     """The evaluation sets (held-out split, fixed seed) into the folder `path`:
-    arith_heldout.jsonl (multi-step), arith_one_step_heldout.jsonl (one operation) and
-    arith_everyday_heldout.jsonl (everyday wording)."""
+    arith_heldout.jsonl (multi-step), arith_one_step_heldout.jsonl (one operation),
+    arith_everyday_heldout.jsonl (everyday wording) and arith_phrased_heldout.jsonl (questions put
+    together from parts)."""
     path.mkdir(parents=True, exist_ok=True)
     arith_data.write_tasks(
         path / "arith_heldout.jsonl", arith_data.generate(TASKS_N, TASKS_SEED, split="heldout")
@@ -939,6 +941,8 @@ def write_heldout_tasks(path: Path) -> None:
         ONE_STEP_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.ONE_STEP,)))  # fmt: skip
     arith_data.write_tasks(path / "arith_everyday_heldout.jsonl", arith_data.generate(
         EVERYDAY_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.EVERYDAY,)))  # fmt: skip
+    arith_data.write_tasks(path / "arith_phrased_heldout.jsonl", arith_data.generate(
+        PHRASED_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.PHRASED,)))  # fmt: skip
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
