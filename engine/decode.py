@@ -21,7 +21,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -204,6 +204,12 @@ class Row:
             )  # fmt: skip
             if d.injected:  # the switch-count control's words go in: a pending result is dropped
                 computed, self.computing = False, ()
+            elif computed and d.mix.soft_weight:
+                # A switch back to explicit feeds `beta * (p @ E) + (1 - beta) * E[</think>]`,
+                # not the token: right when p peaks on the token the model chose, wrong for a
+                # result the model did not expect (p is its own guess, "13" for the "15"
+                # written), so the model would read on from a number that is not in the text.
+                d = replace(d, mix=Mix(0.0, chosen))
         else:
             d = Decision(chosen, False, False, None, False, Mix(0.0, chosen), False)
         # 8. Emit.

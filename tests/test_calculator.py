@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from engine.calculator import Calculator, evaluate, parse_number
-from engine.config import DecodeSettings, SamplingParams
+from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.decode import decode
 from engine.eval import Task, run_once
 from engine.events import Done, Step
@@ -179,6 +179,49 @@ def test_the_loop_feeds_the_result_to_the_model_and_marks_it(think_runtime, meth
     done = events[-1]
     assert isinstance(done, Done) and done.summary.computed_tokens == sum(s.computed for s in steps)
     assert steps[0].record()["computed"] is False and any(s.record()["computed"] for s in steps)
+
+
+class _UnsureRuntime(_ScriptedRuntime):
+    """The scripted model with a set entropy: at step i the script's token keeps the weight
+    `unsure[i]` and the rest spreads evenly over eight letters. Elsewhere the model grows surer
+    step by step (the entropy falls by more than rounding), so SwiReasoning's mode moves where a
+    real model's does when the calculator writes a result it did not expect, and nowhere else."""
+
+    def __init__(self, tokenizer, script: str, unsure: dict[int, float]) -> None:
+        super().__init__(tokenizer, script)
+        self.unsure = unsure
+        self.others = tokenizer.convert_tokens_to_ids(list("qwxzjkvy"))  # never the script's
+
+    def _logits(self) -> torch.Tensor:
+        i = min(len(self.fed), len(self.script) - 1)
+        sure = self.unsure.get(i, 0.95 + 0.001 * i)
+        probs = torch.full((self.vocab,), 1e-9)
+        probs[self.others] = (1.0 - sure) / len(self.others)
+        probs[self.script[i]] = sure
+        return probs.log()
+
+
+@pytest.mark.model
+def test_a_result_is_read_as_written_when_swireasoning_switches_on_it(think_runtime):
+    """The calculator's digits surprise the model: its entropy jumps on the first digit (the
+    rule goes latent, the digit is still written) and falls on the second, a switch back to
+    explicit. The rule's input at that switch mixes `p @ E` with `</think>`; `p` is the model's
+    guess, not the digit written, so the result must be fed as its token there too, or the
+    model goes on from a number that is not in the text ("62 - 47 = 15 ... the answer is 13")."""
+    tok = think_runtime.tokenizer
+    script = "So 12 × 11 = 999.\nThus 132.\n</think>\nok"
+    ids = tok.encode(script, add_special_tokens=False)
+    nines = [i for i, t in enumerate(ids) if tok.decode([t]) == "9"]
+    unsure = {0: 0.4, nines[0]: 0.2, nines[1]: 0.6}  # latent start, then the jump and the fall
+    rt = _UnsureRuntime(tok, script, unsure)
+    settings = DecodeSettings(method="swir", max_new_tokens=40, calculator=True,
+                              sampling=SamplingParams(greedy=True), swir=SwirParams(window=2))  # fmt: skip
+    prompt = {"input_ids": torch.tensor([tok.encode("hi", add_special_tokens=False)])}
+    steps = [e for e in decode(rt, prompt, settings, opens_thinking=True) if isinstance(e, Step)]
+    assert "".join(s.text for s in steps).startswith("So 12 × 11 = 132.")
+    computed = [s for s in steps if s.computed]
+    assert [s.switch for s in computed if s.switch] == ["to_latent", "to_explicit"]  # the case at hand
+    assert [rt.fed[s.t] for s in computed] == [s.token_id for s in computed]
 
 
 @pytest.mark.model
