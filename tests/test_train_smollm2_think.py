@@ -94,6 +94,24 @@ def test_everyday_share_draws_its_own_stream(tok, source):
         st.parse_args(["--everyday-share", "0.6", "--one-step-share", "0.5"])
 
 
+def test_history_share_asks_problems_after_earlier_ones(tok, source):
+    """With --history-share the question comes after earlier questions of the batch and their
+    answer sentences (no thinking in them, as the chat template keeps earlier turns), and the
+    loss starts after the last question; without it, one question per example."""
+    cfg = replace(st.TrainConfig(), batch=12, chat_share=0.0, history_share=1.0)
+    chatty = st.BatchSource(tok, cfg, [], source.line_ends, source.pad).batch(5)
+    for e in chatty:
+        text = tok.decode(list(e.ids))
+        assert text.count("<|im_start|>user") in (2, 3), text
+        head = tok.decode(list(e.ids[: e.loss_from]))
+        assert text.count("<think>") == 1 and "\\boxed{" in head  # earlier answers, not thoughts
+        assert "<|im_start|>user" not in tok.decode(list(e.ids[e.loss_from :]))
+    plain = st.BatchSource(tok, replace(cfg, history_share=0.0), [], source.line_ends, source.pad).batch(5)
+    assert all(tok.decode(list(e.ids)).count("<|im_start|>user") == 1 for e in plain)
+    with pytest.raises(SystemExit):
+        st.parse_args(["--history-share", "1.5"])
+
+
 def test_unrolled_slot_inputs_are_the_models_own_mix(tok, source):
     from engine.runtimes.torch_runtime import smollm2_base_folder
 

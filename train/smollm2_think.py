@@ -131,6 +131,9 @@ class TrainConfig:
     everyday_share: float = 0.0  # share of arithmetic problems in everyday wording (arith_data.EVERYDAY)
     focus_kinds: str = ""  # comma list of arith_data kinds drawn apart, `focus_share` of the problems
     focus_share: float = 0.0
+    # share of arithmetic problems asked after one or two earlier questions of the batch and
+    # their answers, as in a chat (the template keeps an earlier turn's answer, not its thinking)
+    history_share: float = 0.0
     distill_samples: int = 2  # base replies drawn per chat prompt
     distill_temperature: float = 0.3
     distill_max_tokens: int = 128
@@ -179,19 +182,21 @@ def encode(tok: Any, text: str) -> list[int]:
     return tok(text, add_special_tokens=False)["input_ids"]
 
 
-def prompt_text(tok: Any, question: str, thinking: bool = True) -> str:
-    messages = [{"role": "user", "content": question}]
+def prompt_text(tok: Any, question: str, thinking: bool = True, history: Sequence[dict] = ()) -> str:
+    messages = [*history, {"role": "user", "content": question}]
     return tok.apply_chat_template(
         messages, tokenize=False, add_generation_prompt=True, enable_thinking=thinking
     )
 
 
-def render(tok: Any, question: str, thought: str | None, answer: str, kind: str) -> Example:
-    """One example; `thought` None renders the empty think block of thinking-off mode.
+def render(tok: Any, question: str, thought: str | None, answer: str, kind: str,
+           history: Sequence[dict] = ()) -> Example:  # fmt: skip
+    """One example; `thought` None renders the empty think block of thinking-off mode;
+    `history` the chat's earlier messages (role, content), which are not in the loss.
 
     The prompt and the reply are tokenized apart, so that the prompt has the tokens it has at
     inference (a prompt ending in a blank line ends in one `\\n\\n` token, not two `\\n`)."""
-    prompt = prompt_text(tok, question, thinking=thought is not None)
+    prompt = prompt_text(tok, question, thinking=thought is not None, history=history)
     body = answer if thought is None else f"{thought}\n</think>\n\n{answer}"
     head = encode(tok, prompt)  # exactly the tokens of the prompt at inference
     ids = head + encode(tok, body + IM_END)
@@ -291,7 +296,8 @@ class BatchSource:
         share = self.replace_share_at(step)
         out = []
         for p in problems:
-            e = render(self.tok, p.question, p.thinking, p.answer_text, "arith")
+            history = self.history(p, problems, rng) if cfg.history_share else ()
+            e = render(self.tok, p.question, p.thinking, p.answer_text, "arith", history)
             roll = rng.random()
             if roll < cfg.cut_share:
                 e = cut_trace(e, self.tok, rng)
@@ -301,6 +307,18 @@ class BatchSource:
                 out.append(e)
         out += rng.sample(self.chat, min(n_chat, len(self.chat)))
         return out
+
+    def history(self, p: arith_data.Problem, problems: Sequence[arith_data.Problem],
+                rng: random.Random) -> list[dict]:  # fmt: skip
+        """`history_share` of the time: one or two other problems of the batch asked before,
+        each answered with its answer sentence, so that earlier numbers sit in the prompt."""
+        others = [q for q in problems if q is not p]
+        if rng.random() >= self.cfg.history_share or not others:
+            return []
+        turns = []
+        for q in rng.sample(others, min(len(others), rng.choice((1, 2)))):
+            turns += [{"role": "user", "content": q.question}, {"role": "assistant", "content": q.answer_text}]
+        return turns
 
 
 def distill_replies(base_folder: Path, cfg: TrainConfig, device: torch.device) -> tuple[list[dict], dict]:
@@ -963,7 +981,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
                  "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct", "one_step_share",
-                 "everyday_share", "focus_kinds", "focus_share",
+                 "everyday_share", "focus_kinds", "focus_share", "history_share",
                  "distill_samples", "eval_n", "final_eval_n", "ckpt_every", "log_every", "device", "minutes"):  # fmt: skip
         value = getattr(defaults, name)
         ap.add_argument(
@@ -981,6 +999,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
         ap.error(
             f"--focus-kinds: no such kind {sorted(unknown)}; the kinds are {sorted(arith_data.VARIANTS)}"
         )
+    if not 0 <= cfg.history_share <= 1:
+        ap.error("--history-share needs a share between 0 and 1")
     if cfg.one_step_share + cfg.everyday_share + cfg.focus_share > 1:
         ap.error("--one-step-share, --everyday-share and --focus-share together take more than all of the "
                  "arithmetic problems")  # fmt: skip
