@@ -2783,9 +2783,18 @@ PH_EACH = {
               "São {n} {boxes} com {v} {items} cada."),
 }  # fmt: skip
 PH_EACH_Q = {
-    "en": ("How many {items} are there in all?", "How many {items} is that altogether?",
-           "How many {items} are there?", "How many {items} in total?"),
-    "pt-BR": ("{Q} {items} há ao todo?", "{Q} {items} são no total?", "{Q} {items} há?", "Quantos são no total?"),
+    "en": (
+        "How many {items} are there in all?",
+        "How many {items} is that altogether?",
+        "How many {items} are there?",
+        "How many {items} in total?",
+    ),
+    "pt-BR": (
+        "{Q} {items} há ao todo?",
+        "{Q} {items} são no total?",
+        "{Q} {items} há?",
+        "Quantos são no total?",
+    ),
 }
 # Packing: t things, k to a container; how many containers.
 PH_PACK = {
@@ -2802,8 +2811,12 @@ PH_PACK = {
               "Cada {box1} leva {k} {items}, e há {t} {items}."),
 }  # fmt: skip
 PH_PACK_Q = {
-    "en": ("How many {boxes} are needed?", "How many {boxes} does that fill?", "How many {boxes} are there?",
-           "How many {boxes} will there be?"),
+    "en": (
+        "How many {boxes} are needed?",
+        "How many {boxes} does that fill?",
+        "How many {boxes} are there?",
+        "How many {boxes} will there be?",
+    ),
     "pt-BR": ("{Qb} {boxes} dá para encher?", "{Qb} {boxes} são no total?", "Qual é o número de {boxes}?"),
 }
 # Sharing: t things shared equally by n people; how many each.
@@ -2818,10 +2831,18 @@ PH_SPLIT = {
               "{n} crianças dividem {t} {items} igualmente."),
 }  # fmt: skip
 PH_SPLIT_Q = {
-    "en": ("How many {items} does each one get?", "How many {items} go to each?", "How many is that for each?",
-           "How many {items} in each share?"),
-    "pt-BR": ("{Q} {items} cada um recebe?", "{Q} {items} ficam para cada um?", "Quanto dá para cada um?",
-              "{Q} {items} vão em cada parte?"),
+    "en": (
+        "How many {items} does each one get?",
+        "How many {items} go to each?",
+        "How many is that for each?",
+        "How many {items} in each share?",
+    ),
+    "pt-BR": (
+        "{Q} {items} cada um recebe?",
+        "{Q} {items} ficam para cada um?",
+        "Quanto dá para cada um?",
+        "{Q} {items} vão em cada parte?",
+    ),
 }
 # Prices: n things at v each.
 PH_PRICE = {
@@ -2835,7 +2856,12 @@ PH_PRICE = {
                "Levamos {n} {goods} de {v} reais cada.")),
 }  # fmt: skip
 PH_PRICE_Q = {
-    "en": ("How much was that?", "What was the total?", "How much money was that in all?", "What did it cost?"),
+    "en": (
+        "How much was that?",
+        "What was the total?",
+        "How much money was that in all?",
+        "What did it cost?",
+    ),
     "pt-BR": ("Quanto deu?", "Qual foi o total?", "Quanto foi ao todo?", "Quanto custou?"),
 }
 PH_MONEY_ANSWER = {"en": ("The total is {box} dollars.", "It is {box} dollars."),
@@ -2881,13 +2907,15 @@ def _ph_words(ctx: Ctx) -> dict:
         w |= {"him": "her" if g == "f" else "him", "her": "her" if g == "f" else "his",
               "rel_him": "her" if rel_g == "f" else "him", "rel_her": "her" if rel_g == "f" else "his"}  # fmt: skip
         who = rng.choice(PH_WHO["en"])(w)
-        w |= dict(zip(("S", "s", "do", "have", "o", "poss"), who))
+        w |= dict(zip(("S", "s", "do", "have", "o", "poss"), who, strict=True))
     else:
         w |= {"Q": "Quantas" if thing[2] == "f" else "Quantos", "q": "quantas" if thing[2] == "f" else "quantos",
               "Qb": "Quantas" if box[2] == "f" else "Quantos"}  # fmt: skip
         who = rng.choice(PH_WHO["pt-BR"])(w)
-        w |= dict(zip(("S", "s", "p", "sg"), who))
+        w |= dict(zip(("S", "s", "p", "sg"), who, strict=True))
     return w
+
+
 PH_PAIRS = {  # the two people a comparison is about, besides the names: (word, gender)
     "en": (("Dad", "m"), ("Mom", "f"), ("Grandma", "f"), ("Grandpa", "m"), ("my brother", "m"),
            ("my sister", "f"), ("my cousin", "m"), ("my best friend", "f")),
@@ -2915,7 +2943,10 @@ PH_KNOWN = (  # (count, en questions, pt questions, en fact, pt fact); {v} a rat
         ("{name} ganha {v} reais por dia, de segunda a sexta. Quanto ganha na semana?",),
      "Monday to Friday is 5 days.", "De segunda a sexta são 5 dias."),
 )  # fmt: skip
-PH_KNOWN_ANSWER = {"en": ("The answer is {box}.", "That is {box}."), "pt-BR": ("A resposta é {box}.", "São {box}.")}
+PH_KNOWN_ANSWER = {
+    "en": ("The answer is {box}.", "That is {box}."),
+    "pt-BR": ("A resposta é {box}.", "São {box}."),
+}
 
 
 def _ph_pick(ctx: Ctx, w: dict, table: dict, with_subject: bool = False) -> str:
@@ -2938,7 +2969,9 @@ def _ph_draft(ctx: Ctx, sentences: Sequence[str], answers: dict, w: dict, ops, c
         value = APPLY[op](a, b)
         steps.append(f"{OPS[op][0 if ctx.en else 1]}: {a} {op} {b} = {value}.")
     answer = ctx.rng.choice(answers[ctx.lang]).format(**w, box=_box(str(value)))
-    return Draft(" ".join(_cap(s) for s in sentences), (), tuple(steps), check, str(value), str(value), answer)
+    return Draft(
+        " ".join(_cap(s) for s in sentences), (), tuple(steps), check, str(value), str(value), answer
+    )
 
 
 def _ph_change(ctx: Ctx, nums: tuple[int, ...], moves: Sequence[dict]) -> Draft:
@@ -2946,7 +2979,7 @@ def _ph_change(ctx: Ctx, nums: tuple[int, ...], moves: Sequence[dict]) -> Draft:
     w = _ph_words(ctx)
     w["a"] = nums[0]
     sentences, ops, value = [_ph_pick(ctx, w, PH_HAD)], [], nums[0]
-    for table, b in zip(moves, nums[1:]):
+    for table, b in zip(moves, nums[1:], strict=True):
         sentences.append(_ph_pick(ctx, w | {"b": b}, table))
         op = "+" if table is PH_GAIN else "-"
         ops.append((value, op, b))
@@ -3015,8 +3048,14 @@ def _each_lose_sample(r: random.Random) -> tuple[int, ...]:
 def _ph_each_lose(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     n, v, c = nums
     w = _ph_words(ctx) | {"n": n, "v": v, "b": c}
-    sentences = [_ph_pick(ctx, w, PH_EACH, with_subject=True), _ph_pick(ctx, w, PH_LOSE), _ph_pick(ctx, w, PH_HOW_MANY)]
-    return _ph_draft(ctx, sentences, PH_ANSWER, w, [(n, "×", v), (n * v, "-", c)], f"{n * v - c} + {c} = {n * v}")
+    sentences = [
+        _ph_pick(ctx, w, PH_EACH, with_subject=True),
+        _ph_pick(ctx, w, PH_LOSE),
+        _ph_pick(ctx, w, PH_HOW_MANY),
+    ]
+    return _ph_draft(
+        ctx, sentences, PH_ANSWER, w, [(n, "×", v), (n * v, "-", c)], f"{n * v - c} + {c} = {n * v}"
+    )
 
 
 @variant(PHRASED, "ph_price", lambda r: (r.randint(2, 12), _spread(r, 2, 450)))
@@ -3058,7 +3097,12 @@ def _ph_compare(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     names = [(n, g) for n, g in PEOPLE[ctx.lang][:6]] + list(PH_PAIRS[ctx.lang])
     (pa, _), (pb, gb) = ctx.rng.sample(names, 2)
     setup, questions, unit = ctx.rng.choice(PH_COMPARE[ctx.lang])
-    w |= {"A": pa, "B": pb, "baixo": "baixa" if gb == "f" else "baixo", "novo": "nova" if gb == "f" else "novo"}
+    w |= {
+        "A": pa,
+        "B": pb,
+        "baixo": "baixa" if gb == "f" else "baixo",
+        "novo": "nova" if gb == "f" else "novo",
+    }
     w["unit"] = unit.format(**w)
     sentences = [setup.format(**w), ctx.rng.choice(questions).format(**w)]
     answers = {"en": ("The difference is {box} {unit}.",), "pt-BR": ("A diferença é de {box} {unit}.",)}

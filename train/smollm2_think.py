@@ -317,7 +317,10 @@ class BatchSource:
             return []
         turns = []
         for q in rng.sample(others, min(len(others), rng.choice((1, 2)))):
-            turns += [{"role": "user", "content": q.question}, {"role": "assistant", "content": q.answer_text}]
+            turns += [
+                {"role": "user", "content": q.question},
+                {"role": "assistant", "content": q.answer_text},
+            ]
         return turns
 
 
