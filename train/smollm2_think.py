@@ -296,7 +296,7 @@ class BatchSource:
         share = self.replace_share_at(step)
         out = []
         for p in problems:
-            history = self.history(p, problems, rng) if cfg.history_share else ()
+            history = self.history(p, problems, rng)
             e = render(self.tok, p.question, p.thinking, p.answer_text, "arith", history)
             roll = rng.random()
             if roll < cfg.cut_share:
@@ -311,9 +311,10 @@ class BatchSource:
     def history(self, p: arith_data.Problem, problems: Sequence[arith_data.Problem],
                 rng: random.Random) -> list[dict]:  # fmt: skip
         """`history_share` of the time: one or two other problems of the batch asked before,
-        each answered with its answer sentence, so that earlier numbers sit in the prompt."""
+        each answered with its answer sentence, so that earlier numbers sit in the prompt. At
+        share 0 it draws nothing from `rng`, so the batches stay those of runs without it."""
         others = [q for q in problems if q is not p]
-        if rng.random() >= self.cfg.history_share or not others:
+        if not self.cfg.history_share or rng.random() >= self.cfg.history_share or not others:
             return []
         turns = []
         for q in rng.sample(others, min(len(others), rng.choice((1, 2)))):
