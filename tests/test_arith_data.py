@@ -94,7 +94,24 @@ ORACLE = {
     "ph_split": lambda n, each: each,
     "ph_compare": lambda a, b: a - b,
     "ph_known": lambda which, v: v * (12, 7, 12, 60, 5)[which],
+    "fu_more": lambda n, v, k: (n + k) * v,
+    "fu_instead": lambda n, v, w: n * w,
+    "fu_change": lambda n, v, bill: bill - n * v,
+    "fu_left_more": lambda a, b, c: a - b + c,
+    "fu_got_less": lambda a, b, c: a + b - c,
+    "fu_share": lambda q, k, n: q * k // n,  # exact: the trace's division line is checked
+    "fu_weeks": lambda v, w, x: v * x,
+    "fu_need": lambda v, w, cost: cost - v * w,
+    "fu_scale": lambda v, k: 7 * v * k,
+    "fu_plus_other": lambda n, v, k, w: n * v + k * w,
+    "fu_plus_one": lambda n, v, c: n * v + c,
 }
+EARLIER = {  # the first question's answer, which the follow-up's earlier turn boxes
+    "fu_more": lambda n, v, k: n * v, "fu_instead": lambda n, v, w: n * v, "fu_change": lambda n, v, b: n * v,
+    "fu_left_more": lambda a, b, c: a - b, "fu_got_less": lambda a, b, c: a + b,
+    "fu_share": lambda q, k, n: q * k, "fu_weeks": lambda v, w, x: v * w, "fu_need": lambda v, w, c: v * w,
+    "fu_scale": lambda v, k: 7 * v, "fu_plus_other": lambda n, v, k, w: n * v, "fu_plus_one": lambda n, v, c: n * v,
+}  # fmt: skip
 OP_WORDS = {"en": {"add": "+", "subtract": "-", "multiply": "×", "divide": "÷"},
             "pt-BR": {"somamos": "+", "subtraímos": "-", "multiplicamos": "×", "dividimos": "÷"}}  # fmt: skip
 
@@ -203,8 +220,10 @@ def test_every_sampler_keeps_its_numbers_easy():
                 nums = v.sample(rng)
                 assert all(isinstance(x, int) and x >= 0 for x in nums), (v.name, nums)
                 answer = ORACLE[v.name](*nums)
-                if v.kind in (ad.EVERYDAY, ad.PHRASED):  # the calculator's numbers: any size, whole
+                if v.kind in (ad.EVERYDAY, ad.PHRASED, ad.FOLLOWUP):  # the calculator's numbers: whole
                     assert isinstance(answer, int) and answer >= 1, (v.name, nums)
+                    if v.kind == ad.FOLLOWUP and v.name not in ("fu_change", "fu_need"):
+                        assert answer >= 2 and EARLIER[v.name](*nums) >= 2, (v.name, nums)  # never "1 apples"
                 elif v.kind != "time":
                     value = Fraction(str(answer))
                     # money can be small; counted things are at least 2 (never "1 apples")
@@ -462,3 +481,52 @@ def test_phrased_english_verbs_agree_with_their_subject(phrased):
     bad = re.compile(r"\b(I|We|we) (has|does|puts|packs|wants|shares|divides|pays)\b|\bEu (comprou|tem|deu|vendeu)\b"
                      r"|\bNós (comprou|tem|tinha|deu)\b")  # fmt: skip
     assert not [p.question for p in phrased if bad.search(p.question)]
+
+
+@pytest.fixture(scope="module")
+def followups() -> list[ad.Problem]:
+    return ad.generate(600, seed=3, kinds=(ad.FOLLOWUP,)) + ad.generate(
+        60, seed=3, split="heldout", kinds=(ad.FOLLOWUP,)
+    )
+
+
+def test_followups_come_after_their_first_question_and_are_right(followups):
+    """A follow-up carries its first question and that question's boxed answer (the oracle's);
+    its own answer is the oracle's, and a trace that builds on the earlier answer says it first."""
+    assert ad.generate(40, seed=4) == ad.generate(40, seed=4)  # the main stream is what it was
+    assert all(p.earlier is None for p in ad.generate(60, seed=4, kinds=(ad.EVERYDAY,)))
+    assert {(p.params[0], p.lang) for p in followups} == {(v.name, lang) for v in ad.VARIANTS[ad.FOLLOWUP]
+                                                         for lang in ad.LANGS}  # fmt: skip
+    train, held = followups[:600], followups[600:]
+    assert all(ad.is_heldout(p.kind, p.params) for p in held)
+    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in held}
+    for p in followups:
+        name, nums = p.params[0], p.params[1:]
+        first, first_answer = p.earlier
+        assert BOX.findall(first_answer) == [str(EARLIER[name](*nums))], p
+        assert str(nums[0]) in first and BOX.findall(p.answer_text) == [p.answer], p
+        assert ad.normalize_answer(str(ORACLE[name](*nums))) == p.answer, p
+        lines = p.thinking.split("\n")
+        restated = re.search(r"(?:earlier answer was|resposta anterior foi) (\d+)\.$", lines[0])
+        assert bool(restated) == (name not in ("fu_instead", "fu_weeks")), p.thinking
+        if restated:
+            assert restated.group(1) == str(EARLIER[name](*nums))
+        for line in lines:
+            m = re.search(r"(\w+): (\d+) ([-+×÷]) (\d+) = (\d+)\.$", line)
+            if m:
+                word, a, op, b, c = m.groups()
+                assert OP_WORDS[p.lang][word.lower()] == op and _evaluate(f"{a} {op} {b}") == int(c), line
+        assert "{" not in first + p.question + p.answer_text.replace("\\boxed{", ""), p
+        assert not (p.question[0].islower() or first[0].islower()), p.question
+
+
+def test_followup_task_records_carry_the_earlier_turn(tmp_path, followups):
+    path = tmp_path / "t.jsonl"
+    ad.write_tasks(path, followups[600:603] + ad.generate(1, seed=1))
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for r, p in zip(records[:3], followups[600:603], strict=True):
+        assert r["history"] == [
+            {"role": "user", "text": p.earlier[0]},
+            {"role": "assistant", "text": p.earlier[1]},
+        ]
+    assert "history" not in records[3]

@@ -112,6 +112,25 @@ def test_history_share_asks_problems_after_earlier_ones(tok, source):
         st.parse_args(["--history-share", "1.5"])
 
 
+def test_followup_share_asks_a_second_question_after_the_first(tok, source):
+    """With --followup-share a share of the problems are follow-ups: the first question and its
+    boxed answer come first as an earlier turn, outside the loss, and the trace that builds on it
+    says the earlier answer."""
+    cfg = replace(st.TrainConfig(), batch=12, chat_share=0.0, followup_share=0.5)
+    batch = st.BatchSource(tok, cfg, [], source.line_ends, source.pad).batch(5)
+    follow = [e for e in batch if tok.decode(list(e.ids)).count("<|im_start|>user") == 2]
+    assert len(follow) == 6
+    for e in follow:
+        head, tail = tok.decode(list(e.ids[: e.loss_from])), tok.decode(list(e.ids[e.loss_from :]))
+        assert "\\boxed{" in head and "<|im_start|>user" not in tail
+    said = [
+        e for e in follow if re.search(r"earlier answer was|resposta anterior foi", tok.decode(list(e.ids)))
+    ]
+    assert said  # most follow-ups restate the earlier answer (two variants of eight redo the arithmetic)
+    with pytest.raises(SystemExit):
+        st.parse_args(["--followup-share", "0.6", "--everyday-share", "0.5"])
+
+
 def test_unrolled_slot_inputs_are_the_models_own_mix(tok, source):
     from engine.runtimes.torch_runtime import smollm2_base_folder
 

@@ -35,6 +35,7 @@ KINDS = ("sum", "difference", "product", "money", "time", "units", "percent", "c
 ONE_STEP = "one_step"
 EVERYDAY = "everyday"  # everyday wording, one or two operations (its own stream, like ONE_STEP)
 PHRASED = "phrased"  # everyday questions put together from parts (its own stream)
+FOLLOWUP = "followup"  # a second question about the first one's answer, in the same chat (its own stream)
 HELDOUT_MOD = 8  # one parameter set in eight is held out
 TRACE_BUDGET = 62  # approximate tokens (see approx_tokens) without the check line; longer renders are redrawn
 CHECK_BUDGET = 14  # the allowance for the check line
@@ -55,6 +56,7 @@ class Problem:
     answer_text: str  # the final sentence with \boxed{...}
     answer: str  # canonical answer (normalize_answer of the box)
     params: tuple  # (variant, *numbers): what defines the problem, not the wording
+    earlier: tuple[str, str] | None = None  # a follow-up's earlier question and answer sentence
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Draft:
     result: str  # how the last line says the answer ("85", "$12.50", "10:55")
     box: str  # what goes inside \boxed{}
     answer_text: str
+    earlier: tuple[str, str] | None = None  # a follow-up's earlier question and answer sentence
 
 
 @dataclass(frozen=True)
@@ -354,7 +357,7 @@ def _pct_n(rng: random.Random, p: int, lo: int, hi: int) -> int:
 
 # ---------------------------------------------------------------------------- registry
 
-VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED)}
+VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED, FOLLOWUP)}
 
 
 def variant(kind: str, name: str, sample: Callable[[random.Random], tuple[int, ...]]):
@@ -3120,6 +3123,302 @@ def _ph_known(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
                      fact=fact)  # fmt: skip
 
 
+# ---------------------------------------------------------------------------- follow-ups
+
+# A second question about the first one's answer, asked in the same chat: "And if I buy 3 more?",
+# "Then 12 more came. How many now?". The first question and its answer sentence (with its
+# \boxed{}, as the app keeps an answer in a chat) come before it as an earlier turn (`Draft.earlier`,
+# `Problem.earlier`). Where the follow-up builds on the earlier result, the trace's first step
+# says that result ("the earlier answer was 24."), which the model reads off its own earlier box;
+# where it asks the first question again with a number changed, the trace redoes the arithmetic
+# with the new number, which it reads off the earlier question.
+FU_BUY = {  # the earlier question: n things at v each
+    "en": (
+        ("I buy {n} {things} at {v} dollars each. How much do I pay?", "You pay {box} dollars."),
+        ("{name} orders {n} {things}, {v} dollars each. What does {she} pay?", "{name} pays {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Compro {n} {things_pt} a {v} reais cada. Quanto pago?", "Você paga {box} reais."),
+        ("{name} pede {n} {things_pt} de {v} reais cada. Quanto {ela} paga?", "{name} paga {box} reais."),
+    ),
+}  # fmt: skip
+FU_THINGS = (("sandwiches", "sanduíches"), ("tickets", "ingressos"), ("mugs", "canecas"),
+             ("plants", "plantas"), ("towels", "toalhas"), ("pizzas", "pizzas"), ("lamps", "luminárias"))  # fmt: skip
+FU_MORE = {
+    "en": ("And if I buy {k} more, how much is it in total?", "What if we add {k} more? What is the total then?",
+           "And with {k} more, how much altogether?"),
+    "pt-BR": ("E se comprar mais {k}, quanto fica no total?", "E com mais {k}, qual é o total?",
+              "E se forem mais {k}, quanto dá ao todo?"),
+}  # fmt: skip
+FU_MORE_ANSWER = {"en": ("The total is {box} dollars.",), "pt-BR": ("O total é {box} reais.",)}
+FU_INSTEAD = {
+    "en": ("And if each one cost {w} dollars instead?", "What if they were {w} dollars each?",
+           "How much would it be at {w} dollars each?"),
+    "pt-BR": ("E se cada um custasse {w} reais?", "E se fossem {w} reais cada?", "Quanto daria a {w} reais cada?"),
+}  # fmt: skip
+FU_INSTEAD_ANSWER = {"en": ("It would be {box} dollars.",), "pt-BR": ("Daria {box} reais.",)}
+FU_CHANGE = {
+    "en": ("I pay with {c} dollars. How much change do I get?", "If I hand over {c} dollars, what comes back?",
+           "And the change from {c} dollars?"),
+    "pt-BR": ("Pago com {c} reais. Quanto recebo de troco?", "Se eu der {c} reais, quanto volta de troco?",
+              "E o troco de {c} reais?"),
+}  # fmt: skip
+FU_CHANGE_ANSWER = {"en": ("The change is {box} dollars.",), "pt-BR": ("O troco é {box} reais.",)}
+FU_LEFT = {  # the earlier question: a things, b taken away
+    "en": (
+        ("{name} had {a} {items} and gave {b} away. How many are left?", "{name} has {box} {items} left."),
+        ("There were {a} {items} in the box and we used {b}. How many are still there?",
+         "There are {box} {items} left."),
+    ),
+    "pt-BR": (
+        ("{name} tinha {a} {items} e deu {b}. {Q} sobraram?", "Sobraram {box} {items}."),
+        ("Havia {a} {items} na caixa e usamos {b}. {Q} ainda restam?", "Restam {box} {items}."),
+    ),
+}  # fmt: skip
+FU_GOT = {  # the earlier question: a things, b more
+    "en": (
+        ("{name} has {a} {items} and gets {b} more. How many does {she} have now?", "{name} has {box} {items}."),
+        ("We collected {a} {items} on Monday and {b} on Tuesday. How many is that?", "That is {box} {items}."),
+    ),
+    "pt-BR": (
+        ("{name} tem {a} {items} e ganha mais {b}. {Q} {ela} tem agora?", "{name} tem {box} {items}."),
+        ("Juntamos {a} {items} na segunda e {b} na terça. {Q} são?", "São {box} {items}."),
+    ),
+}  # fmt: skip
+FU_THEN_MORE = {
+    "en": ("Then {c} more came. How many are there now?", "After that we got {c} more. How many now?",
+           "And if {c} more are added?"),
+    "pt-BR": ("Depois chegaram mais {c}. {Q} há agora?", "Em seguida ganhamos mais {c}. {Q} temos agora?",
+              "E se juntarmos mais {c}?"),
+}  # fmt: skip
+FU_THEN_LESS = {
+    "en": ("Then {c} of them got lost. How many are left?", "After that {c} were given away. How many remain?",
+           "And if {c} are used up?"),
+    "pt-BR": ("Depois {c} se perderam. {Q} sobraram?", "Em seguida demos {c}. {Q} restam?",
+              "E se usarmos {c}?"),
+}  # fmt: skip
+FU_NOW_ANSWER = {"en": ("Now there are {box} {items}.",), "pt-BR": ("Agora são {box} {items}.",)}
+FU_BOXES = {  # the earlier question: q boxes of k
+    "en": (
+        ("There are {q} boxes with {k} {items} in each. How many {items} is that?", "That is {box} {items}."),
+        ("{name} fills {q} bags with {k} {items} each. How many {items} in all?", "{box} {items} in all."),
+    ),
+    "pt-BR": (
+        ("Há {q} caixas com {k} {items} em cada uma. {Q} {items} são?", "São {box} {items}."),
+        ("{name} enche {q} sacos com {k} {items} cada. {Q} {items} ao todo?", "São {box} {items} ao todo."),
+    ),
+}  # fmt: skip
+FU_SHARE = {
+    "en": ("If we share them equally among {n} people, how many does each get?",
+           "Split evenly between {n} friends, how many each?", "And for {n} kids, how many per kid?"),
+    "pt-BR": ("Se dividirmos igualmente entre {n} pessoas, quantos cada uma ganha?",
+              "Divididos entre {n} amigos, quantos para cada um?", "E para {n} crianças, quantos por criança?"),
+}  # fmt: skip
+FU_SHARE_ANSWER = {"en": ("Each gets {box} {items}.",), "pt-BR": ("Cada um fica com {box} {items}.",)}
+FU_RATE = {  # the earlier question: v per week, for w weeks
+    "en": (
+        ("I save {v} dollars a week. How much do I save in {w} weeks?", "You save {box} dollars."),
+        ("{name} earns {v} dollars a week. How much is that in {w} weeks?", "That is {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Guardo {v} reais por semana. Quanto guardo em {w} semanas?", "Você guarda {box} reais."),
+        ("{name} ganha {v} reais por semana. Quanto dá em {w} semanas?", "Dá {box} reais."),
+    ),
+}  # fmt: skip
+FU_WEEKS = {
+    "en": ("And in {x} weeks?", "What about {x} weeks?", "How much in {x} weeks then?"),
+    "pt-BR": ("E em {x} semanas?", "E se forem {x} semanas?", "Quanto dá em {x} semanas, então?"),
+}  # fmt: skip
+FU_WEEKS_ANSWER = {
+    "en": ("In {x} weeks it is {box} dollars.",),
+    "pt-BR": ("Em {x} semanas são {box} reais.",),
+}
+FU_NEED = {
+    "en": ("The game I want costs {c} dollars. How much more do I need?",
+           "Is it enough for a {c} dollar phone? How much is missing?",
+           "A trip costs {c} dollars. How much is still missing?"),
+    "pt-BR": ("O jogo que eu quero custa {c} reais. Quanto ainda falta?",
+              "Dá para um celular de {c} reais? Quanto falta?", "Uma viagem custa {c} reais. Quanto ainda falta?"),
+}  # fmt: skip
+FU_NEED_ANSWER = {"en": ("You still need {box} dollars.",), "pt-BR": ("Ainda faltam {box} reais.",)}
+
+
+FU_DAY = {  # the earlier question: v a day, for a week
+    "en": (
+        ("I walk {v} km a day. How many km is that in a week?", "That is {box} km."),
+        ("{name} reads {v} pages a day. How many pages does {she} read in a week?", "{name} reads {box} pages."),
+    ),
+    "pt-BR": (
+        ("Caminho {v} km por dia. Quantos km são em uma semana?", "São {box} km."),
+        ("{name} lê {v} páginas por dia. Quantas páginas {ela} lê em uma semana?", "{name} lê {box} páginas."),
+    ),
+}  # fmt: skip
+FU_MORE_WEEKS = {
+    "en": ("And in {k} weeks?", "How much is that over {k} weeks?", "What about {k} weeks like that?"),
+    "pt-BR": ("E em {k} semanas?", "Quanto dá em {k} semanas?", "E se forem {k} semanas assim?"),
+}  # fmt: skip
+FU_MORE_WEEKS_ANSWER = {"en": ("In {k} weeks it is {box}.",), "pt-BR": ("Em {k} semanas são {box}.",)}
+FU_OTHER = (("drinks", "bebidas"), ("cakes", "bolos"), ("hats", "chapéus"), ("books", "livros"),
+            ("candles", "velas"), ("bowls", "tigelas"))  # fmt: skip
+FU_PLUS_OTHER = {
+    "en": ("And if I also take {k} {other} at {w} dollars each, what is the total?",
+           "Add {k} {other} for {w} dollars each. How much is it now?",
+           "With {k} {other} at {w} dollars each too, how much altogether?"),
+    "pt-BR": ("E se eu levar também {k} {other_pt} de {w} reais cada, qual é o total?",
+              "Mais {k} {other_pt} a {w} reais cada: quanto dá agora?",
+              "Com {k} {other_pt} de {w} reais cada também, quanto fica ao todo?"),
+}  # fmt: skip
+FU_PLUS_ONE = {
+    "en": ("And a bag for {c} dollars on top of that?", "If I add a {c} dollar cap, what is the total?",
+           "Plus delivery of {c} dollars, how much is it?"),
+    "pt-BR": ("E mais uma bolsa de {c} reais?", "Se eu juntar um boné de {c} reais, quanto dá?",
+              "Com a entrega de {c} reais, quanto fica?"),
+}  # fmt: skip
+
+
+def _followup(ctx: Ctx, earlier: dict, value: int, follow: dict, answers: dict, ops, check: str,
+              restate: bool = True, **kw) -> Draft:  # fmt: skip
+    """A Draft for a follow-up: `earlier` the first question's stories (its answer `value`),
+    `follow` the second question's wordings; the steps are `op word: a op b = c.` lines, after
+    the earlier result when `restate`."""
+    things, other = ctx.rng.choice(FU_THINGS), ctx.rng.choice(FU_OTHER)
+    words = {"things": things[0], "things_pt": things[1], "other": other[0], "other_pt": other[1], **kw}
+    q0, a0 = ctx.story(earlier, box=_box(str(value)), **words)
+    steps = (
+        [ctx.say(("the earlier answer was {r}.",), ("a resposta anterior foi {r}.",), r=value)]
+        if restate
+        else []
+    )
+    result = value
+    for a, op, b in ops:
+        result = APPLY[op](a, b)
+        steps.append(f"{OPS[op][0 if ctx.en else 1]}: {a} {op} {b} = {result}.")
+    question = ctx.rng.choice(follow[ctx.lang]).format(**ctx.words, **words)
+    answer_text = ctx.rng.choice(answers[ctx.lang]).format(**ctx.words, **words, box=_box(str(result)))
+    return Draft(question, (), tuple(steps), check, str(result), str(result), answer_text, earlier=(q0, a0))
+
+
+def _buy_sample(r: random.Random) -> tuple[int, ...]:
+    return r.randint(2, 9), r.randint(2, 60), r.randint(1, 6)
+
+
+@variant(FOLLOWUP, "fu_more", _buy_sample)
+def _fu_more(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, k = nums
+    ops = [(k, "×", v), (n * v, "+", k * v)]
+    return _followup(ctx, FU_BUY, n * v, FU_MORE, FU_MORE_ANSWER, ops, f"{n + k} × {v} = {(n + k) * v}",
+                     n=n, v=v, k=k)  # fmt: skip
+
+
+@variant(FOLLOWUP, "fu_instead", lambda r: (r.randint(2, 9), *r.sample(range(2, 61), 2)))
+def _fu_instead(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, w = nums
+    return _followup(ctx, FU_BUY, n * v, FU_INSTEAD, FU_INSTEAD_ANSWER, [(n, "×", w)],
+                     f"{n * w} ÷ {n} = {w}", restate=False, n=n, v=v, w=w)  # fmt: skip
+
+
+def _fu_change_sample(r: random.Random) -> tuple[int, ...]:
+    n, v = r.randint(2, 9), r.randint(2, 60)
+    return n, v, next(c for c in (10, 20, 50, 100, 200, 500, 1000) if c > n * v)
+
+
+@variant(FOLLOWUP, "fu_change", _fu_change_sample)
+def _fu_change(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, c = nums
+    return _followup(ctx, FU_BUY, n * v, FU_CHANGE, FU_CHANGE_ANSWER, [(c, "-", n * v)],
+                     f"{c - n * v} + {n * v} = {c}", n=n, v=v, c=c)  # fmt: skip
+
+
+def _fu_left_sample(r: random.Random) -> tuple[int, ...]:
+    a = _spread(r, 12, 999)
+    return a, r.randint(1, a - 2), _spread(r, 1, 500)
+
+
+@variant(FOLLOWUP, "fu_left_more", _fu_left_sample)
+def _fu_left_more(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, c = nums
+    return _followup(ctx, FU_LEFT, a - b, FU_THEN_MORE, FU_NOW_ANSWER, [(a - b, "+", c)],
+                     f"{a - b + c} - {c} = {a - b}", a=a, b=b, c=c)  # fmt: skip
+
+
+def _fu_got_sample(r: random.Random) -> tuple[int, ...]:
+    a, b = _spread(r, 5, 999), _spread(r, 2, 500)
+    return a, b, r.randint(1, a + b - 2)
+
+
+@variant(FOLLOWUP, "fu_got_less", _fu_got_sample)
+def _fu_got_less(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, c = nums
+    return _followup(ctx, FU_GOT, a + b, FU_THEN_LESS, FU_NOW_ANSWER, [(a + b, "-", c)],
+                     f"{a + b - c} + {c} = {a + b}", a=a, b=b, c=c)  # fmt: skip
+
+
+def _fu_share_sample(r: random.Random) -> tuple[int, ...]:
+    while True:
+        q, k = r.randint(2, 9), r.randint(2, 24)
+        ways = [n for n in range(2, 13) if (q * k) % n == 0 and n != q and q * k >= 2 * n]
+        if ways:
+            return q, k, r.choice(ways)
+
+
+@variant(FOLLOWUP, "fu_share", _fu_share_sample)
+def _fu_share(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    q, k, n = nums
+    t = q * k
+    return _followup(ctx, FU_BOXES, t, FU_SHARE, FU_SHARE_ANSWER, [(t, "÷", n)], f"{n} × {t // n} = {t}",
+                     q=q, k=k, n=n)  # fmt: skip
+
+
+def _fu_weeks_sample(r: random.Random) -> tuple[int, ...]:
+    v, w = r.randint(3, 90), r.randint(2, 10)
+    return v, w, r.choice([x for x in range(2, 53) if x != w])
+
+
+@variant(FOLLOWUP, "fu_weeks", _fu_weeks_sample)
+def _fu_weeks(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    v, w, x = nums
+    return _followup(ctx, FU_RATE, v * w, FU_WEEKS, FU_WEEKS_ANSWER, [(v, "×", x)], f"{v * x} ÷ {x} = {v}",
+                     restate=False, v=v, w=w, x=x)  # fmt: skip
+
+
+def _fu_need_sample(r: random.Random) -> tuple[int, ...]:
+    v, w = r.randint(3, 90), r.randint(2, 10)
+    return v, w, v * w + _spread(r, 1, 900)
+
+
+@variant(FOLLOWUP, "fu_need", _fu_need_sample)
+def _fu_need(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    v, w, c = nums
+    return _followup(ctx, FU_RATE, v * w, FU_NEED, FU_NEED_ANSWER, [(c, "-", v * w)],
+                     f"{v * w} + {c - v * w} = {c}", v=v, w=w, c=c)  # fmt: skip
+
+
+@variant(FOLLOWUP, "fu_scale", lambda r: (r.randint(2, 60), r.randint(2, 12)))
+def _fu_scale(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    v, k = nums
+    return _followup(ctx, FU_DAY, 7 * v, FU_MORE_WEEKS, FU_MORE_WEEKS_ANSWER, [(7 * v, "×", k)],
+                     f"{7 * v * k} ÷ {k} = {7 * v}", v=v, k=k)  # fmt: skip
+
+
+@variant(
+    FOLLOWUP,
+    "fu_plus_other",
+    lambda r: (r.randint(2, 9), r.randint(2, 60), r.randint(1, 6), r.randint(2, 60)),
+)
+def _fu_plus_other(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, k, w = nums
+    ops = [(k, "×", w), (n * v, "+", k * w)]
+    return _followup(ctx, FU_BUY, n * v, FU_PLUS_OTHER, FU_MORE_ANSWER, ops, f"{n * v + k * w} - {k * w} = {n * v}",
+                     n=n, v=v, k=k, w=w)  # fmt: skip
+
+
+@variant(FOLLOWUP, "fu_plus_one", lambda r: (r.randint(2, 9), r.randint(2, 60), r.randint(2, 150)))
+def _fu_plus_one(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, c = nums
+    return _followup(ctx, FU_BUY, n * v, FU_PLUS_ONE, FU_MORE_ANSWER, [(n * v, "+", c)], f"{n * v + c} - {c} = {n * v}",
+                     n=n, v=v, c=c)  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- assembling a trace
 
 # Every trace opens with the same words in its language. SwiReasoning starts in latent mode:
@@ -3253,6 +3552,7 @@ def make_problem(
         draft.answer_text,
         normalize_answer(draft.box),
         params,
+        draft.earlier,
     )
 
 
@@ -3310,7 +3610,8 @@ def task_record(p: Problem) -> dict:
         "lang": p.lang,
         "kind": p.kind,
         "match": "boxed",
-    }
+    } | ({"history": [{"role": "user", "text": p.earlier[0]}, {"role": "assistant", "text": p.earlier[1]}]}
+         if p.earlier else {})  # fmt: skip
 
 
 def write_tasks(path: str | Path, problems: Iterable[Problem]) -> None:

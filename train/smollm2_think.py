@@ -68,6 +68,7 @@ TASKS_FILE = Path(__file__).resolve().parent.parent / "tasks" / "arith_heldout.j
 ONE_STEP_TASKS_N = 120  # tasks/arith_one_step_heldout.jsonl (same seed, one-operation problems)
 EVERYDAY_TASKS_N = 120  # tasks/arith_everyday_heldout.jsonl (same seed, everyday wording)
 PHRASED_TASKS_N = 120  # tasks/arith_phrased_heldout.jsonl (same seed, questions put together from parts)
+FOLLOWUP_TASKS_N = 120  # tasks/arith_followup_heldout.jsonl (same seed, follow-ups with their earlier turn)
 VAL_SEED, VAL_N = 1, 40  # the in-training check: held-out problems not in the tasks file
 CHAT_SPLIT_SEED = 0
 IM_END = "<|im_end|>"
@@ -134,6 +135,9 @@ class TrainConfig:
     # share of arithmetic problems asked after one or two earlier questions of the batch and
     # their answers, as in a chat (the template keeps an earlier turn's answer, not its thinking)
     history_share: float = 0.0
+    # share of arithmetic problems that are follow-ups: a second question about the answer of a
+    # first one, which sits before it as an earlier turn (arith_data.FOLLOWUP)
+    followup_share: float = 0.0
     distill_samples: int = 2  # base replies drawn per chat prompt
     distill_temperature: float = 0.3
     distill_max_tokens: int = 128
@@ -283,11 +287,13 @@ class BatchSource:
         n_everyday = round(cfg.everyday_share * (cfg.batch - n_chat))
         focus = tuple(k for k in cfg.focus_kinds.split(",") if k)
         n_focus = round(cfg.focus_share * (cfg.batch - n_chat)) if focus else 0
+        n_followup = round(cfg.followup_share * (cfg.batch - n_chat))
         seed = cfg.seed * 1_000_003 + step
-        problems = arith_data.generate(cfg.batch - n_chat - n_one - n_everyday - n_focus, seed, split="train",
+        problems = arith_data.generate(cfg.batch - n_chat - n_one - n_everyday - n_focus - n_followup, seed,
+                                       split="train",
                                        p_direct=cfg.p_direct)  # fmt: skip
         streams = ((n_one, 500_000, (arith_data.ONE_STEP,)), (n_focus, 250_000, focus),
-                   (n_everyday, 750_000, (arith_data.EVERYDAY,)))  # fmt: skip
+                   (n_everyday, 750_000, (arith_data.EVERYDAY,)), (n_followup, 1_250_000, (arith_data.FOLLOWUP,)))  # fmt: skip
         for n, offset, kinds in streams:
             if n:  # their own streams: the main stream stays what it was without them
                 problems += arith_data.generate(
@@ -310,19 +316,22 @@ class BatchSource:
 
     def history(self, p: arith_data.Problem, problems: Sequence[arith_data.Problem],
                 rng: random.Random) -> list[dict]:  # fmt: skip
-        """`history_share` of the time: one or two other problems of the batch asked before,
-        each answered with its answer sentence, so that earlier numbers sit in the prompt. At
-        share 0 it draws nothing from `rng`, so the batches stay those of runs without it."""
-        others = [q for q in problems if q is not p]
+        """A follow-up's earlier question and answer; before them (or alone), `history_share` of
+        the time, one or two other problems of the batch asked before, each answered with its
+        answer sentence, so that earlier numbers sit in the prompt. At share 0 it draws nothing
+        from `rng`, so the batches stay those of runs without it."""
+        own = [{"role": "user", "content": p.earlier[0]},
+               {"role": "assistant", "content": p.earlier[1]}] if p.earlier else []  # fmt: skip
+        others = [q for q in problems if q is not p and not q.earlier]
         if not self.cfg.history_share or rng.random() >= self.cfg.history_share or not others:
-            return []
+            return own
         turns = []
         for q in rng.sample(others, min(len(others), rng.choice((1, 2)))):
             turns += [
                 {"role": "user", "content": q.question},
                 {"role": "assistant", "content": q.answer_text},
             ]
-        return turns
+        return turns + own
 
 
 def distill_replies(base_folder: Path, cfg: TrainConfig, device: torch.device) -> tuple[list[dict], dict]:
@@ -953,8 +962,9 @@ def print_table(log: dict) -> None:
 def write_heldout_tasks(path: Path) -> None:
     """The evaluation sets (held-out split, fixed seed) into the folder `path`:
     arith_heldout.jsonl (multi-step), arith_one_step_heldout.jsonl (one operation),
-    arith_everyday_heldout.jsonl (everyday wording) and arith_phrased_heldout.jsonl (questions put
-    together from parts)."""
+    arith_everyday_heldout.jsonl (everyday wording), arith_phrased_heldout.jsonl (questions put
+    together from parts) and arith_followup_heldout.jsonl (a second question about the first one's
+    answer, the first one and its answer as the task's history)."""
     path.mkdir(parents=True, exist_ok=True)
     arith_data.write_tasks(
         path / "arith_heldout.jsonl", arith_data.generate(TASKS_N, TASKS_SEED, split="heldout")
@@ -965,6 +975,8 @@ def write_heldout_tasks(path: Path) -> None:
         EVERYDAY_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.EVERYDAY,)))  # fmt: skip
     arith_data.write_tasks(path / "arith_phrased_heldout.jsonl", arith_data.generate(
         PHRASED_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.PHRASED,)))  # fmt: skip
+    arith_data.write_tasks(path / "arith_followup_heldout.jsonl", arith_data.generate(
+        FOLLOWUP_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.FOLLOWUP,)))  # fmt: skip
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
@@ -985,7 +997,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
                  "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct", "one_step_share",
-                 "everyday_share", "focus_kinds", "focus_share", "history_share",
+                 "everyday_share", "focus_kinds", "focus_share", "history_share", "followup_share",
                  "distill_samples", "eval_n", "final_eval_n", "ckpt_every", "log_every", "device", "minutes"):  # fmt: skip
         value = getattr(defaults, name)
         ap.add_argument(
@@ -1005,9 +1017,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
         )
     if not 0 <= cfg.history_share <= 1:
         ap.error("--history-share needs a share between 0 and 1")
-    if cfg.one_step_share + cfg.everyday_share + cfg.focus_share > 1:
-        ap.error("--one-step-share, --everyday-share and --focus-share together take more than all of the "
-                 "arithmetic problems")  # fmt: skip
+    if cfg.one_step_share + cfg.everyday_share + cfg.focus_share + cfg.followup_share > 1:
+        ap.error("--one-step-share, --everyday-share, --focus-share and --followup-share together take more "
+                 "than all of the arithmetic problems")  # fmt: skip
     return cfg, args
 
 
