@@ -58,9 +58,9 @@ from engine.swir import SignalIds, SwirState, policy_step, schedule
 from train import arith_data, chat_prompts
 
 DATA_VERSION = (
-    "arith_data-v2 (clock-time traces written line by line for the calculator; everyday wording"
-    " as its own stream) per-step batches"
-    " + latent line replacement + chat_prompts-v1 self-distilled (train splits)"
+    "arith_data-v3 (clock-time traces written line by line for the calculator; everyday wording"
+    " and follow-up questions as their own streams; earlier turns before a share of problems)"
+    " per-step batches + latent line replacement + chat_prompts-v1 self-distilled (train splits)"
 )
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 TASKS_SEED, TASKS_N = 2026, 240  # tasks/arith_heldout.jsonl
