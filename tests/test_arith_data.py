@@ -432,6 +432,15 @@ def test_everyday_lines_name_their_operation_and_are_right(everyday):
     assert len(words) == 8  # four operations in two languages, each one somewhere
 
 
+def _assert_op_lines_right(p: ad.Problem) -> None:
+    """Each `word: a op b = c.` line of the trace names its operation and is right."""
+    for line in p.thinking.split("\n"):
+        m = re.search(r"(\w+): (\d+) ([-+×÷]) (\d+) = (\d+)\.$", line)
+        if m:
+            word, a, op, b, c = m.groups()
+            assert OP_WORDS[p.lang][word.lower()] == op and _evaluate(f"{a} {op} {b}") == int(c), line
+
+
 @pytest.fixture(scope="module")
 def phrased() -> list[ad.Problem]:
     return ad.generate(900, seed=2, kinds=(ad.PHRASED,)) + ad.generate(
@@ -452,11 +461,7 @@ def test_phrased_problems_are_their_own_stream_with_right_lines(phrased):
     for p in phrased:
         assert ad.normalize_answer(str(ORACLE[p.params[0]](*p.params[1:]))) == p.answer, p
         assert BOX.findall(p.answer_text) == [p.answer], p
-        for line in p.thinking.split("\n"):
-            m = re.search(r"(\w+): (\d+) ([-+×÷]) (\d+) = (\d+)\.$", line)
-            if m:
-                word, a, op, b, c = m.groups()
-                assert OP_WORDS[p.lang][word.lower()] == op and _evaluate(f"{a} {op} {b}") == int(c), line
+        _assert_op_lines_right(p)
         assert "{" not in p.question + p.answer_text.replace("\\boxed{", ""), p.question
         assert p.question[0].isupper() or p.question[0].isdigit(), p.question
 
@@ -511,11 +516,7 @@ def test_followups_come_after_their_first_question_and_are_right(followups):
         assert bool(restated) == (name not in ("fu_instead", "fu_weeks")), p.thinking
         if restated:
             assert restated.group(1) == str(EARLIER[name](*nums))
-        for line in lines:
-            m = re.search(r"(\w+): (\d+) ([-+×÷]) (\d+) = (\d+)\.$", line)
-            if m:
-                word, a, op, b, c = m.groups()
-                assert OP_WORDS[p.lang][word.lower()] == op and _evaluate(f"{a} {op} {b}") == int(c), line
+        _assert_op_lines_right(p)
         assert "{" not in first + p.question + p.answer_text.replace("\\boxed{", ""), p
         assert not (p.question[0].islower() or first[0].islower()), p.question
 

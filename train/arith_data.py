@@ -2204,13 +2204,18 @@ REL = {
 }  # fmt: skip
 
 
-def _everyday(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], check: str, **kw) -> Draft:
-    """A Draft whose steps are `op word: a op b = c.` lines, one per (a, op, b)."""
-    steps, value = [], 0
+def _op_lines(ctx: Ctx, ops: Sequence[tuple[int, str, int]]) -> tuple[list[str], int]:
+    """`op word: a op b = c.` lines, one per (a, op, b), and the last line's result."""
+    lines, value = [], 0
     for a, op, b in ops:
         value = APPLY[op](a, b)
-        word = OPS[op][0 if ctx.en else 1]
-        steps.append(f"{word}: {a} {op} {b} = {value}.")
+        lines.append(f"{OPS[op][0 if ctx.en else 1]}: {a} {op} {b} = {value}.")
+    return lines, value
+
+
+def _everyday(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], check: str, **kw) -> Draft:
+    """A Draft whose steps are `op word: a op b = c.` lines, one per (a, op, b)."""
+    steps, value = _op_lines(ctx, ops)
     rel = ctx.rng.sample(REL[ctx.lang], 2)[0]  # drawn as a pair: the stream v8 and v9 trained on
     return _int_draft(ctx, stories, [], steps, check, value, rel=rel, Rel=_cap(rel), **kw)
 
@@ -2967,10 +2972,8 @@ def _ph_pick(ctx: Ctx, w: dict, table: dict, with_subject: bool = False) -> str:
 def _ph_draft(ctx: Ctx, sentences: Sequence[str], answers: dict, w: dict, ops, check: str,
               fact: str = "") -> Draft:  # fmt: skip
     """A Draft from the question's sentences and `op word: a op b = c.` lines (a fact line first)."""
-    steps, value = [fact[:1].lower() + fact[1:]] if fact else [], 0
-    for a, op, b in ops:
-        value = APPLY[op](a, b)
-        steps.append(f"{OPS[op][0 if ctx.en else 1]}: {a} {op} {b} = {value}.")
+    lines, value = _op_lines(ctx, ops)
+    steps = ([fact[:1].lower() + fact[1:]] if fact else []) + lines
     answer = ctx.rng.choice(answers[ctx.lang]).format(**w, box=_box(str(value)))
     return Draft(
         " ".join(_cap(s) for s in sentences), (), tuple(steps), check, str(value), str(value), answer
@@ -3289,10 +3292,8 @@ def _followup(ctx: Ctx, earlier: dict, value: int, follow: dict, answers: dict, 
         if restate
         else []
     )
-    result = value
-    for a, op, b in ops:
-        result = APPLY[op](a, b)
-        steps.append(f"{OPS[op][0 if ctx.en else 1]}: {a} {op} {b} = {result}.")
+    lines, result = _op_lines(ctx, ops)
+    steps += lines
     question = ctx.rng.choice(follow[ctx.lang]).format(**ctx.words, **words)
     answer_text = ctx.rng.choice(answers[ctx.lang]).format(**ctx.words, **words, box=_box(str(result)))
     return Draft(question, (), tuple(steps), check, str(result), str(result), answer_text, earlier=(q0, a0))

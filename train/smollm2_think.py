@@ -289,9 +289,8 @@ class BatchSource:
         n_focus = round(cfg.focus_share * (cfg.batch - n_chat)) if focus else 0
         n_followup = round(cfg.followup_share * (cfg.batch - n_chat))
         seed = cfg.seed * 1_000_003 + step
-        problems = arith_data.generate(cfg.batch - n_chat - n_one - n_everyday - n_focus - n_followup, seed,
-                                       split="train",
-                                       p_direct=cfg.p_direct)  # fmt: skip
+        n_main = cfg.batch - n_chat - n_one - n_everyday - n_focus - n_followup
+        problems = arith_data.generate(n_main, seed, split="train", p_direct=cfg.p_direct)
         streams = ((n_one, 500_000, (arith_data.ONE_STEP,)), (n_focus, 250_000, focus),
                    (n_everyday, 750_000, (arith_data.EVERYDAY,)), (n_followup, 1_250_000, (arith_data.FOLLOWUP,)))  # fmt: skip
         for n, offset, kinds in streams:
