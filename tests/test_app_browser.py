@@ -373,6 +373,12 @@ def test_the_default_model_races_swireasoning_against_greedy_cot(browser, think_
     ctx, page = _open(browser, think_url)
     page.get_by_role("tab", name="Race mode").click()
     page.locator("#rio-race-tab").get_by_label("CoT (greedy)").check()
+    chosen = page.locator("#rio-race-tab input[value='cot-greedy']")
+    page.locator("#rio-race-box textarea").focus()
+    page.mouse.move(0, 0)
+    away = chosen.evaluate("e => getComputedStyle(e).backgroundColor")
+    chosen.hover()  # the chosen dot stays drawn under the pointer (assets/style.css)
+    assert chosen.evaluate("e => getComputedStyle(e).backgroundColor") == away
     _send(page, task.question, box="#rio-race-box")
     for pane in ("a", "b"):
         page.wait_for_selector(f"#rio-race-card-{pane} .rio-card:not(.rio-card-running)", timeout=RUN_S)
