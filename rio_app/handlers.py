@@ -678,21 +678,29 @@ def hide_exports(buttons: dict) -> dict:
 
 
 def race_verdict(runs: list[Frame], lang: str) -> str:
-    """One line comparing the two runs' token counts, marking a run whose thinking closed early."""
+    """One line comparing the two runs: which one answered when only one did (the other ran out
+    of tokens inside its thinking, where a tight Max new tokens separates the methods), else
+    their token counts; a run whose thinking closed early, or that wrote no answer, is marked."""
     done = [f for f in runs if f.view.summary is not None]
     if len(done) < 2:
         return ""
+    names = (t("race_a", lang), t("race_b", lang))
+    silent = [f.view.ended_in_thinking for f in done[:2]]
     a, b = (f.view.summary.tokens for f in done[:2])  # type: ignore[union-attr]
-    if a == b:
+    if silent[0] != silent[1]:
+        line = t("race_only_answer", lang, name=names[silent.index(False)])
+    elif silent[0]:
+        line = t("race_no_answers", lang)
+    elif a == b:
         line = t("race_tie", lang)
     else:
-        name = t("race_a", lang) if a < b else t("race_b", lang)
-        line = t("race_winner", lang, name=name, delta=abs(a - b))
-    names = (t("race_a", lang), t("race_b", lang))
-    early = [
-        f"{name}: {t('race_early', lang)}" for name, f in zip(names, done, strict=False) if f.early_close
+        line = t("race_winner", lang, name=names[0] if a < b else names[1], delta=abs(a - b))
+    marks = [
+        f"{name}: {t('race_no_answer' if quiet else 'race_early', lang)}"
+        for name, f, quiet in zip(names, done, silent, strict=False)
+        if quiet or f.early_close
     ]
-    return " · ".join([line, *early])
+    return " · ".join([line, *marks])
 
 
 def model_choices(lang: str = "en") -> list[tuple[str, str]]:

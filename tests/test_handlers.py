@@ -358,6 +358,28 @@ def test_race_marks_a_run_whose_thinking_closed_early():
     assert outs[-2][page.race.verdict].count("closed early") == 2
 
 
+class OutOfTokensCoT(FakeBackend):
+    """SwiReasoning answers; CoT reaches max new tokens inside its thinking."""
+
+    def chat(self, turns, settings, cancel=None):
+        if settings.method == "swir":
+            yield from super().chat(turns, settings, cancel)
+            return
+        self.calls.append((list(turns), settings))
+        yield Started(settings.method, 3, settings.max_new_tokens, 2, True, prompt_ids=(1, 2, 3))
+        for i in range(8):
+            yield Step(i, 100 + i, "x ", 0.5, 1.2, False, None, False, False, "thinking", ())
+        yield Done(summary(8, 0, "max_new_tokens"))
+
+
+def test_race_names_the_only_run_that_answered():
+    page, h = make(OutOfTokensCoT())
+    outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot-greedy", Session(), *defaults()))
+    verdict = outs[-2][page.race.verdict]
+    # CoT used more tokens (8 against 6) and wrote nothing: not "fewer tokens", but who answered
+    assert verdict == "Only SwiReasoning wrote an answer. · CoT: no answer (stopped inside its thinking)"
+
+
 def test_check_message_refuses_media_at_the_box_for_a_text_model(tmp_path):
     img = tmp_path / "cat.png"
     img.write_bytes(b"\x89PNG")
