@@ -686,8 +686,9 @@ def race_verdict(runs: list[Frame], lang: str) -> str:
         return ""
     names = (t("race_a", lang), t("race_b", lang))
     silent = [f.view.ended_in_thinking for f in done[:2]]
+    one_silent = silent[0] != silent[1]
     a, b = (f.view.summary.tokens for f in done[:2])  # type: ignore[union-attr]
-    if silent[0] != silent[1]:
+    if one_silent:
         line = t("race_only_answer", lang, name=names[silent.index(False)])
     elif silent[0]:
         line = t("race_no_answers", lang)
@@ -695,10 +696,10 @@ def race_verdict(runs: list[Frame], lang: str) -> str:
         line = t("race_tie", lang)
     else:
         line = t("race_winner", lang, name=names[0] if a < b else names[1], delta=abs(a - b))
-    marks = [
+    marks = [  # why the one silent run wrote nothing; which answering run was closed early
         f"{name}: {t('race_no_answer' if quiet else 'race_early', lang)}"
         for name, f, quiet in zip(names, done, silent, strict=False)
-        if quiet or f.early_close
+        if (quiet and one_silent) or (not quiet and f.early_close)
     ]
     return " · ".join([line, *marks])
 

@@ -359,10 +359,12 @@ def test_race_marks_a_run_whose_thinking_closed_early():
 
 
 class OutOfTokensCoT(FakeBackend):
-    """SwiReasoning answers; CoT reaches max new tokens inside its thinking."""
+    """SwiReasoning answers (unless `both`); CoT reaches max new tokens inside its thinking."""
+
+    both = False
 
     def chat(self, turns, settings, cancel=None):
-        if settings.method == "swir":
+        if settings.method == "swir" and not self.both:
             yield from super().chat(turns, settings, cancel)
             return
         self.calls.append((list(turns), settings))
@@ -378,6 +380,11 @@ def test_race_names_the_only_run_that_answered():
     verdict = outs[-2][page.race.verdict]
     # CoT used more tokens (8 against 6) and wrote nothing: not "fewer tokens", but who answered
     assert verdict == "Only SwiReasoning wrote an answer. · CoT: no answer (stopped inside its thinking)"
+    backend = OutOfTokensCoT()
+    backend.both = True
+    page, h = make(backend)
+    outs = list(h.race(None, {"text": "2+2?", "files": []}, "cot-greedy", Session(), *defaults()))
+    assert outs[-2][page.race.verdict] == "Neither run wrote an answer."
 
 
 def test_check_message_refuses_media_at_the_box_for_a_text_model(tmp_path):
