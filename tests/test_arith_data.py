@@ -105,6 +105,15 @@ ORACLE = {
     "fu_scale": lambda v, k: 7 * v * k,
     "fu_plus_other": lambda n, v, k, w: n * v + k * w,
     "fu_plus_one": lambda n, v, c: n * v + c,
+    "mu_two_prices": lambda n, v, m, w: n * v + m * w,
+    "mu_buy_change": lambda n, v, c, note: note - (n * v + c),
+    "mu_sum_times": lambda a, b, k: (a + b) * k,
+    "mu_diff_times": lambda a, b, k: (a - b) * k,
+    "mu_pack_sell": lambda k, bags, p: bags * p,
+    "mu_sum_share": lambda n, each, a: each,
+    "mu_total_last": lambda t, a, b: t - a - b,
+    "mu_people": lambda k, v, c: (k + 1) * v + c,
+    "mu_relation_sum": lambda a, d, minus: 2 * a - d if minus else 2 * a + d,
 }
 EARLIER = {  # the first question's answer, which the follow-up's earlier turn boxes
     "fu_more": lambda n, v, k: n * v, "fu_instead": lambda n, v, w: n * v, "fu_change": lambda n, v, b: n * v,
@@ -220,7 +229,7 @@ def test_every_sampler_keeps_its_numbers_easy():
                 nums = v.sample(rng)
                 assert all(isinstance(x, int) and x >= 0 for x in nums), (v.name, nums)
                 answer = ORACLE[v.name](*nums)
-                if v.kind in (ad.EVERYDAY, ad.PHRASED, ad.FOLLOWUP):  # the calculator's numbers: whole
+                if v.kind in (ad.EVERYDAY, ad.PHRASED, ad.FOLLOWUP, ad.MULTI):  # the calculator: whole
                     assert isinstance(answer, int) and answer >= 1, (v.name, nums)
                     if v.kind == ad.FOLLOWUP and v.name not in ("fu_change", "fu_need"):
                         assert answer >= 2 and EARLIER[v.name](*nums) >= 2, (v.name, nums)  # never "1 apples"
@@ -531,3 +540,37 @@ def test_followup_task_records_carry_the_earlier_turn(tmp_path, followups):
             {"role": "assistant", "text": p.earlier[1]},
         ]
     assert "history" not in records[3]
+
+
+@pytest.fixture(scope="module")
+def multi() -> list[ad.Problem]:
+    return ad.generate(600, seed=5, kinds=(ad.MULTI,)) + ad.generate(
+        60, seed=5, split="heldout", kinds=(ad.MULTI,)
+    )
+
+
+def test_multi_step_set_ups_are_their_own_stream_with_right_lines(multi):
+    """Set-ups in two or three steps: their own stream and split, every variant in both languages,
+    two or three lines of arithmetic that name their operation and are right, each line after the
+    numbers from the question or an earlier line, the last one building on an earlier result, and
+    the oracle's answer."""
+    assert ad.generate(40, seed=4) == ad.generate(40, seed=4)  # the main stream is what it was
+    assert {(p.params[0], p.lang) for p in multi} == {(v.name, lang) for v in ad.VARIANTS[ad.MULTI]
+                                                     for lang in ad.LANGS}  # fmt: skip
+    train, held = multi[:600], multi[600:]
+    assert all(ad.is_heldout(p.kind, p.params) for p in held)
+    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in held}
+    for p in multi:
+        assert ad.normalize_answer(str(ORACLE[p.params[0]](*p.params[1:]))) == p.answer, p
+        assert BOX.findall(p.answer_text) == [p.answer], p
+        _assert_op_lines_right(p)
+        found = [re.search(r": (\d+) [-+×÷] (\d+) = (\d+)\.$", line) for line in p.thinking.split("\n")]
+        results = [m.groups() for m in found if m]
+        assert 2 <= len(results) <= 3, p.thinking
+        for i, (a, b, _) in enumerate(results):
+            earlier = {c for _, _, c in results[:i]}
+            assert {a, b} <= earlier | set(re.findall(r"\d+", p.question)) | {"1"}, p.thinking
+        assert {results[-1][0], results[-1][1]} & {c for _, _, c in results[:-1]}, p.thinking
+        assert results[-1][2] == p.answer
+        assert "{" not in p.question + p.answer_text.replace("\\boxed{", ""), p.question
+        assert p.question[0].isupper() or p.question[0].isdigit(), p.question

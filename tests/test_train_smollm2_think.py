@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from engine import tokens
+from train import arith_data
 from train import smollm2_think as st
 
 
@@ -129,6 +130,21 @@ def test_followup_share_asks_a_second_question_after_the_first(tok, source):
     assert said  # most follow-ups restate the earlier answer (two variants of eight redo the arithmetic)
     with pytest.raises(SystemExit):
         st.parse_args(["--followup-share", "0.6", "--everyday-share", "0.5"])
+
+
+def test_multi_share_draws_set_ups_in_several_steps(tok, source):
+    """With --multi-share a share of the problems come from the stream of set-ups in two or three
+    steps, and the shares together cannot take more than all of the problems."""
+    cfg = replace(st.TrainConfig(), batch=12, chat_share=0.0, one_step_share=0.0, multi_share=0.5)
+    texts = [
+        tok.decode(list(e.ids)) for e in st.BatchSource(tok, cfg, [], source.line_ends, source.pad).batch(5)
+    ]
+    multi = arith_data.generate(6, cfg.seed * 1_000_003 + 5 + 1_500_000, kinds=(arith_data.MULTI,))
+    asked = [p for p in multi if any(p.question in t for t in texts)]
+    assert len(asked) == 6
+    assert st.parse_args(["--multi-share", "0.2"])[0].multi_share == 0.2
+    with pytest.raises(SystemExit):
+        st.parse_args(["--multi-share", "0.6", "--everyday-share", "0.5"])
 
 
 def test_unrolled_slot_inputs_are_the_models_own_mix(tok, source):

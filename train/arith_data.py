@@ -36,6 +36,7 @@ ONE_STEP = "one_step"
 EVERYDAY = "everyday"  # everyday wording, one or two operations (its own stream, like ONE_STEP)
 PHRASED = "phrased"  # everyday questions put together from parts (its own stream)
 FOLLOWUP = "followup"  # a second question about the first one's answer, in the same chat (its own stream)
+MULTI = "multi"  # everyday set-ups of two or three operations (its own stream)
 HELDOUT_MOD = 8  # one parameter set in eight is held out
 TRACE_BUDGET = 62  # approximate tokens (see approx_tokens) without the check line; longer renders are redrawn
 CHECK_BUDGET = 14  # the allowance for the check line
@@ -357,7 +358,9 @@ def _pct_n(rng: random.Random, p: int, lo: int, hi: int) -> int:
 
 # ---------------------------------------------------------------------------- registry
 
-VARIANTS: dict[str, list[Variant]] = {kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED, FOLLOWUP)}
+VARIANTS: dict[str, list[Variant]] = {
+    kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED, FOLLOWUP, MULTI)
+}
 
 
 def variant(kind: str, name: str, sample: Callable[[random.Random], tuple[int, ...]]):
@@ -2669,6 +2672,303 @@ def _ev_gain_spend(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     a, b, c = nums
     return _everyday(ctx, EV_GAIN_SPEND, [(a, "+", b), (a + b, "-", c)], f"{a + b - c} + {c} = {a + b}",
                      a=a, b=b, c=c)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- set-up in several steps
+
+# Everyday questions whose difficulty is the set-up, not the arithmetic: two things at two prices,
+# a sum or a difference that is then multiplied or shared, things packed and then sold, a total
+# that is said last, "me and 3 friends", "4 years younger" followed by "together". The everyday
+# stream above has at most two operations, each named by its sentence; here the first line has to
+# find the quantity that the question never names ("the hours worked", "the people going").
+MU_TWO_PRICES = {
+    "en": (
+        ("I bought {n} {goods} at {v} dollars each and {m} {goods2} at {w} dollars each. How much did I spend?",
+         "I spent {box} dollars."),
+        ("{name} orders {n} coffees at {v} dollars and {m} cakes at {w} dollars. What is the bill?",
+         "The bill is {box} dollars."),
+        ("A school buys {n} balls for {v} dollars each and {m} nets for {w} dollars each. What does it pay in all?",
+         "It pays {box} dollars."),
+        ("For the trip we got {n} kilos of rice at {v} dollars a kilo and {m} kilos of beans at {w} dollars a kilo. What did the food cost?",
+         "The food cost {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Comprei {n} {goods} de {v} reais e {m} {goods2} de {w} reais. Quanto gastei?", "Gastei {box} reais."),
+        ("{name} pediu {n} cafés a {v} reais e {m} bolos a {w} reais. Quanto deu a conta?",
+         "A conta deu {box} reais."),
+        ("A escola comprou {n} bolas por {v} reais cada e {m} redes por {w} reais cada. Quanto pagou ao todo?",
+         "Pagou {box} reais."),
+        ("Para a viagem levamos {n} quilos de arroz a {v} reais o quilo e {m} quilos de feijão a {w} reais o quilo. Quanto custou a comida?",
+         "A comida custou {box} reais."),
+    ),
+}  # fmt: skip
+MU_BUY_CHANGE = {
+    "en": (
+        ("I bought {n} {goods} at {v} dollars each and a {thing} for {c} dollars, and paid with {note} dollars. How much change did I get?",
+         "I got {box} dollars in change."),
+        ("{name} pays for {n} tickets at {v} dollars and a {c} dollar parking fee with {note} dollars. What is {her} change?",
+         "{name} gets {box} dollars back."),
+        ("I had {note} dollars. I bought {n} {goods} at {v} dollars each and a {thing} for {c} dollars. How much money do I have left?",
+         "I have {box} dollars left."),
+    ),
+    "pt-BR": (
+        ("Comprei {n} {goods} de {v} reais e um {coisa} de {c} reais e paguei com {note} reais. Quanto recebi de troco?",
+         "Recebi {box} reais de troco."),
+        ("{name} pagou {n} ingressos de {v} reais e {c} reais de estacionamento com {note} reais. Qual foi o troco?",
+         "O troco foi {box} reais."),
+        ("Eu tinha {note} reais. Comprei {n} {goods} a {v} reais cada e um {coisa} de {c} reais. Quanto sobrou?",
+         "Sobraram {box} reais."),
+    ),
+}  # fmt: skip
+MU_THINGS = {
+    "en": ("cap", "pen case", "umbrella", "belt", "lamp"),
+    "pt-BR": ("boné", "estojo", "guarda-chuva", "cinto", "abajur"),
+}
+MU_SUM_TIMES = {
+    "en": (
+        ("I worked {a} hours on Monday and {b} hours on Tuesday. I am paid {k} dollars an hour. How much did I earn?",
+         "I earned {box} dollars."),
+        ("{name} invited {a} friends from school and {b} from the street. Each guest gets {k} candies. How many candies does {she} need?",
+         "{name} needs {box} candies."),
+        ("My internet costs {a} dollars a month and my phone {b} dollars a month. What do I pay for both in {k} months?",
+         "I pay {box} dollars."),
+        ("There are {a} girls and {b} boys in the class, and each child needs {k} notebooks. How many notebooks are needed?",
+         "{box} notebooks are needed."),
+    ),
+    "pt-BR": (
+        ("Trabalhei {a} horas na segunda e {b} horas na terça. Ganho {k} reais por hora. Quanto ganhei?",
+         "Ganhei {box} reais."),
+        ("{name} convidou {a} amigos da escola e {b} da rua. Cada convidado ganha {k} balas. Quantas balas {ela} precisa?",
+         "{name} precisa de {box} balas."),
+        ("Minha internet custa {a} reais por mês e o celular {b} reais por mês. Quanto pago pelos dois em {k} meses?",
+         "Pago {box} reais."),
+        ("Na turma há {a} meninas e {b} meninos, e cada criança precisa de {k} cadernos. Quantos cadernos são precisos?",
+         "São precisos {box} cadernos."),
+    ),
+}  # fmt: skip
+MU_DIFF_TIMES = {
+    "en": (
+        ("I earn {a} dollars a month and spend {b}. How much do I save in {k} months?", "I save {box} dollars."),
+        ("{name} gets {a} dollars a week and spends {b} dollars of it. How much does {she} keep after {k} weeks?",
+         "{name} keeps {box} dollars."),
+        ("A shirt costs {a} dollars, but today it is {b} dollars off. How much do {k} shirts cost today?",
+         "They cost {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Ganho {a} reais por mês e gasto {b}. Quanto guardo em {k} meses?", "Guardo {box} reais."),
+        ("{name} recebe {a} reais por semana e gasta {b} reais. Quanto {ela} junta em {k} semanas?",
+         "{name} junta {box} reais."),
+        ("Uma camisa custa {a} reais, mas hoje tem {b} reais de desconto. Quanto custam {k} camisas hoje?",
+         "Custam {box} reais."),
+    ),
+}  # fmt: skip
+MU_PACK_SELL = {
+    "en": (
+        ("{name} baked {t} cookies and put them in bags of {k}. {She} sells each bag for {p} dollars. How much does {she} make?",
+         "{name} makes {box} dollars."),
+        ("A farm packs {t} eggs in boxes of {k} and sells a box for {p} dollars. How much does it get for all of them?",
+         "It gets {box} dollars."),
+        ("I have {t} photos and each album page holds {k}. An album page costs {p} dollars. What do the pages cost?",
+         "The pages cost {box} dollars."),
+    ),
+    "pt-BR": (
+        ("{name} fez {t} brownies e colocou em saquinhos com {k}. {Ela} vende cada saquinho por {p} reais. Quanto {ela} ganha?",
+         "{name} ganha {box} reais."),
+        ("Um sítio põe {t} ovos em caixas de {k} e vende a caixa por {p} reais. Quanto recebe por todos?",
+         "Recebe {box} reais."),
+        ("Tenho {t} fotos e cada página do álbum cabe {k}. Cada página custa {p} reais. Quanto custam as páginas?",
+         "Custam {box} reais."),
+    ),
+}  # fmt: skip
+MU_SUM_SHARE = {
+    "en": (
+        ("We picked {a} apples and {b} pears and shared them equally among {n} families. How many pieces of fruit does each family get?",
+         "Each family gets {box}."),
+        ("Dinner was {a} dollars and drinks {b} dollars. We are {n} friends and split it evenly. How much does each pay?",
+         "Each pays {box} dollars."),
+        ("{name} has {a} red beads and {b} blue beads and makes {n} equal bracelets. How many beads go on each?",
+         "Each bracelet gets {box} beads."),
+    ),
+    "pt-BR": (
+        ("Colhemos {a} maçãs e {b} peras e dividimos igualmente entre {n} famílias. Quantas frutas cada família recebe?",
+         "Cada família recebe {box}."),
+        ("O jantar deu {a} reais e as bebidas {b} reais. Somos {n} amigos e dividimos igualmente. Quanto cada um paga?",
+         "Cada um paga {box} reais."),
+        ("{name} tem {a} miçangas vermelhas e {b} azuis e faz {n} pulseiras iguais. Quantas miçangas vão em cada uma?",
+         "Vão {box} miçangas em cada pulseira."),
+    ),
+}  # fmt: skip
+MU_TOTAL_LAST = {
+    "en": (
+        ("I walked {a} km on Saturday and {b} km on Sunday. My goal for the month is {t} km. How many km are still missing?",
+         "{box} km are still missing."),
+        ("{name} sold {a} tickets in the morning and {b} in the afternoon. The theatre has {t} seats. How many seats are still free?",
+         "{box} seats are still free."),
+        ("I paid {a} dollars for the hotel and {b} dollars for food. My budget was {t} dollars. How much is left?",
+         "{box} dollars are left."),
+    ),
+    "pt-BR": (
+        ("Caminhei {a} km no sábado e {b} km no domingo. Minha meta do mês é {t} km. Quantos km ainda faltam?",
+         "Faltam {box} km."),
+        ("{name} vendeu {a} ingressos de manhã e {b} à tarde. O teatro tem {t} lugares. Quantos lugares ainda estão livres?",
+         "Estão livres {box} lugares."),
+        ("Paguei {a} reais de hotel e {b} reais de comida. Meu orçamento era {t} reais. Quanto sobrou?",
+         "Sobraram {box} reais."),
+    ),
+}  # fmt: skip
+MU_PEOPLE = {  # me and k others, at a price each, plus one fee
+    "en": (
+        ("A museum ticket is {v} dollars. I am going with {k} friends, and we also pay {c} dollars for the guide. How much do we pay?",
+         "We pay {box} dollars."),
+        ("Lunch costs {v} dollars per person. I am eating with {k} colleagues and we leave a {c} dollar tip. What is the total?",
+         "The total is {box} dollars."),
+        ("{name} and {k} cousins rent bikes at {v} dollars each and pay a {c} dollar deposit. How much do they pay?",
+         "They pay {box} dollars."),
+    ),
+    "pt-BR": (
+        ("O ingresso do museu custa {v} reais. Vou com {k} amigos e ainda pagamos {c} reais pelo guia. Quanto pagamos?",
+         "Pagamos {box} reais."),
+        ("O almoço custa {v} reais por pessoa. Vamos eu e {k} amigos, e deixamos {c} reais de gorjeta. Quanto deu tudo?",
+         "Deu {box} reais."),
+        ("{name} e {k} primos alugam bicicletas a {v} reais cada e pagam {c} reais de caução. Quanto pagam?",
+         "Pagam {box} reais."),
+    ),
+}  # fmt: skip
+MU_RELATION_SUM = {  # a, and the other a ± d: both together
+    "en": {
+        "-": (("My mom is {a}. My dad is {d} years younger than her. How old are they together?",
+               "Together they are {box}."),
+              ("{name} has {a} stickers and {name2} has {d} fewer. How many stickers do they have in all?",
+               "They have {box} stickers."),
+              ("The red bag weighs {a} kg and the blue one is {d} kg lighter. What do both weigh?",
+               "Both weigh {box} kg.")),
+        "+": (("My brother is {a}. My sister is {d} years older than him. What is the sum of their ages?",
+               "The sum is {box}."),
+              ("{name} read {a} pages and {name2} read {d} more than that. How many pages did they read altogether?",
+               "They read {box} pages."),
+              ("A sofa costs {a} dollars and a bed costs {d} dollars more. What do the two cost?",
+               "They cost {box} dollars.")),
+    },
+    "pt-BR": {
+        "-": (("Minha mãe tem {a} anos. Meu pai é {d} anos mais novo que ela. Quanto dá a soma das idades?",
+               "A soma é {box}."),
+              ("{name} tem {a} figurinhas e {name2} tem {d} a menos. Quantas figurinhas os dois têm juntos?",
+               "Têm {box} figurinhas."),
+              ("A mala vermelha pesa {a} kg e a azul é {d} kg mais leve. Quanto pesam as duas?",
+               "Pesam {box} kg.")),
+        "+": (("Meu irmão tem {a} anos. Minha irmã é {d} anos mais velha que ele. Quanto dá a soma das idades?",
+               "A soma é {box}."),
+              ("{name} leu {a} páginas e {name2} leu {d} a mais. Quantas páginas leram ao todo?",
+               "Leram {box} páginas."),
+              ("Um sofá custa {a} reais e uma cama custa {d} reais a mais. Quanto custam os dois?",
+               "Custam {box} reais.")),
+    },
+}  # fmt: skip
+
+
+def _mu(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], check: str, **kw) -> Draft:
+    """Like `_everyday`, with a thing to buy for the templates that name one."""
+    thing = ctx.rng.choice(MU_THINGS[ctx.lang])
+    return _everyday(ctx, stories, ops, check, thing=thing, coisa=thing, **kw)
+
+
+def _two_prices_sample(r: random.Random) -> tuple[int, ...]:
+    return r.randint(2, 9), r.randint(2, 60), r.randint(2, 9), r.randint(2, 60)
+
+
+@variant(MULTI, "mu_two_prices", _two_prices_sample)
+def _mu_two_prices(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, m, w = nums
+    return _mu(ctx, MU_TWO_PRICES, [(n, "×", v), (m, "×", w), (n * v, "+", m * w)],
+               f"{n * v + m * w} - {m * w} = {n * v}", n=n, v=v, m=m, w=w)  # fmt: skip
+
+
+def _buy_change_sample(r: random.Random) -> tuple[int, ...]:
+    n, v, c = r.randint(2, 9), r.randint(2, 60), r.randint(3, 90)
+    return n, v, c, next(b for b in (20, 50, 100, 200, 500, 1000) if b > n * v + c)
+
+
+@variant(MULTI, "mu_buy_change", _buy_change_sample)
+def _mu_buy_change(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, c, note = nums
+    t = n * v + c
+    return _mu(ctx, MU_BUY_CHANGE, [(n, "×", v), (n * v, "+", c), (note, "-", t)],
+               f"{t} + {note - t} = {note}", n=n, v=v, c=c, note=note)  # fmt: skip
+
+
+@variant(MULTI, "mu_sum_times", lambda r: (r.randint(2, 60), r.randint(2, 60), r.randint(2, 12)))
+def _mu_sum_times(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, k = nums
+    return _mu(ctx, MU_SUM_TIMES, [(a, "+", b), (a + b, "×", k)], f"{(a + b) * k} ÷ {k} = {a + b}",
+               a=a, b=b, k=k)  # fmt: skip
+
+
+def _diff_times_sample(r: random.Random) -> tuple[int, ...]:
+    a = _spread(r, 20, 4999)
+    return a, r.randint(5, a - 5), r.randint(2, 12)
+
+
+@variant(MULTI, "mu_diff_times", _diff_times_sample)
+def _mu_diff_times(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, k = nums
+    return _mu(ctx, MU_DIFF_TIMES, [(a, "-", b), (a - b, "×", k)], f"{(a - b) * k} ÷ {k} = {a - b}",
+               a=a, b=b, k=k)  # fmt: skip
+
+
+@variant(MULTI, "mu_pack_sell", lambda r: (r.randint(2, 12), r.randint(2, 15), r.randint(2, 30)))
+def _mu_pack_sell(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, bags, p = nums
+    t = k * bags
+    return _mu(ctx, MU_PACK_SELL, [(t, "÷", k), (bags, "×", p)], f"{bags * p} ÷ {p} = {bags}",
+               t=t, k=k, p=p)  # fmt: skip
+
+
+def _sum_share_sample(r: random.Random) -> tuple[int, ...]:
+    n, each = r.randint(2, 9), r.randint(2, 60)
+    a = r.randint(1, n * each - 1)
+    return n, each, a
+
+
+@variant(MULTI, "mu_sum_share", _sum_share_sample)
+def _mu_sum_share(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, each, a = nums
+    b, t = n * each - a, n * each
+    return _mu(ctx, MU_SUM_SHARE, [(a, "+", b), (t, "÷", n)], f"{each} × {n} = {t}", a=a, b=b, n=n)
+
+
+def _total_last_sample(r: random.Random) -> tuple[int, ...]:
+    t = _spread(r, 30, 4999)
+    a = r.randint(1, t - 3)
+    return t, a, r.randint(1, t - a - 1)
+
+
+@variant(MULTI, "mu_total_last", _total_last_sample)
+def _mu_total_last(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    t, a, b = nums
+    return _mu(ctx, MU_TOTAL_LAST, [(a, "+", b), (t, "-", a + b)], f"{a + b} + {t - a - b} = {t}",
+               t=t, a=a, b=b)  # fmt: skip
+
+
+@variant(MULTI, "mu_people", lambda r: (r.randint(1, 6), r.randint(3, 90), r.randint(2, 60)))
+def _mu_people(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, v, c = nums
+    n = k + 1  # the one asking counts too
+    return _mu(ctx, MU_PEOPLE, [(k, "+", 1), (n, "×", v), (n * v, "+", c)], f"{n * v + c} - {c} = {n * v}",
+               k=k, v=v, c=c)  # fmt: skip
+
+
+def _relation_sum_sample(r: random.Random) -> tuple[int, ...]:
+    a, sign = r.randint(12, 90), r.randrange(2)
+    return a, r.randint(2, a - 2 if sign else 40), sign
+
+
+@variant(MULTI, "mu_relation_sum", _relation_sum_sample)
+def _mu_relation_sum(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, d, minus = nums
+    op = "-" if minus else "+"
+    other = APPLY[op](a, d)
+    stories = {ctx.lang: MU_RELATION_SUM[ctx.lang][op]}
+    return _mu(ctx, stories, [(a, op, d), (a, "+", other)], f"{a + other} - {other} = {a}", a=a, d=d)
 
 
 # ---------------------------------------------------------------------------- phrased from parts

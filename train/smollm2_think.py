@@ -59,7 +59,8 @@ from train import arith_data, chat_prompts
 
 DATA_VERSION = (
     "arith_data-v3 (clock-time traces written line by line for the calculator; everyday wording"
-    " and follow-up questions as their own streams; earlier turns before a share of problems)"
+    " follow-up questions and set-ups in several steps as their own streams; earlier turns before a"
+    " share of problems)"
     " per-step batches + latent line replacement + chat_prompts-v1 self-distilled (train splits)"
 )
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -69,6 +70,7 @@ ONE_STEP_TASKS_N = 120  # tasks/arith_one_step_heldout.jsonl (same seed, one-ope
 EVERYDAY_TASKS_N = 120  # tasks/arith_everyday_heldout.jsonl (same seed, everyday wording)
 PHRASED_TASKS_N = 120  # tasks/arith_phrased_heldout.jsonl (same seed, questions put together from parts)
 FOLLOWUP_TASKS_N = 120  # tasks/arith_followup_heldout.jsonl (same seed, follow-ups with their earlier turn)
+MULTI_TASKS_N = 120  # tasks/arith_multi_heldout.jsonl (same seed, set-ups in two or three steps)
 VAL_SEED, VAL_N = 1, 40  # the in-training check: held-out problems not in the tasks file
 CHAT_SPLIT_SEED = 0
 IM_END = "<|im_end|>"
@@ -138,6 +140,9 @@ class TrainConfig:
     # share of arithmetic problems that are follow-ups: a second question about the answer of a
     # first one, which sits before it as an earlier turn (arith_data.FOLLOWUP)
     followup_share: float = 0.0
+    # share of arithmetic problems whose set-up takes two or three steps: two prices, a sum then
+    # a multiple, a total said last (arith_data.MULTI)
+    multi_share: float = 0.0
     distill_samples: int = 2  # base replies drawn per chat prompt
     distill_temperature: float = 0.3
     distill_max_tokens: int = 128
@@ -288,11 +293,13 @@ class BatchSource:
         focus = tuple(k for k in cfg.focus_kinds.split(",") if k)
         n_focus = round(cfg.focus_share * (cfg.batch - n_chat)) if focus else 0
         n_followup = round(cfg.followup_share * (cfg.batch - n_chat))
+        n_multi = round(cfg.multi_share * (cfg.batch - n_chat))
         seed = cfg.seed * 1_000_003 + step
-        n_main = cfg.batch - n_chat - n_one - n_everyday - n_focus - n_followup
+        n_main = cfg.batch - n_chat - n_one - n_everyday - n_focus - n_followup - n_multi
         problems = arith_data.generate(n_main, seed, split="train", p_direct=cfg.p_direct)
         streams = ((n_one, 500_000, (arith_data.ONE_STEP,)), (n_focus, 250_000, focus),
-                   (n_everyday, 750_000, (arith_data.EVERYDAY,)), (n_followup, 1_250_000, (arith_data.FOLLOWUP,)))  # fmt: skip
+                   (n_everyday, 750_000, (arith_data.EVERYDAY,)), (n_followup, 1_250_000, (arith_data.FOLLOWUP,)),
+                   (n_multi, 1_500_000, (arith_data.MULTI,)))  # fmt: skip
         for n, offset, kinds in streams:
             if n:  # their own streams: the main stream stays what it was without them
                 problems += arith_data.generate(
@@ -962,8 +969,9 @@ def write_heldout_tasks(path: Path) -> None:
     """The evaluation sets (held-out split, fixed seed) into the folder `path`:
     arith_heldout.jsonl (multi-step), arith_one_step_heldout.jsonl (one operation),
     arith_everyday_heldout.jsonl (everyday wording), arith_phrased_heldout.jsonl (questions put
-    together from parts) and arith_followup_heldout.jsonl (a second question about the first one's
-    answer, the first one and its answer as the task's history)."""
+    together from parts), arith_followup_heldout.jsonl (a second question about the first one's
+    answer, the first one and its answer as the task's history) and arith_multi_heldout.jsonl
+    (set-ups in two or three steps)."""
     path.mkdir(parents=True, exist_ok=True)
     arith_data.write_tasks(
         path / "arith_heldout.jsonl", arith_data.generate(TASKS_N, TASKS_SEED, split="heldout")
@@ -976,6 +984,8 @@ def write_heldout_tasks(path: Path) -> None:
         PHRASED_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.PHRASED,)))  # fmt: skip
     arith_data.write_tasks(path / "arith_followup_heldout.jsonl", arith_data.generate(
         FOLLOWUP_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.FOLLOWUP,)))  # fmt: skip
+    arith_data.write_tasks(path / "arith_multi_heldout.jsonl", arith_data.generate(
+        MULTI_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.MULTI,)))  # fmt: skip
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
@@ -996,7 +1006,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
                  "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct", "one_step_share",
-                 "everyday_share", "focus_kinds", "focus_share", "history_share", "followup_share",
+                 "everyday_share", "focus_kinds", "focus_share", "history_share", "followup_share", "multi_share",
                  "distill_samples", "eval_n", "final_eval_n", "ckpt_every", "log_every", "device", "minutes"):  # fmt: skip
         value = getattr(defaults, name)
         ap.add_argument(
@@ -1016,9 +1026,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
         )
     if not 0 <= cfg.history_share <= 1:
         ap.error("--history-share needs a share between 0 and 1")
-    if cfg.one_step_share + cfg.everyday_share + cfg.focus_share + cfg.followup_share > 1:
-        ap.error("--one-step-share, --everyday-share, --focus-share and --followup-share together take more "
-                 "than all of the arithmetic problems")  # fmt: skip
+    shares = (cfg.one_step_share, cfg.everyday_share, cfg.focus_share, cfg.followup_share, cfg.multi_share)
+    if sum(shares) > 1:
+        ap.error("--one-step-share, --everyday-share, --focus-share, --followup-share and --multi-share "
+                 "together take more than all of the arithmetic problems")  # fmt: skip
     return cfg, args
 
 
