@@ -2866,10 +2866,22 @@ MU_RELATION_SUM = {  # a, and the other a ± d: both together
 }  # fmt: skip
 
 
-def _mu(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], check: str, **kw) -> Draft:
-    """Like `_everyday`, with a thing to buy for the templates that name one."""
+MU_WITH_ME = ("counting me too", "contando comigo")
+MU_OTHER = ("the other one", "o outro")
+MU_BOTH = ("both together", "os dois juntos")
+
+
+def _mu(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], check: str, labels=(), **kw) -> Draft:
+    """Like `_everyday`, with a thing to buy for the templates that name one; `labels` (en, pt)
+    say what a line finds before its operation word ("counting me, add: 4 + 1 = 5.")."""
+    steps, value = _op_lines(ctx, ops)
+    for i, label in enumerate(labels):
+        steps[i] = f"{label[0 if ctx.en else 1]}, {steps[i]}"
     thing = ctx.rng.choice(MU_THINGS[ctx.lang])
-    return _everyday(ctx, stories, ops, check, thing=thing, coisa=thing, **kw)
+    rel = ctx.rng.choice(REL[ctx.lang])
+    return _int_draft(
+        ctx, stories, [], steps, check, value, rel=rel, Rel=_cap(rel), thing=thing, coisa=thing, **kw
+    )
 
 
 def _two_prices_sample(r: random.Random) -> tuple[int, ...]:
@@ -2949,16 +2961,16 @@ def _mu_total_last(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
                t=t, a=a, b=b)  # fmt: skip
 
 
-@variant(MULTI, "mu_people", lambda r: (r.randint(1, 6), r.randint(3, 90), r.randint(2, 60)))
+@variant(MULTI, "mu_people", lambda r: (r.randint(2, 6), r.randint(3, 90), r.randint(2, 60)))
 def _mu_people(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     k, v, c = nums
     n = k + 1  # the one asking counts too
     return _mu(ctx, MU_PEOPLE, [(k, "+", 1), (n, "×", v), (n * v, "+", c)], f"{n * v + c} - {c} = {n * v}",
-               k=k, v=v, c=c)  # fmt: skip
+               labels=[MU_WITH_ME], k=k, v=v, c=c)  # fmt: skip
 
 
 def _relation_sum_sample(r: random.Random) -> tuple[int, ...]:
-    a, sign = r.randint(12, 90), r.randrange(2)
+    a, sign = r.randint(20, 90), r.randrange(2)
     return a, r.randint(2, a - 2 if sign else 40), sign
 
 
@@ -2968,7 +2980,8 @@ def _mu_relation_sum(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     op = "-" if minus else "+"
     other = APPLY[op](a, d)
     stories = {ctx.lang: MU_RELATION_SUM[ctx.lang][op]}
-    return _mu(ctx, stories, [(a, op, d), (a, "+", other)], f"{a + other} - {other} = {a}", a=a, d=d)
+    return _mu(ctx, stories, [(a, op, d), (a, "+", other)], f"{a + other} - {other} = {a}",
+               labels=[MU_OTHER, MU_BOTH], a=a, d=d)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- phrased from parts
