@@ -450,6 +450,28 @@ def _assert_op_lines_right(p: ad.Problem) -> None:
             assert OP_WORDS[p.lang][word.lower()] == op and _evaluate(f"{a} {op} {b}") == int(c), line
 
 
+def _assert_own_stream(problems: list[ad.Problem], kind: str, n_train: int) -> None:
+    """A stream of its own: the main stream unchanged, every variant of `kind` in both languages,
+    the problems after the first `n_train` held out and none of them among the first."""
+    assert ad.generate(40, seed=4) == ad.generate(40, seed=4)  # the main stream is what it was
+    assert {p.kind for p in problems} == {kind}
+    assert {(p.params[0], p.lang) for p in problems} == {(v.name, lang) for v in ad.VARIANTS[kind]
+                                                        for lang in ad.LANGS}  # fmt: skip
+    train, held = problems[:n_train], problems[n_train:]
+    assert all(ad.is_heldout(p.kind, p.params) for p in held)
+    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in held}
+
+
+def _assert_answered_in_named_lines(p: ad.Problem) -> None:
+    """The oracle's answer, boxed once; lines that name their operation and are right; no template
+    field left unfilled; the question starts like a sentence."""
+    assert ad.normalize_answer(str(ORACLE[p.params[0]](*p.params[1:]))) == p.answer, p
+    assert BOX.findall(p.answer_text) == [p.answer], p
+    _assert_op_lines_right(p)
+    assert "{" not in p.question + p.answer_text.replace("\\boxed{", ""), p.question
+    assert p.question[0].isupper() or p.question[0].isdigit(), p.question
+
+
 @pytest.fixture(scope="module")
 def phrased() -> list[ad.Problem]:
     return ad.generate(900, seed=2, kinds=(ad.PHRASED,)) + ad.generate(
@@ -460,19 +482,9 @@ def phrased() -> list[ad.Problem]:
 def test_phrased_problems_are_their_own_stream_with_right_lines(phrased):
     """Phrased questions: their own stream and split, every variant in both languages, each line
     of arithmetic names its operation and is right, the answer is the oracle's."""
-    assert ad.generate(40, seed=4) == ad.generate(40, seed=4)
-    assert {p.kind for p in phrased} == {ad.PHRASED}
-    assert {(p.params[0], p.lang) for p in phrased} == {(v.name, lang) for v in ad.VARIANTS[ad.PHRASED]
-                                                       for lang in ad.LANGS}  # fmt: skip
-    train, held = phrased[:900], phrased[900:]
-    assert all(ad.is_heldout(p.kind, p.params) for p in held)
-    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in held}
+    _assert_own_stream(phrased, ad.PHRASED, 900)
     for p in phrased:
-        assert ad.normalize_answer(str(ORACLE[p.params[0]](*p.params[1:]))) == p.answer, p
-        assert BOX.findall(p.answer_text) == [p.answer], p
-        _assert_op_lines_right(p)
-        assert "{" not in p.question + p.answer_text.replace("\\boxed{", ""), p.question
-        assert p.question[0].isupper() or p.question[0].isdigit(), p.question
+        _assert_answered_in_named_lines(p)
 
 
 def test_phrased_questions_ask_alike_whatever_the_operation(phrased):
@@ -507,13 +519,8 @@ def followups() -> list[ad.Problem]:
 def test_followups_come_after_their_first_question_and_are_right(followups):
     """A follow-up carries its first question and that question's boxed answer (the oracle's);
     its own answer is the oracle's, and a trace that builds on the earlier answer says it first."""
-    assert ad.generate(40, seed=4) == ad.generate(40, seed=4)  # the main stream is what it was
+    _assert_own_stream(followups, ad.FOLLOWUP, 600)
     assert all(p.earlier is None for p in ad.generate(60, seed=4, kinds=(ad.EVERYDAY,)))
-    assert {(p.params[0], p.lang) for p in followups} == {(v.name, lang) for v in ad.VARIANTS[ad.FOLLOWUP]
-                                                         for lang in ad.LANGS}  # fmt: skip
-    train, held = followups[:600], followups[600:]
-    assert all(ad.is_heldout(p.kind, p.params) for p in held)
-    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in held}
     for p in followups:
         name, nums = p.params[0], p.params[1:]
         first, first_answer = p.earlier
@@ -554,16 +561,9 @@ def test_multi_step_set_ups_are_their_own_stream_with_right_lines(multi):
     two or three lines of arithmetic that name their operation and are right, each line after the
     numbers from the question or an earlier line, the last one building on an earlier result, and
     the oracle's answer."""
-    assert ad.generate(40, seed=4) == ad.generate(40, seed=4)  # the main stream is what it was
-    assert {(p.params[0], p.lang) for p in multi} == {(v.name, lang) for v in ad.VARIANTS[ad.MULTI]
-                                                     for lang in ad.LANGS}  # fmt: skip
-    train, held = multi[:600], multi[600:]
-    assert all(ad.is_heldout(p.kind, p.params) for p in held)
-    assert not {(p.kind, p.params) for p in train} & {(p.kind, p.params) for p in held}
+    _assert_own_stream(multi, ad.MULTI, 600)
     for p in multi:
-        assert ad.normalize_answer(str(ORACLE[p.params[0]](*p.params[1:]))) == p.answer, p
-        assert BOX.findall(p.answer_text) == [p.answer], p
-        _assert_op_lines_right(p)
+        _assert_answered_in_named_lines(p)
         found = [re.search(r": (\d+) [-+×÷] (\d+) = (\d+)\.$", line) for line in p.thinking.split("\n")]
         results = [m.groups() for m in found if m]
         assert 2 <= len(results) <= 3, p.thinking
@@ -572,5 +572,3 @@ def test_multi_step_set_ups_are_their_own_stream_with_right_lines(multi):
             assert {a, b} <= earlier | set(re.findall(r"\d+", p.question)) | {"1"}, p.thinking
         assert {results[-1][0], results[-1][1]} & {c for _, _, c in results[:-1]}, p.thinking
         assert results[-1][2] == p.answer
-        assert "{" not in p.question + p.answer_text.replace("\\boxed{", ""), p.question
-        assert p.question[0].isupper() or p.question[0].isdigit(), p.question
