@@ -114,6 +114,11 @@ ORACLE = {
     "mu_total_last": lambda t, a, b: t - a - b,
     "mu_people": lambda k, v, c: (k + 1) * v + c,
     "mu_relation_sum": lambda a, d, minus: 2 * a - d if minus else 2 * a + d,
+    "mu_buy_total": lambda n, v, c: n * v + c,
+    "mu_people_each": lambda k, v: (k + 1) * v,
+    "mu_people_split": lambda k, m, v: m * v // (k + 1),
+    "mu_people_share": lambda k, t: t // (k + 1),
+    "mu_days": lambda d, a, w: d * a * w,
 }
 EARLIER = {  # the first question's answer, which the follow-up's earlier turn boxes
     "fu_more": lambda n, v, k: n * v, "fu_instead": lambda n, v, w: n * v, "fu_change": lambda n, v, b: n * v,
@@ -564,11 +569,13 @@ def test_multi_step_set_ups_are_their_own_stream_with_right_lines(multi):
     _assert_own_stream(multi, ad.MULTI, 600)
     for p in multi:
         _assert_answered_in_named_lines(p)
-        found = [re.search(r": (\d+) [-+×÷] (\d+) = (\d+)\.$", line) for line in p.thinking.split("\n")]
-        results = [m.groups() for m in found if m]
-        assert 2 <= len(results) <= 3, p.thinking
-        for i, (a, b, _) in enumerate(results):
-            earlier = {c for _, _, c in results[:i]}
-            assert {a, b} <= earlier | set(re.findall(r"\d+", p.question)) | {"1"}, p.thinking
-        assert {results[-1][0], results[-1][1]} & {c for _, _, c in results[:-1]}, p.thinking
-        assert results[-1][2] == p.answer
+        found = [re.search(r"^(.*): (\d+) [-+×÷] (\d+) = (\d+)\.$", line) for line in p.thinking.split("\n")]
+        lines = [m.groups() for m in found if m]  # (what precedes the expression, a, b, result)
+        assert 2 <= len(lines) <= 3, p.thinking
+        for i, (label, a, b, _) in enumerate(lines):
+            earlier = {c for *_, c in lines[:i]}
+            said = earlier | set(re.findall(r"\d+", p.question + label)) | {"1"}  # "5 weekdays a week"
+            assert {a, b} <= said, p.thinking
+        *_, a, b, last = lines[-1]
+        assert {a, b} & {c for *_, c in lines[:-1]}, p.thinking
+        assert last == p.answer

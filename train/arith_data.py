@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import operator
 import random
 import re
@@ -2872,11 +2873,13 @@ MU_BOTH = ("both together", "os dois juntos")
 
 
 def _mu(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], check: str, labels=(), **kw) -> Draft:
-    """Like `_everyday`, with a thing to buy for the templates that name one; `labels` (en, pt)
-    say what a line finds before its operation word ("counting me, add: 4 + 1 = 5.")."""
+    """Like `_everyday`, with a thing to buy for the templates that name one; `labels` (en, pt),
+    one per line from the first, None for none, say what a line finds before its operation word
+    ("counting me too, add: 4 + 1 = 5.")."""
     steps, value = _op_lines(ctx, ops)
     for i, label in enumerate(labels):
-        steps[i] = f"{label[0 if ctx.en else 1]}, {steps[i]}"
+        if label:  # None: this line has no label
+            steps[i] = f"{label[0 if ctx.en else 1]}, {steps[i]}"
     thing = ctx.rng.choice(MU_THINGS[ctx.lang])
     rel = ctx.rng.choice(REL[ctx.lang])
     return _int_draft(
@@ -2982,6 +2985,157 @@ def _mu_relation_sum(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     stories = {ctx.lang: MU_RELATION_SUM[ctx.lang][op]}
     return _mu(ctx, stories, [(a, op, d), (a, "+", other)], f"{a + other} - {other} = {a}",
                labels=[MU_OTHER, MU_BOTH], a=a, d=d)  # fmt: skip
+
+
+# Set-ups of two operations that begin like the three-operation ones above: things at a price and
+# one extra, with no note to pay; "me and k friends" with no fee; a bill shared by the one asking
+# and k others. A model that only met the three-operation kind writes a third line after the
+# right result of two ("36 + 15 = 51. Add: 51 + 15 = 66."). Days in w weeks (weekdays, every
+# day, weekends) say the number of days a week that the question leaves unsaid.
+MU_BUY_TOTAL = {
+    "en": (
+        ("I bought {n} {goods} at {v} dollars each and a {thing} for {c} dollars. How much did I spend?",
+         "I spent {box} dollars."),
+        ("{name} buys {n} tickets at {v} dollars and pays {c} dollars for parking. What does {she} pay in all?",
+         "{name} pays {box} dollars."),
+        ("For the party I got a cake for {c} dollars and {n} {goods} at {v} dollars each. What was the total?",
+         "The total was {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Comprei {n} {goods} de {v} reais e um {coisa} de {c} reais. Quanto gastei?", "Gastei {box} reais."),
+        ("{name} comprou {n} ingressos de {v} reais e pagou {c} reais de estacionamento. Quanto {ela} pagou ao todo?",
+         "{name} pagou {box} reais."),
+        ("Para a festa comprei um bolo de {c} reais e {n} {goods} a {v} reais cada. Quanto deu?", "Deu {box} reais."),
+    ),
+}  # fmt: skip
+MU_PEOPLE_EACH = {  # me and k others, at a price each
+    "en": (
+        ("Me and my {k} friends are going to the cinema and a ticket is {v} dollars. How much do the tickets cost?",
+         "The tickets cost {box} dollars."),
+        ("I am travelling with {k} coworkers and the bus fare is {v} dollars per person. What do we pay together?",
+         "We pay {box} dollars."),
+        ("My {k} cousins and I each buy an ice cream at {v} dollars. How much is that?", "That is {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Eu e mais {k} amigos vamos ao cinema e o ingresso custa {v} reais. Quanto custam os ingressos?",
+         "Custam {box} reais."),
+        ("Vou viajar com {k} colegas e a passagem custa {v} reais por pessoa. Quanto pagamos juntos?",
+         "Pagamos {box} reais."),
+        ("Eu e meus {k} primos compramos um sorvete de {v} reais cada. Quanto deu?", "Deu {box} reais."),
+    ),
+}  # fmt: skip
+MU_PEOPLE_SPLIT = {  # m things at v, shared by me and k others
+    "en": (
+        ("My {k} friends and I had {m} pizzas at {v} dollars each and shared the cost equally. How much does each of us pay?",
+         "Each of us pays {box} dollars."),
+        ("I rented a cabin with {k} friends for {m} nights at {v} dollars a night and we split it evenly. What is my share?",
+         "My share is {box} dollars."),
+        ("{name} and {k} classmates bought {m} boxes of paint at {v} dollars each and split the cost. How much does each pay?",
+         "Each pays {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Eu e mais {k} amigos pedimos {m} pizzas de {v} reais e dividimos a conta igualmente. Quanto cada um pagou?",
+         "Cada um pagou {box} reais."),
+        ("Aluguei uma casa com {k} amigos por {m} noites a {v} reais a noite e dividimos igualmente. Quanto eu pago?",
+         "Pago {box} reais."),
+        ("{name} e {k} colegas compraram {m} caixas de tinta a {v} reais e dividiram o valor. Quanto cada um paga?",
+         "Cada um paga {box} reais."),
+    ),
+}  # fmt: skip
+MU_PEOPLE_SHARE = {  # a bill of t, shared by me and k others
+    "en": (
+        ("Dinner for me and my {k} friends came to {t} dollars and we split it equally. How much does each pay?",
+         "Each pays {box} dollars."),
+        ("I share a {t} dollar taxi ride with {k} colleagues, all paying the same. What do I pay?",
+         "I pay {box} dollars."),
+    ),
+    "pt-BR": (
+        ("O jantar meu e de mais {k} amigos deu {t} reais e dividimos igualmente. Quanto cada um paga?",
+         "Cada um paga {box} reais."),
+        ("Divido um táxi de {t} reais com {k} colegas, todos pagando o mesmo. Quanto eu pago?", "Pago {box} reais."),
+    ),
+}  # fmt: skip
+MU_DAYS = {  # a each day of d days a week, for w weeks
+    5: {
+        "en": (("I cycle {a} km to work every weekday. How many km is that in {w} weeks?", "That is {box} km."),
+               ("{name} reads {a} pages every school day. How many pages does {she} read in {w} weeks?",
+                "{name} reads {box} pages."),
+               ("I spend {a} dollars on lunch from Monday to Friday. How much do I spend in {w} weeks?",
+                "I spend {box} dollars.")),
+        "pt-BR": (("Pedalo {a} km até o trabalho todo dia útil. Quantos km são em {w} semanas?", "São {box} km."),
+                  ("{name} lê {a} páginas em cada dia de aula. Quantas páginas {ela} lê em {w} semanas?",
+                   "{name} lê {box} páginas."),
+                  ("Gasto {a} reais de almoço de segunda a sexta. Quanto gasto em {w} semanas?",
+                   "Gasto {box} reais.")),
+    },
+    7: {
+        "en": (("I walk {a} minutes every day. How many minutes do I walk in {w} weeks?", "I walk {box} minutes."),
+               ("{name} saves {a} dollars every single day. How much does {she} save in {w} weeks?",
+                "{name} saves {box} dollars.")),
+        "pt-BR": (("Caminho {a} minutos todos os dias. Quantos minutos caminho em {w} semanas?",
+                   "Caminho {box} minutos."),
+                  ("{name} guarda {a} reais todo dia. Quanto {ela} junta em {w} semanas?",
+                   "{name} junta {box} reais.")),
+    },
+    2: {
+        "en": (("I spend {a} dollars at the market every Saturday and Sunday. How much is that in {w} weeks?",
+                "That is {box} dollars."),),
+        "pt-BR": (("Gasto {a} reais na feira todo sábado e domingo. Quanto gasto em {w} semanas?",
+                   "Gasto {box} reais."),),
+    },
+}  # fmt: skip
+MU_DAYS_LABEL = {5: ("5 weekdays a week", "5 dias úteis por semana"), 7: ("7 days a week", "7 dias por semana"),
+                 2: ("2 days a week", "2 dias por semana")}  # fmt: skip
+
+
+@variant(MULTI, "mu_buy_total", lambda r: (r.randint(2, 9), r.randint(2, 60), r.randint(3, 90)))
+def _mu_buy_total(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, v, c = nums
+    return _mu(ctx, MU_BUY_TOTAL, [(n, "×", v), (n * v, "+", c)], f"{n * v + c} - {c} = {n * v}",
+               n=n, v=v, c=c)  # fmt: skip
+
+
+@variant(MULTI, "mu_people_each", lambda r: (r.randint(2, 8), r.randint(3, 90)))
+def _mu_people_each(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, v = nums
+    return _mu(ctx, MU_PEOPLE_EACH, [(k, "+", 1), (k + 1, "×", v)], f"{(k + 1) * v} ÷ {k + 1} = {v}",
+               labels=[MU_WITH_ME], k=k, v=v)  # fmt: skip
+
+
+def _people_split_sample(r: random.Random) -> tuple[int, ...]:
+    k, m = r.randint(2, 7), r.randint(2, 6)
+    n = k + 1
+    step = m // math.gcd(n, m)  # each share a multiple of it, so that m divides the bill
+    return k, m, n * step * r.randint(1, max(1, 60 // step)) // m
+
+
+@variant(MULTI, "mu_people_split", _people_split_sample)
+def _mu_people_split(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, m, v = nums
+    t, n = m * v, k + 1
+    return _mu(ctx, MU_PEOPLE_SPLIT, [(m, "×", v), (k, "+", 1), (t, "÷", n)], f"{t // n} × {n} = {t}",
+               labels=[None, MU_WITH_ME], k=k, m=m, v=v)  # fmt: skip
+
+
+def _people_share_sample(r: random.Random) -> tuple[int, ...]:
+    k = r.randint(2, 8)
+    return k, (k + 1) * r.randint(3, 90)
+
+
+@variant(MULTI, "mu_people_share", _people_share_sample)
+def _mu_people_share(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, t = nums
+    n = k + 1
+    return _mu(ctx, MU_PEOPLE_SHARE, [(k, "+", 1), (t, "÷", n)], f"{t // n} × {n} = {t}",
+               labels=[MU_WITH_ME], k=k, t=t)  # fmt: skip
+
+
+@variant(MULTI, "mu_days", lambda r: (r.choice((5, 5, 7, 2)), r.randint(2, 60), r.randint(2, 8)))
+def _mu_days(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    d, a, w = nums
+    stories = {ctx.lang: MU_DAYS[d][ctx.lang]}
+    return _mu(ctx, stories, [(d, "×", w), (d * w, "×", a)], f"{d * w * a} ÷ {a} = {d * w}",
+               labels=[MU_DAYS_LABEL[d]], a=a, w=w)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- phrased from parts
