@@ -119,6 +119,15 @@ ORACLE = {
     "mu_people_split": lambda k, m, v: m * v // (k + 1),
     "mu_people_share": lambda k, t: t // (k + 1),
     "mu_days": lambda d, a, w: d * a * w,
+    "mu_need_weeks": lambda t, h, s: (t - h) // s,
+    "mu_three_times": lambda a, b, c: a * b * c,
+    "mu_need_buy": lambda a, b, h: a * b - h,
+    "mu_eaten_left": lambda n, s, p, e: n * s - p * e,
+    "mu_round_trip": lambda n, p: 2 * n * p,
+    "mu_dozens": lambda k, b: 12 * k // b,
+    "mu_rate_cost": lambda r, n, p: n * p,
+    "mu_per_group": lambda g, s, e: e,
+    "mu_twice": lambda b, d: b - d,
 }
 EARLIER = {  # the first question's answer, which the follow-up's earlier turn boxes
     "fu_more": lambda n, v, k: n * v, "fu_instead": lambda n, v, w: n * v, "fu_change": lambda n, v, b: n * v,
@@ -574,7 +583,8 @@ def test_multi_step_set_ups_are_their_own_stream_with_right_lines(multi):
         assert 2 <= len(lines) <= 3, p.thinking
         for i, (label, a, b, _) in enumerate(lines):
             earlier = {c for *_, c in lines[:i]}
-            said = earlier | set(re.findall(r"\d+", p.question + label)) | {"1"}  # "5 weekdays a week"
+            # "5 weekdays a week", "a dozen is 12"; 1 for "counting me too", 2 for "there and back"
+            said = earlier | set(re.findall(r"\d+", p.question + label)) | {"1", "2"}
             assert {a, b} <= said, p.thinking
         *_, a, b, last = lines[-1]
         assert {a, b} & {c for *_, c in lines[:-1]}, p.thinking

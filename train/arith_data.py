@@ -3138,6 +3138,223 @@ def _mu_days(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
                labels=[MU_DAYS_LABEL[d]], a=a, w=w)  # fmt: skip
 
 
+# More set-ups people write, each in two or three lines: weeks still to save, a product of three
+# (hours a day, days a week, a wage), what is still to buy, what is left after some ate, a round
+# trip, dozens, a distance at so many km a litre, a share among groups of a size, and "twice as
+# many" read backwards. Lines for a number the question leaves unsaid say where it comes from.
+MU_BACK = ("there and back", "ida e volta")
+MU_DOZEN = ("a dozen is 12", "uma dúzia são 12")
+MU_HALF = ("twice as many, so half", "o dobro, então a metade")
+MU_NEED_WEEKS = {
+    "en": (
+        ("{name} wants a bike that costs {t} dollars. {She} has {h} dollars and saves {s} dollars a week. How many weeks until {she} can buy it?",
+         "{name} needs {box} weeks."),
+        ("A book has {t} pages. I have read {h} of them and I read {s} pages a day. In how many days do I finish it?",
+         "I finish it in {box} days."),
+    ),
+    "pt-BR": (
+        ("{name} quer uma bicicleta de {t} reais. {Ela} tem {h} reais e guarda {s} reais por semana. Em quantas semanas {ela} consegue comprar?",
+         "Em {box} semanas."),
+        ("Um livro tem {t} páginas. Já li {h} e leio {s} páginas por dia. Em quantos dias termino?",
+         "Termino em {box} dias."),
+    ),
+}  # fmt: skip
+MU_THREE_TIMES = {  # a × b, then × c
+    "en": (
+        ("{name} works {a} hours a day, {b} days a week, and earns {c} dollars an hour. How much does {she} earn in a week?",
+         "{name} earns {box} dollars."),
+        ("A shelf has {a} rows of {b} boxes, and each box holds {c} pens. How many pens are on the shelf?",
+         "There are {box} pens."),
+        ("I run {a} km a day, {b} days a week. How many km do I run in {c} weeks?", "I run {box} km."),
+    ),
+    "pt-BR": (
+        ("{name} trabalha {a} horas por dia, {b} dias por semana, e ganha {c} reais por hora. Quanto {ela} ganha por semana?",
+         "{name} ganha {box} reais."),
+        ("Uma estante tem {a} prateleiras com {b} caixas, e cada caixa tem {c} canetas. Quantas canetas há na estante?",
+         "Há {box} canetas."),
+        ("Corro {a} km por dia, {b} dias por semana. Quantos km corro em {c} semanas?", "Corro {box} km."),
+    ),
+}  # fmt: skip
+MU_NEED_BUY = {  # a each for b, with h already there
+    "en": (
+        ("A cake takes {a} eggs and I am making {b} cakes. I already have {h} eggs. How many eggs do I still need to buy?",
+         "I need to buy {box} eggs."),
+        ("Each of the {b} tables needs {a} chairs, and we have {h} chairs. How many more chairs do we need?",
+         "We need {box} more chairs."),
+    ),
+    "pt-BR": (
+        ("Um bolo leva {a} ovos e vou fazer {b} bolos. Já tenho {h} ovos. Quantos ovos ainda preciso comprar?",
+         "Preciso comprar {box} ovos."),
+        ("Cada uma das {b} mesas precisa de {a} cadeiras, e temos {h} cadeiras. Quantas cadeiras faltam?",
+         "Faltam {box} cadeiras."),
+    ),
+}  # fmt: skip
+MU_EATEN_LEFT = {  # n of s each, p people took e each
+    "en": (
+        ("We ordered {n} pizzas cut into {s} slices each, and the {p} of us ate {e} slices each. How many slices are left?",
+         "{box} slices are left."),
+        ("{name} bought {n} packs of {s} stickers and gave {e} stickers to each of {p} friends. How many stickers does {she} have left?",
+         "{name} has {box} stickers left."),
+    ),
+    "pt-BR": (
+        ("Pedimos {n} pizzas de {s} fatias, e nós {p} comemos {e} fatias cada um. Quantas fatias sobraram?",
+         "Sobraram {box} fatias."),
+        ("{name} comprou {n} pacotes com {s} figurinhas e deu {e} figurinhas para cada um de {p} amigos. Com quantas {ela} ficou?",
+         "{name} ficou com {box} figurinhas."),
+    ),
+}  # fmt: skip
+MU_ROUND_TRIP = {  # n people at p each way
+    "en": (
+        ("A family of {n} takes the bus to the beach. A ticket costs {p} dollars each way. What do they pay there and back?",
+         "They pay {box} dollars."),
+        ("{n} of us go to the stadium by train at {p} dollars a ride, going and coming back. How much do we spend?",
+         "We spend {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Uma família de {n} pessoas vai de ônibus para a praia. A passagem custa {p} reais cada trecho. Quanto gastam na ida e na volta?",
+         "Gastam {box} reais."),
+        ("Somos {n} e vamos ao estádio de trem a {p} reais a viagem, ida e volta. Quanto gastamos?",
+         "Gastamos {box} reais."),
+    ),
+}  # fmt: skip
+MU_DOZENS = {  # k dozen, in groups of b
+    "en": (
+        ("A baker makes {k} dozen rolls and puts them in bags of {b}. How many bags does she fill?",
+         "She fills {box} bags."),
+        ("I bought {k} dozen eggs and we use {b} eggs a day. How many days do they last?", "They last {box} days."),
+    ),
+    "pt-BR": (
+        ("Uma padeira faz {k} dúzias de pães e coloca em sacos de {b}. Quantos sacos ela enche?", "Enche {box} sacos."),
+        ("Comprei {k} dúzias de ovos e usamos {b} ovos por dia. Quantos dias eles duram?", "Duram {box} dias."),
+    ),
+}  # fmt: skip
+MU_RATE_COST = {  # d ÷ r units, at p each
+    "en": (
+        ("My car does {r} km per litre and fuel costs {p} dollars a litre. What does a trip of {d} km cost?",
+         "The trip costs {box} dollars."),
+        ("A tailor has {d} metres of fabric and each curtain takes {r} metres. Sewing a curtain costs {p} dollars. What does sewing all of them cost?",
+         "It costs {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Quanto gasto de gasolina numa viagem de {d} km, se meu carro faz {r} km por litro e o litro custa {p} reais?",
+         "Gasto {box} reais."),
+        ("Uma costureira tem {d} metros de tecido e cada cortina usa {r} metros. Costurar uma cortina custa {p} reais. Quanto custa costurar todas?",
+         "Custa {box} reais."),
+    ),
+}  # fmt: skip
+MU_PER_GROUP = {  # t shared among g groups of s
+    "en": (
+        ("A teacher has {t} pencils to share equally among {g} classes of {s} students. How many pencils does each student get?",
+         "Each student gets {box} pencils."),
+        ("{t} candies are shared equally by {g} tables of {s} children. How many does each child get?",
+         "Each child gets {box}."),
+    ),
+    "pt-BR": (
+        ("A professora tem {t} lápis para dividir igualmente entre {g} turmas de {s} alunos. Quantos lápis cada aluno recebe?",
+         "Cada aluno recebe {box} lápis."),
+        ("{t} balas são divididas igualmente entre {g} mesas de {s} crianças. Quantas balas cada criança ganha?",
+         "Cada criança ganha {box} balas."),
+    ),
+}  # fmt: skip
+MU_TWICE = {  # a is twice the other; the other, less d
+    "en": (
+        ("{name} has {a} stickers, which is twice as many as {name2}. {name2} then gives {d} away. How many stickers does {name2} have left?",
+         "{name2} has {box} stickers left."),
+        ("My grandpa is {a}, twice my dad's age, and my dad is {d} years older than me. How old am I?",
+         "I am {box}."),
+    ),
+    "pt-BR": (
+        ("{name} tem {a} figurinhas, o dobro de {name2}. Depois {name2} dá {d} figurinhas. Com quantas {name2} fica?",
+         "{name2} fica com {box} figurinhas."),
+        ("Meu avô tem {a} anos, o dobro da idade do meu pai, e meu pai é {d} anos mais velho que eu. Qual é a minha idade?",
+         "Tenho {box} anos."),
+    ),
+}  # fmt: skip
+
+
+def _need_weeks_sample(r: random.Random) -> tuple[int, ...]:
+    s, w, h = r.randint(2, 60), r.randint(2, 20), r.randint(5, 500)
+    return h + s * w, h, s
+
+
+@variant(MULTI, "mu_need_weeks", _need_weeks_sample)
+def _mu_need_weeks(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    t, h, s = nums
+    return _mu(ctx, MU_NEED_WEEKS, [(t, "-", h), (t - h, "÷", s)], f"{(t - h) // s} × {s} = {t - h}",
+               t=t, h=h, s=s)  # fmt: skip
+
+
+@variant(MULTI, "mu_three_times", lambda r: (r.randint(2, 12), r.randint(2, 7), r.randint(2, 30)))
+def _mu_three_times(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, c = nums
+    return _mu(ctx, MU_THREE_TIMES, [(a, "×", b), (a * b, "×", c)], f"{a * b * c} ÷ {c} = {a * b}",
+               a=a, b=b, c=c)  # fmt: skip
+
+
+def _need_buy_sample(r: random.Random) -> tuple[int, ...]:
+    a, b = r.randint(2, 12), r.randint(2, 9)
+    return a, b, r.randint(1, a * b - 1)
+
+
+@variant(MULTI, "mu_need_buy", _need_buy_sample)
+def _mu_need_buy(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    a, b, h = nums
+    return _mu(ctx, MU_NEED_BUY, [(a, "×", b), (a * b, "-", h)], f"{a * b - h} + {h} = {a * b}",
+               a=a, b=b, h=h)  # fmt: skip
+
+
+def _eaten_left_sample(r: random.Random) -> tuple[int, ...]:
+    n, s, p = r.randint(2, 9), r.randint(4, 12), r.randint(2, 8)
+    return n, s, p, r.randint(1, max(1, (n * s - 1) // p))
+
+
+@variant(MULTI, "mu_eaten_left", _eaten_left_sample)
+def _mu_eaten_left(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, s, p, e = nums
+    return _mu(ctx, MU_EATEN_LEFT, [(n, "×", s), (p, "×", e), (n * s, "-", p * e)],
+               f"{n * s - p * e} + {p * e} = {n * s}", n=n, s=s, p=p, e=e)  # fmt: skip
+
+
+@variant(MULTI, "mu_round_trip", lambda r: (r.randint(2, 8), r.randint(2, 90)))
+def _mu_round_trip(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    n, p = nums
+    return _mu(ctx, MU_ROUND_TRIP, [(n, "×", p), (n * p, "×", 2)], f"{n * p * 2} ÷ 2 = {n * p}",
+               labels=[None, MU_BACK], n=n, p=p)  # fmt: skip
+
+
+@variant(MULTI, "mu_dozens", lambda r: (r.randint(2, 24), r.choice((2, 3, 4, 6))))
+def _mu_dozens(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, b = nums
+    return _mu(ctx, MU_DOZENS, [(k, "×", 12), (12 * k, "÷", b)], f"{12 * k // b} × {b} = {12 * k}",
+               labels=[MU_DOZEN], k=k, b=b)  # fmt: skip
+
+
+@variant(MULTI, "mu_rate_cost", lambda r: (r.randint(5, 15), r.randint(2, 60), r.randint(2, 9)))
+def _mu_rate_cost(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    r, n, p = nums
+    return _mu(ctx, MU_RATE_COST, [(r * n, "÷", r), (n, "×", p)], f"{n * p} ÷ {p} = {n}",
+               d=r * n, r=r, p=p)  # fmt: skip
+
+
+@variant(MULTI, "mu_per_group", lambda r: (r.randint(2, 6), r.randint(2, 30), r.randint(1, 5)))
+def _mu_per_group(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    g, s, e = nums
+    return _mu(ctx, MU_PER_GROUP, [(g, "×", s), (g * s * e, "÷", g * s)], f"{e} × {g * s} = {g * s * e}",
+               t=g * s * e, g=g, s=s)  # fmt: skip
+
+
+def _twice_sample(r: random.Random) -> tuple[int, ...]:
+    b = r.randint(20, 50)
+    return b, r.randint(b // 2 + 5, b - 2)
+
+
+@variant(MULTI, "mu_twice", _twice_sample)
+def _mu_twice(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    b, d = nums
+    return _mu(ctx, MU_TWICE, [(2 * b, "÷", 2), (b, "-", d)], f"{b - d} + {d} = {b}",
+               labels=[MU_HALF], a=2 * b, d=d)  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- phrased from parts
 
 # The everyday stream above has four to eight fixed sentences per kind, and a model trained on it
