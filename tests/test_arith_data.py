@@ -128,6 +128,10 @@ ORACLE = {
     "mu_rate_cost": lambda r, n, p: n * p,
     "mu_per_group": lambda g, s, e: e,
     "mu_twice": lambda b, d: b - d,
+    "mu_group_split": lambda k, a, c: (a + c) // k,
+    "mu_named_each": lambda k, v: (k + 1) * v,
+    "mu_classes": lambda g, s, c: g * s + c,
+    "mu_unit_price": lambda t, n, m: m * t // n,
 }
 EARLIER = {  # the first question's answer, which the follow-up's earlier turn boxes
     "fu_more": lambda n, v, k: n * v, "fu_instead": lambda n, v, w: n * v, "fu_change": lambda n, v, b: n * v,
@@ -589,3 +593,45 @@ def test_multi_step_set_ups_are_their_own_stream_with_right_lines(multi):
         *_, a, b, last = lines[-1]
         assert {a, b} & {c for *_, c in lines[:-1]}, p.thinking
         assert last == p.answer
+
+
+def test_groups_are_counted_as_named(multi):
+    """A group the one asking is not in ("Three friends split a bill", "5 classes of 28 students",
+    "my mom paid for 8 notebooks") has no "counting me" line; "{name} and her k friends" counts
+    {name}; a group size said as a word is said as a number in the line that uses it."""
+    by_variant = {}
+    for p in multi:
+        by_variant.setdefault(p.params[0], []).append(p)
+    for name in ("mu_group_split", "mu_classes", "mu_unit_price"):
+        assert by_variant.get(name), name
+        for p in by_variant[name]:
+            assert not re.search(r"counting|contando|\+ 1 =", p.thinking), p.thinking
+    for p in by_variant["mu_named_each"]:
+        who = p.question.split()[0]
+        assert (f"counting {who} too" if p.lang == "en" else f"contando {who} também") in p.thinking
+    said_as_words = 0
+    for p in by_variant["mu_group_split"] + by_variant["mu_classes"]:
+        first = p.question.split()[0].lower().replace("duas", "dois")
+        if first in ad.NUM_WORDS[p.lang]:
+            said_as_words += 1
+            k = ad.NUM_WORDS[p.lang].index(first)
+            assert re.search(rf"\b{k} (people|pessoas|groups|grupos)\b", p.thinking), p.thinking
+    assert said_as_words
+
+
+def test_amounts_are_written_with_the_sign_at_times(multi, monkeypatch):
+    """People type "$4" and "R$ 38" as often as "4 dollars": a share of the questions with whole
+    amounts writes all of them with the sign, in the language's own sign."""
+    signed = [p for p in multi if re.search(r"\$\d|R\$ \d", p.question)]
+    worded = [p for p in multi if re.search(r"\d (dollars?|reais)\b", p.question)]
+    assert len(signed) > 50 and len(worded) > len(signed)
+    for p in signed:
+        assert not re.search(r"\d (dollars?|reais)\b", p.question), p.question
+        assert ("R$" in p.question) == (p.lang == "pt-BR"), p.question
+    monkeypatch.setattr(ad, "SIGN_SHARE", 1.0)
+    rng = random.Random(0)
+    assert ad._signs("A 57 dollar bill and a 3 dollars tip.", "en", rng) == "A $57 bill and a $3 tip."
+    assert ad._signs("Um jantar de 38 reais.", "pt-BR", rng) == "Um jantar de R$ 38."
+    assert ad._signs("How many dollars do I have?", "en", rng) == "How many dollars do I have?"
+    monkeypatch.setattr(ad, "SIGN_SHARE", 0.0)
+    assert ad._signs("A 57 dollar bill.", "en", rng) == "A 57 dollar bill."

@@ -96,9 +96,10 @@ class Ctx:
         return template.format(**self.words, **kw)
 
     def story(self, stories: dict, **kw) -> tuple[str, str]:
-        """Pick one (question, answer) story of this language and fill both."""
+        """Pick one (question, answer) story of this language and fill both; amounts in the
+        question are written with the currency sign at times ("$4", "R$ 38"), as people type them."""
         q, a = self.rng.choice(stories[self.lang])
-        return q.format(**self.words, **kw), a.format(**self.words, **kw)
+        return _signs(q.format(**self.words, **kw), self.lang, self.rng), a.format(**self.words, **kw)
 
     def dec(self, cents: int) -> str:
         """Money as a plain decimal: "7.50" / "7,50"."""
@@ -113,6 +114,22 @@ class Ctx:
         """Money as said in text: "$7.50" / "R$ 7,50"; `short` drops ".00" of whole amounts."""
         body = str(cents // 100) if short and cents % 100 == 0 else self.dec(cents)
         return f"${body}" if self.en else f"R$ {body}"
+
+
+SIGN_SHARE = 0.35  # questions with whole amounts that write them with the sign instead of the word
+AMOUNT_WORD = {
+    "en": (re.compile(r"\b(\d+) dollars?\b"), r"$\1"),
+    "pt-BR": (re.compile(r"\b(\d+) reais\b"), r"R$ \1"),
+}
+
+
+def _signs(question: str, lang: str, rng: random.Random) -> str:
+    """Write "4 dollars" as "$4" and "38 reais" as "R$ 38" in a share of the questions that have them
+    (the random source is drawn only for those, so other questions come out as before)."""
+    pattern, sign = AMOUNT_WORD[lang]
+    if not pattern.search(question) or rng.random() >= SIGN_SHARE:
+        return question
+    return pattern.sub(sign, question)
 
 
 @dataclass(frozen=True)
@@ -3353,6 +3370,131 @@ def _mu_twice(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     b, d = nums
     return _mu(ctx, MU_TWICE, [(2 * b, "÷", 2), (b, "-", d)], f"{b - d} + {d} = {b}",
                labels=[MU_HALF], a=2 * b, d=d)  # fmt: skip
+
+
+# Groups the one asking is not part of, beside the "me and k friends" kind above. A model that
+# only met people counted with the one asking learns "counting me too, + 1" for any group
+# ("Three friends split a bill", "5 classes of 28 students", "my mom paid for 8 notebooks"). Here
+# the group is counted as named (its size is sometimes a word, "Three friends", said as a number
+# in the line), and "{name} and her 2 friends" counts {name}, not the one asking.
+NUM_WORDS = {
+    "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    "pt-BR": ("zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove", "dez"),
+}
+MU_GROUP_SPLIT = {  # k people, not the one asking, share a bill of a and an extra c
+    "en": (
+        ("{K} friends went out for dinner. The food was {a} dollars and the drinks {c} dollars, and they split it equally. How much does each friend pay?",
+         "Each friend pays {box} dollars."),
+        ("{k} coworkers buy a gift for {a} dollars and a card for {c} dollars and share the cost. What does each one pay?",
+         "Each one pays {box} dollars."),
+        ("My {k} kids got {a} dollars from grandma and {c} dollars from grandpa to share equally. How much does each kid get?",
+         "Each kid gets {box} dollars."),
+    ),
+    "pt-BR": (
+        ("{K} amigos saíram para jantar. A comida deu {a} reais e a bebida {c} reais, e eles dividiram igualmente. Quanto cada amigo paga?",
+         "Cada amigo paga {box} reais."),
+        ("{k} colegas compram um presente de {a} reais e um cartão de {c} reais e dividem o valor. Quanto cada um paga?",
+         "Cada um paga {box} reais."),
+        ("Meus {k} filhos ganharam {a} reais da avó e {c} reais do avô para dividir igualmente. Quanto cada filho ganha?",
+         "Cada filho ganha {box} reais."),
+    ),
+}  # fmt: skip
+MU_GROUP_SPLIT_LABEL = ("{k} people share it", "são {k} pessoas")
+MU_NAMED_EACH = {  # {name} and k friends: k + 1 people, counting {name}, at v each
+    "en": (
+        ("{name} and {her} {k} friends each want a sandwich that costs {v} dollars. What do the sandwiches cost?",
+         "The sandwiches cost {box} dollars."),
+        ("{name} is taking {her} {k} cousins to the zoo, and a ticket is {v} dollars a person. How much do the tickets cost?",
+         "The tickets cost {box} dollars."),
+    ),
+    "pt-BR": (
+        ("{name} e os {k} amigos querem um sanduíche de {v} reais cada. Quanto custam os sanduíches?",
+         "Os sanduíches custam {box} reais."),
+        ("{name} vai levar os {k} primos ao zoológico e o ingresso custa {v} reais por pessoa. Quanto custam os ingressos?",
+         "Os ingressos custam {box} reais."),
+    ),
+}  # fmt: skip
+MU_NAMED_LABEL = ("counting {name} too", "contando {name} também")
+MU_CLASSES = {  # g groups of s people and c more: g × s + c
+    "en": (
+        ("{K} classes of {s} students go on a school trip with {c} teachers. How many people go?",
+         "{box} people go."),
+        ("A wedding has {g} tables of {s} guests and {c} more guests standing. How many guests are there?",
+         "There are {box} guests."),
+    ),
+    "pt-BR": (
+        ("{Kf} turmas de {s} alunos vão a um passeio com {c} professores. Quantas pessoas vão?",
+         "Vão {box} pessoas."),
+        ("Numa festa há {g} mesas com {s} convidados e mais {c} convidados em pé. Quantos convidados são?",
+         "São {box} convidados."),
+    ),
+}  # fmt: skip
+MU_CLASSES_LABEL = ("{g} groups of {s}", "{g} grupos de {s}")
+MU_UNIT_PRICE = {  # t paid for n things: what m of them cost
+    "en": (
+        ("My mom paid {t} dollars for {n} notebooks. How much would {m} notebooks cost?",
+         "{m} notebooks cost {box} dollars."),
+        ("{name} paid {t} dollars for {n} bus tickets. What do {m} tickets cost at the same price?",
+         "{m} tickets cost {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Minha mãe pagou {t} reais por {n} cadernos. Quanto custariam {m} cadernos?",
+         "{m} cadernos custariam {box} reais."),
+        ("{name} pagou {t} reais por {n} passagens de ônibus. Quanto custam {m} passagens pelo mesmo preço?",
+         "{m} passagens custam {box} reais."),
+    ),
+}  # fmt: skip
+
+
+def _group_words(ctx: Ctx, k: int) -> dict:
+    """A group's size as the question says it: a word ("Three", "Duas" before a feminine noun as
+    {Kf}) half the time, else digits."""
+    if ctx.rng.random() >= 0.5:
+        return {"K": str(k), "Kf": str(k)}
+    word = NUM_WORDS[ctx.lang][k]
+    return {"K": _cap(word), "Kf": _cap("duas" if word == "dois" else word)}
+
+
+def _group_split_sample(r: random.Random) -> tuple[int, ...]:
+    k, each = r.randint(2, 10), r.randint(3, 60)
+    a = r.randint(1, k * each - 1)
+    return k, a, k * each - a
+
+
+@variant(MULTI, "mu_group_split", _group_split_sample)
+def _mu_group_split(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, a, c = nums
+    label = tuple(x.format(k=k) for x in MU_GROUP_SPLIT_LABEL)
+    return _mu(ctx, MU_GROUP_SPLIT, [(a, "+", c), (a + c, "÷", k)], f"{(a + c) // k} × {k} = {a + c}",
+               labels=[None, label], k=k, a=a, c=c, **_group_words(ctx, k))  # fmt: skip
+
+
+@variant(MULTI, "mu_named_each", lambda r: (r.randint(2, 6), r.randint(2, 60)))
+def _mu_named_each(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    k, v = nums
+    label = tuple(x.format(name=ctx.words["name"]) for x in MU_NAMED_LABEL)
+    return _mu(ctx, MU_NAMED_EACH, [(k, "+", 1), (k + 1, "×", v)], f"{(k + 1) * v} ÷ {k + 1} = {v}",
+               labels=[label], k=k, v=v)  # fmt: skip
+
+
+@variant(MULTI, "mu_classes", lambda r: (r.randint(2, 10), r.randint(5, 40), r.randint(2, 12)))
+def _mu_classes(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    g, s, c = nums
+    label = tuple(x.format(g=g, s=s) for x in MU_CLASSES_LABEL)
+    return _mu(ctx, MU_CLASSES, [(g, "×", s), (g * s, "+", c)], f"{g * s + c} - {c} = {g * s}",
+               labels=[label], g=g, s=s, c=c, **_group_words(ctx, g))  # fmt: skip
+
+
+def _unit_price_sample(r: random.Random) -> tuple[int, ...]:
+    n, m = r.sample(range(2, 13), 2)
+    return n * r.randint(2, 40), n, m
+
+
+@variant(MULTI, "mu_unit_price", _unit_price_sample)
+def _mu_unit_price(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    t, n, m = nums
+    return _mu(ctx, MU_UNIT_PRICE, [(t, "÷", n), (m, "×", t // n)], f"{m * t // n} ÷ {m} = {t // n}",
+               t=t, n=n, m=m)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- phrased from parts
