@@ -629,9 +629,9 @@ def test_amounts_are_written_with_the_sign_at_times(multi, monkeypatch):
         assert not re.search(r"\d (dollars?|reais)\b", p.question), p.question
         assert ("R$" in p.question) == (p.lang == "pt-BR"), p.question
     monkeypatch.setattr(ad, "SIGN_SHARE", 1.0)
-    rng = random.Random(0)
-    assert ad._signs("A 57 dollar bill and a 3 dollars tip.", "en", rng) == "A $57 bill and a $3 tip."
-    assert ad._signs("Um jantar de 38 reais.", "pt-BR", rng) == "Um jantar de R$ 38."
-    assert ad._signs("How many dollars do I have?", "en", rng) == "How many dollars do I have?"
+    en, pt = (ad.Ctx(lang, random.Random(0), {}) for lang in ("en", "pt-BR"))
+    assert en.signs("A 57 dollar bill and a 3 dollars tip.") == "A $57 bill and a $3 tip."
+    assert pt.signs("Um jantar de 38 reais.") == "Um jantar de R$ 38."
+    assert en.signs("How many dollars do I have?") == "How many dollars do I have?"
     monkeypatch.setattr(ad, "SIGN_SHARE", 0.0)
-    assert ad._signs("A 57 dollar bill.", "en", rng) == "A 57 dollar bill."
+    assert en.signs("A 57 dollar bill.") == "A 57 dollar bill."

@@ -99,7 +99,7 @@ class Ctx:
         """Pick one (question, answer) story of this language and fill both; amounts in the
         question are written with the currency sign at times ("$4", "R$ 38"), as people type them."""
         q, a = self.rng.choice(stories[self.lang])
-        return _signs(q.format(**self.words, **kw), self.lang, self.rng), a.format(**self.words, **kw)
+        return self.signs(q.format(**self.words, **kw)), a.format(**self.words, **kw)
 
     def dec(self, cents: int) -> str:
         """Money as a plain decimal: "7.50" / "7,50"."""
@@ -115,21 +115,17 @@ class Ctx:
         body = str(cents // 100) if short and cents % 100 == 0 else self.dec(cents)
         return f"${body}" if self.en else f"R$ {body}"
 
+    def signs(self, question: str) -> str:
+        """Write "4 dollars" as "$4" and "38 reais" as "R$ 38" (`cash`) in a share of the questions
+        that have them (the random source is drawn only for those, so others come out as before)."""
+        pattern = AMOUNT_WORD[self.lang]
+        if not pattern.search(question) or self.rng.random() >= SIGN_SHARE:
+            return question
+        return pattern.sub(lambda m: self.cash(100 * int(m[1]), short=True), question)
+
 
 SIGN_SHARE = 0.35  # questions with whole amounts that write them with the sign instead of the word
-AMOUNT_WORD = {
-    "en": (re.compile(r"\b(\d+) dollars?\b"), r"$\1"),
-    "pt-BR": (re.compile(r"\b(\d+) reais\b"), r"R$ \1"),
-}
-
-
-def _signs(question: str, lang: str, rng: random.Random) -> str:
-    """Write "4 dollars" as "$4" and "38 reais" as "R$ 38" in a share of the questions that have them
-    (the random source is drawn only for those, so other questions come out as before)."""
-    pattern, sign = AMOUNT_WORD[lang]
-    if not pattern.search(question) or rng.random() >= SIGN_SHARE:
-        return question
-    return pattern.sub(sign, question)
+AMOUNT_WORD = {"en": re.compile(r"\b(\d+) dollars?\b"), "pt-BR": re.compile(r"\b(\d+) reais\b")}
 
 
 @dataclass(frozen=True)
@@ -2892,11 +2888,11 @@ MU_BOTH = ("both together", "os dois juntos")
 def _mu(ctx: Ctx, stories: dict, ops: Sequence[tuple[int, str, int]], check: str, labels=(), **kw) -> Draft:
     """Like `_everyday`, with a thing to buy for the templates that name one; `labels` (en, pt),
     one per line from the first, None for none, say what a line finds before its operation word
-    ("counting me too, add: 4 + 1 = 5.")."""
+    ("counting me too, add: 4 + 1 = 5."); they are filled like the stories ("{k} people share it")."""
     steps, value = _op_lines(ctx, ops)
     for i, label in enumerate(labels):
         if label:  # None: this line has no label
-            steps[i] = f"{label[0 if ctx.en else 1]}, {steps[i]}"
+            steps[i] = f"{label[0 if ctx.en else 1].format(**ctx.words, **kw)}, {steps[i]}"
     thing = ctx.rng.choice(MU_THINGS[ctx.lang])
     rel = ctx.rng.choice(REL[ctx.lang])
     return _int_draft(
@@ -3464,25 +3460,22 @@ def _group_split_sample(r: random.Random) -> tuple[int, ...]:
 @variant(MULTI, "mu_group_split", _group_split_sample)
 def _mu_group_split(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     k, a, c = nums
-    label = tuple(x.format(k=k) for x in MU_GROUP_SPLIT_LABEL)
     return _mu(ctx, MU_GROUP_SPLIT, [(a, "+", c), (a + c, "÷", k)], f"{(a + c) // k} × {k} = {a + c}",
-               labels=[None, label], k=k, a=a, c=c, **_group_words(ctx, k))  # fmt: skip
+               labels=[None, MU_GROUP_SPLIT_LABEL], k=k, a=a, c=c, **_group_words(ctx, k))  # fmt: skip
 
 
 @variant(MULTI, "mu_named_each", lambda r: (r.randint(2, 6), r.randint(2, 60)))
 def _mu_named_each(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     k, v = nums
-    label = tuple(x.format(name=ctx.words["name"]) for x in MU_NAMED_LABEL)
     return _mu(ctx, MU_NAMED_EACH, [(k, "+", 1), (k + 1, "×", v)], f"{(k + 1) * v} ÷ {k + 1} = {v}",
-               labels=[label], k=k, v=v)  # fmt: skip
+               labels=[MU_NAMED_LABEL], k=k, v=v)  # fmt: skip
 
 
 @variant(MULTI, "mu_classes", lambda r: (r.randint(2, 10), r.randint(5, 40), r.randint(2, 12)))
 def _mu_classes(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     g, s, c = nums
-    label = tuple(x.format(g=g, s=s) for x in MU_CLASSES_LABEL)
     return _mu(ctx, MU_CLASSES, [(g, "×", s), (g * s, "+", c)], f"{g * s + c} - {c} = {g * s}",
-               labels=[label], g=g, s=s, c=c, **_group_words(ctx, g))  # fmt: skip
+               labels=[MU_CLASSES_LABEL], g=g, s=s, c=c, **_group_words(ctx, g))  # fmt: skip
 
 
 def _unit_price_sample(r: random.Random) -> tuple[int, ...]:
