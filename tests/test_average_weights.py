@@ -57,6 +57,10 @@ def test_checkpoints_of_different_models_are_refused(tmp_path):
         average([a, c])
     with pytest.raises(ValueError, match="differs"):
         average([d, e])
+    f = _folder(tmp_path / "f", {"w": torch.zeros(2)})
+    save_file({"x": torch.zeros(1)}, f / "extra.safetensors")
+    with pytest.raises(ValueError, match="other .safetensors files"):
+        average([a, f])
     with pytest.raises(ValueError, match="two folders"):
         average([a])
     with pytest.raises(ValueError, match="one non-negative weight"):
@@ -67,3 +71,9 @@ def test_command_line(three, tmp_path):
     out = tmp_path / "soup"
     assert main([*map(str, three[:2]), "--out", str(out), "--weights", "3,1"]) == 0
     assert torch.allclose(load_file(out / "model.safetensors")["w"], torch.full((2, 3), 1.25))
+
+
+def test_averaging_into_the_last_folder_keeps_its_other_files(three):
+    write(three, three[-1])
+    assert torch.equal(load_file(three[-1] / "model.safetensors")["w"], torch.full((2, 3), 3.0))
+    assert (three[-1] / "config.json").read_text() == "config 6"

@@ -33,6 +33,9 @@ def average(folders: list[Path], weights: list[float] | None = None) -> dict[str
     names = sorted(p.name for p in folders[0].glob("*.safetensors"))
     if not names:
         raise ValueError(f"{folders[0]} holds no .safetensors file")
+    for folder in folders[1:]:
+        if sorted(p.name for p in folder.glob("*.safetensors")) != names:
+            raise ValueError(f"{folder} holds other .safetensors files than {folders[0]}: {', '.join(names)}")
     out: dict[str, dict[str, torch.Tensor]] = {}
     for name in names:
         states = [load_file(folder / name) for folder in folders]
@@ -60,9 +63,10 @@ def write(folders: list[Path], out: Path, weights: list[float] | None = None) ->
     """The averaged weights in `out`, beside copies of the last folder's other files."""
     mixed = average(folders, weights)
     out.mkdir(parents=True, exist_ok=True)
-    for path in folders[-1].iterdir():
-        if path.is_file() and path.suffix != ".safetensors":
-            shutil.copy2(path, out / path.name)
+    if out.resolve() != folders[-1].resolve():  # averaging into the last folder keeps its files
+        for path in folders[-1].iterdir():
+            if path.is_file() and path.suffix != ".safetensors":
+                shutil.copy2(path, out / path.name)
     for name, state in mixed.items():
         save_file(state, out / name, metadata={"format": "pt"})
 
