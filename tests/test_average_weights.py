@@ -77,3 +77,19 @@ def test_averaging_into_the_last_folder_keeps_its_other_files(three):
     write(three, three[-1])
     assert torch.equal(load_file(three[-1] / "model.safetensors")["w"], torch.full((2, 3), 3.0))
     assert (three[-1] / "config.json").read_text() == "config 6"
+
+
+def test_only_averages_the_named_part_and_keeps_the_rest_of_the_last_folder(tmp_path):
+    a = _folder(
+        tmp_path / "a", {"model.visual.w": torch.tensor([0.0, 2.0]), "model.lm.w": torch.tensor([1.0])}
+    )
+    b = _folder(
+        tmp_path / "b", {"model.visual.w": torch.tensor([4.0, 6.0]), "model.lm.w": torch.tensor([9.0])}
+    )
+    out = tmp_path / "graft"
+    assert main([str(a), str(b), "--out", str(out), "--only", "model.visual."]) == 0
+    state = load_file(out / "model.safetensors")
+    assert state["model.visual.w"].tolist() == [2.0, 4.0]
+    assert state["model.lm.w"].tolist() == [9.0]  # the last folder's, not the mean 5.0
+    with pytest.raises(ValueError, match="no tensor name starts with 'vision.'"):
+        average([a, b], only="vision.")

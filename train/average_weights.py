@@ -9,6 +9,10 @@ For LoRA adapters continued from one another the `A` and `B` matrices are averag
 any other weights.
 
     python -m train.average_weights --out <folder> <folder v8> <folder v9> <folder v10>
+
+`--only PREFIX` averages only the tensors whose names start with the prefix and keeps every
+other tensor of the last folder as it is: one part of a model (a vision tower,
+`model.visual.`) averaged over checkpoints while the rest stays the last checkpoint's.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ import torch
 from safetensors.torch import load_file, save_file
 
 
-def average(folders: list[Path], weights: list[float] | None = None) -> dict[str, dict[str, torch.Tensor]]:
+def average(
+    folders: list[Path], weights: list[float] | None = None, only: str | None = None
+) -> dict[str, dict[str, torch.Tensor]]:
     """{file name: {tensor name: weighted mean}} over the `*.safetensors` files of `folders`;
-    the files and tensor names must be the same in every folder, the shapes too."""
+    the files and tensor names must be the same in every folder, the shapes too. With `only`,
+    a tensor whose name does not start with it is the last folder's, unchanged."""
     if len(folders) < 2:
         raise ValueError("give two folders or more")
     weights = [1.0] * len(folders) if weights is None else weights
@@ -37,6 +44,7 @@ def average(folders: list[Path], weights: list[float] | None = None) -> dict[str
         if sorted(p.name for p in folder.glob("*.safetensors")) != names:
             raise ValueError(f"{folder} holds other .safetensors files than {folders[0]}: {', '.join(names)}")
     out: dict[str, dict[str, torch.Tensor]] = {}
+    averaged = 0
     for name in names:
         states = [load_file(folder / name) for folder in folders]
         keys = set(states[0])
@@ -48,6 +56,10 @@ def average(folders: list[Path], weights: list[float] | None = None) -> dict[str
             first = states[0][key]
             if any(s[key].shape != first.shape for s in states):
                 raise ValueError(f"{name}: {key} has another shape in one of the folders")
+            if only is not None and not key.startswith(only):
+                mixed[key] = states[-1][key]
+                continue
+            averaged += 1
             if not first.is_floating_point():  # counters, index tables: must agree, kept as they are
                 if any(not torch.equal(s[key], first) for s in states):
                     raise ValueError(f"{name}: {key} is not floating point and differs between folders")
@@ -56,12 +68,16 @@ def average(folders: list[Path], weights: list[float] | None = None) -> dict[str
             acc = sum(w / total * s[key].double() for w, s in zip(weights, states, strict=True))
             mixed[key] = acc.to(first.dtype).contiguous()
         out[name] = mixed
+    if only is not None and not averaged:
+        raise ValueError(f"no tensor name starts with {only!r}")
     return out
 
 
-def write(folders: list[Path], out: Path, weights: list[float] | None = None) -> None:
+def write(
+    folders: list[Path], out: Path, weights: list[float] | None = None, only: str | None = None
+) -> None:
     """The averaged weights in `out`, beside copies of the last folder's other files."""
-    mixed = average(folders, weights)
+    mixed = average(folders, weights, only)
     out.mkdir(parents=True, exist_ok=True)
     if out.resolve() != folders[-1].resolve():  # averaging into the last folder keeps its files
         for path in folders[-1].iterdir():
@@ -78,9 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--weights", help="comma list, one per folder (default: equal)")
+    ap.add_argument(
+        "--only", metavar="PREFIX", help="average only tensors named PREFIX…; the rest are the last folder's"
+    )
     args = ap.parse_args(argv)
     weights = [float(w) for w in args.weights.split(",")] if args.weights else None
-    write(args.folders, args.out, weights)
+    write(args.folders, args.out, weights, args.only)
     print(f"wrote {args.out}")
     return 0
 
