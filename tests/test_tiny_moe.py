@@ -385,6 +385,25 @@ def test_training_can_start_from_a_trained_folder(tiny_dir, loaded, tmp_path, ca
     assert "not a complete tiny-moe folder" in capsys.readouterr().err
 
 
+def test_freeze_vision_trains_the_language_model_around_a_fixed_tower(tiny_dir, tmp_path):
+    """`--freeze-vision`: no vision stage, every vision-tower tensor comes out as it went in,
+    and the language model does learn."""
+    from safetensors.torch import load_file
+
+    from train.tiny_moe_train import main
+
+    out = tmp_path / "out"
+    folders = ["--init", str(tiny_dir), "--out", str(out), "--ckpt-dir", str(tmp_path / "ckpt")]
+    steps = ["--steps", "2", "--warmup", "1", "--lr", "1e-3", "--eval-n", "0", "--threads", "1"]
+    assert main([*folders, *steps, "--freeze-vision"]) == 0
+    before, after = load_file(tiny_dir / "model.safetensors"), load_file(out / "model.safetensors")
+    vision = [k for k in before if k.startswith("model.visual.")]
+    assert vision and all(torch.equal(before[k], after[k]) for k in vision)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k not in vision)
+    log = [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()]
+    assert log and not any("vision_step" in rec for rec in log)  # stage 1 never ran
+
+
 # ---------------------------------------------------------------- the task generator (no model)
 
 ARITH = re.compile(r"[\d(][\d ()+×-]*$")  # the formula that ends the text left of an "="

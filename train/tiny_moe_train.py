@@ -109,6 +109,9 @@ class TrainConfig:
     read_tokens: tuple[int, int] = (28, 64)
     experts: str = "auto"  # transformers' experts kernel: grouped_mm, eager, or auto (probe the device)
     init: str = ""  # a trained tiny-moe folder to start from instead of fresh weights
+    # The vision tower kept as it is (no stage 1, no readouts, no gradients through it): the
+    # language model learns to read a tower made elsewhere, e.g. an average of checkpoints'.
+    freeze_vision: bool = False
 
 
 def for_device(cfg: TrainConfig) -> TrainConfig:
@@ -416,7 +419,8 @@ def _encoder_outputs(model, batch: dict) -> tuple[dict, dict]:
 def forward_loss(model, heads: VisionHeads, batch: dict, cfg: TrainConfig) -> tuple[torch.Tensor, dict]:
     skip = ("labels", "kinds", "vision_targets", "video_targets", "pixel_values", "pixel_values_videos")
     inputs = {k: v for k, v in batch.items() if k not in skip}
-    encoded, feats = _encoder_outputs(model, batch)
+    with torch.set_grad_enabled(not cfg.freeze_vision):
+        encoded, feats = _encoder_outputs(model, batch)
     out = model(**inputs, mm_encoder_outputs=encoded or None, output_router_logits=True, use_cache=False)
     logits = out.logits[:, :-1].float()  # [B, T-1, V]
     labels = batch["labels"][:, 1:]  # [B, T-1]
@@ -428,7 +432,7 @@ def forward_loss(model, heads: VisionHeads, batch: dict, cfg: TrainConfig) -> tu
     bal = balance_loss(
         out.router_logits, batch["attention_mask"], model.config.text_config.num_experts_per_tok
     )
-    aux = vision_aux_loss(heads, feats, batch)
+    aux = None if cfg.freeze_vision else vision_aux_loss(heads, feats, batch)
     loss = ce + cfg.balance_coef * bal + (cfg.vision_coef * aux if aux is not None else 0.0)
     per_example = (tok_loss.sum(1) / counts).tolist()
     parts = {"ce": ce.item(), "balance": bal.item(), "vision": aux.item() if aux is not None else None,
@@ -499,7 +503,7 @@ def to_device(batch: dict, device: str) -> dict:
 
 
 def make_optimizer(modules: list[torch.nn.Module], cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for m in modules for p in m.parameters()]
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim >= 2]
     rest = [p for p in params if p.ndim < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
@@ -689,6 +693,9 @@ def train(
         print(f"resumed in stage {stage} at step {step} (pool {k_pool}, {used_s:.0f} s used)", flush=True)
     elif cfg.init:  # a stopped run continues from its checkpoint, not from the folder again
         load_weights(model, Path(cfg.init))
+    if cfg.freeze_vision:
+        model.model.visual.requires_grad_(False)
+        heads.requires_grad_(False)
     total_s = cfg.minutes * 60
     last_ckpt = [time.time()]
     vision_s = state.get("vision_s", 0.0) if state else 0.0
@@ -713,6 +720,8 @@ def train(
                       "minutes": cfg.minutes, "fonts": len(media.font_files()),
                       "setup_s": round(time.time() - t_start, 1)}), flush=True)  # fmt: skip
     log: list[dict] = []
+    if stage == 1 and cfg.freeze_vision:
+        stage = 2
     if stage == 1:
         vb = Budget(cfg.vision_steps, cfg.vision_frac * total_s, cfg.max_steps, used_s)
         log += pretrain_vision(model, heads, processor, cfg, vb, pool, start=step, save=save_every)
@@ -738,7 +747,7 @@ def train(
             loss, parts = forward_loss(model, heads, batch, cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([*model.parameters(), *heads.parameters()], cfg.clip)
+        torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], cfg.clip)
         opt.step()
         step += 1
         tokens += int(batch["attention_mask"].sum())
@@ -859,6 +868,11 @@ def main(argv: list[str] | None = None) -> int:
         default=TrainConfig.everyday_questions,
         help="share of picture and clip questions asked in a visitor's words (data.EVERYDAY_QUESTIONS)",
     )
+    ap.add_argument(
+        "--freeze-vision",
+        action="store_true",
+        help="keep the vision tower as it is (no stage 1): the language model learns to read it",
+    )
     ap.add_argument("--weights", help="task mix, e.g. text=0.2,image=0.4 (default: the recipe's)")
     ap.add_argument(
         "--image-tokens",
@@ -899,7 +913,8 @@ def main(argv: list[str] | None = None) -> int:
                       vision_steps=args.vision_steps, device=args.device, bf16=(cuda and not args.no_bf16) or args.bf16,
                       minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,
                       workers=workers, experts=args.experts, init=str(args.init or ""),
-                      rules_share=args.rules_share, everyday_questions=args.everyday_questions)  # fmt: skip
+                      rules_share=args.rules_share, everyday_questions=args.everyday_questions,
+                      freeze_vision=args.freeze_vision)  # fmt: skip
     cfg = for_device(cfg)
     if args.batch_tokens:
         cfg = replace(cfg, batch_tokens=args.batch_tokens)
