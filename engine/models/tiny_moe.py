@@ -232,7 +232,7 @@ def make_processor(tokenizer, image_tokens: tuple[int, int] = (4, 32)):
     """Qwen3VLProcessor with Qwen3.5's patch 16, temporal patch 2, merge 2 and mean/std 0.5,
     and pixel budgets for the tasks: `image_tokens` (min, max) vision tokens an image (4-32 for
     the random model and the first trained one; 16-64 is the training default since; a trained
-    folder is saved with `TrainConfig.read_tokens`, 28-64, which enlarges a small picture),
+    folder is saved with `TrainConfig.read_tokens`, 36-64, which enlarges a small picture),
     64x64 video frames kept. The budgets are
     saved with the processor, so a folder loads its own."""
     from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
