@@ -721,9 +721,7 @@ def train(
                       "minutes": cfg.minutes, "fonts": len(media.font_files()),
                       "setup_s": round(time.time() - t_start, 1)}), flush=True)  # fmt: skip
     log: list[dict] = []
-    if stage == 1 and cfg.freeze_vision:
-        stage = 2
-    if stage == 1:
+    if stage == 1 and not cfg.freeze_vision:
         vb = Budget(cfg.vision_steps, cfg.vision_frac * total_s, cfg.max_steps, used_s)
         log += pretrain_vision(model, heads, processor, cfg, vb, pool, start=step, save=save_every)
         vision_s, step, k_pool, used_s = vb.elapsed(), 0, 0, 0.0
