@@ -93,3 +93,15 @@ def test_only_averages_the_named_part_and_keeps_the_rest_of_the_last_folder(tmp_
     assert state["model.lm.w"].tolist() == [9.0]  # the last folder's, not the mean 5.0
     with pytest.raises(ValueError, match="no tensor name starts with 'vision.'"):
         average([a, b], only="vision.")
+
+
+def test_the_command_line_refuses_in_one_line(tmp_path, capsys):
+    a = _folder(tmp_path / "a", {"w": torch.zeros(2)})
+    b = _folder(tmp_path / "b", {"w": torch.zeros(3)})
+    with pytest.raises(SystemExit):
+        main([str(a), str(b), "--out", str(tmp_path / "x")])
+    assert "w has another shape" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(a), str(a), "--out", str(tmp_path / "x"), "--only", "vision."])
+    assert "no tensor name starts with 'vision.'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # refused before anything is written

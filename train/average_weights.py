@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     weights = [float(w) for w in args.weights.split(",")] if args.weights else None
-    write(args.folders, args.out, weights, args.only)
+    try:
+        write(args.folders, args.out, weights, args.only)
+    except ValueError as e:  # checkpoints that do not fit together, a prefix matching nothing
+        ap.error(str(e))
     print(f"wrote {args.out}")
     return 0
 
