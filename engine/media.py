@@ -2,7 +2,8 @@
 
 Owns: `MediaLimits` (every size/duration/sampling bound, in one place),
 `detect_kind` (image or video, by content), `load_image` (a bounded RGB
-`PIL.Image`), `load_video` (a `VideoClip` of uniformly sampled RGB frames with
+`PIL.Image`), `trim_margins` (a picture cropped to its content, for models
+that read small pictures), `load_video` (a `VideoClip` of uniformly sampled RGB frames with
 their real timestamps, read by seeking so a long file is never decoded whole)
 and `check_media` (a fast refusal of files the model cannot read).
 Every failure a file can cause is a `MediaError` whose message names the file
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 from engine.errors import MediaError
 
@@ -253,6 +254,39 @@ def load_image(path: str | os.PathLike, limits: MediaLimits | None = None) -> Im
         raise MediaError(f"{name}: the image is damaged or truncated ({type(err).__name__}: {err}).") from err
     finally:
         im.close()
+
+
+def trim_margins(
+    im: Image.Image, *, edge: float = 12.0, margin: float = 0.15, keep: float = 0.9
+) -> Image.Image:
+    """The picture cropped to its content when plain margins take more than a tenth of it.
+
+    Content is where the slightly blurred grey picture steps by more than `edge` levels from
+    one pixel to the next: the blur flattens sensor noise and JPEG grain, and a gradient or a
+    flat fill has no such step. The box around it, widened by `margin` of its longer side, is
+    kept; the outermost two pixels (a picture's own border line) are not content. A picture
+    whose content box covers more than `keep` of it, or that has no content, comes back as it
+    is. For a small model's few vision tokens this makes a small label in a wide picture large
+    enough to read, and leaves a photo or a full scene alone.
+    """
+    w, h = im.size
+    if w < 8 or h < 8:
+        return im
+    grey = np.asarray(im.convert("L").filter(ImageFilter.GaussianBlur(1.2)), dtype=np.float32)
+    step = np.zeros(grey.shape, dtype=bool)
+    step[:, :-1] = np.abs(np.diff(grey, axis=1)) > edge
+    step[:-1, :] |= np.abs(np.diff(grey, axis=0)) > edge
+    step[:2, :] = step[-2:, :] = False
+    step[:, :2] = step[:, -2:] = False
+    rows, cols = np.flatnonzero(step.any(axis=1)), np.flatnonzero(step.any(axis=0))
+    if rows.size == 0:
+        return im
+    x0, x1, y0, y1 = int(cols[0]), int(cols[-1]) + 2, int(rows[0]), int(rows[-1]) + 2
+    pad = int(margin * max(x1 - x0, y1 - y0))
+    box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
+    if (box[2] - box[0]) * (box[3] - box[1]) > keep * w * h:
+        return im
+    return im.crop(box)
 
 
 # ---------------------------------------------------------------- video: probing

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from engine.config import STEP_BY_STEP_SUFFIX, DecodeSettings
 from engine.errors import PromptTooLong, RioError
-from engine.media import MediaLimits, check_media, load_image, load_video
+from engine.media import MediaLimits, check_media, load_image, load_video, trim_margins
 
 if TYPE_CHECKING:
     from engine.steps import StepRuntime as Runtime
@@ -126,6 +126,8 @@ def _processor_inputs(
     rt: Runtime, text: str, images: list[str], videos: list[str], limits: MediaLimits
 ) -> dict:
     pil = [load_image(p, limits) for p in images]
+    if rt.trim_margins:  # the model folder's reading fact
+        pil = [trim_margins(im) for im in pil]
     clips = [load_video(p, limits) for p in videos]
     kwargs: dict = {"text": [text], "return_tensors": "pt"}
     if pil:

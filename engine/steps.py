@@ -27,6 +27,7 @@ class StepRuntime(Protocol):
     tokenizer: Any  # a transformers tokenizer (encode, decode, chat template, token ids)
     processor: Any | None  # None for text-only models
     modalities: frozenset[str]
+    trim_margins: bool  # pictures are cropped to their content before the processor (`media.trim_margins`)
     context_length: int
     device: torch.device  # where `embed` and the logits live
     lock: threading.Lock

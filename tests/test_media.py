@@ -32,6 +32,7 @@ from engine.media import (
     detect_kind,
     load_image,
     load_video,
+    trim_margins,
 )
 
 CODECS = set(av.codecs_available)
@@ -631,6 +632,67 @@ def test_damaged_images_never_escape_as_other_errors(tmp_path, data):
         assert f"bad.{ext}" in str(err)
     else:
         assert out.mode == "RGB" and min(out.size) >= 32
+
+
+# ---------------------------------------------------------------- trimming margins
+
+
+def _label_on(background: np.ndarray, box: tuple[int, int, int, int]) -> Image.Image:
+    """A dark framed label with a bar of "text" inside, drawn onto `background` (H x W x 3)."""
+    from PIL import ImageDraw
+
+    im = Image.fromarray(background.clip(0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(im)
+    x0, y0, x1, y1 = box
+    d.rectangle(box, outline=(30, 30, 30), width=2)
+    d.rectangle((x0 + 6, y0 + 6, x1 - 6, y1 - 6), fill=(20, 20, 20))
+    return im
+
+
+def _gradient(w: int, h: int) -> np.ndarray:
+    ramp = np.linspace(200, 250, w)[None, :, None]  # a soft left-to-right shade
+    return np.broadcast_to(ramp, (h, w, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("noise", [0.0, 6.0])
+def test_a_small_label_in_a_wide_plain_picture_is_cut_out_with_a_margin(noise):
+    rng = np.random.default_rng(3)
+    background = _gradient(400, 120) + rng.normal(0, noise, (120, 400, 3))  # shaded, grainy
+    label = (170, 45, 230, 75)
+    im = _label_on(background, label)
+    out = trim_margins(im)
+    x0, y0 = _offset(im, out)
+    assert out.width < 120 and out.height < 60  # a fraction of 400 x 120
+    assert x0 <= label[0] - 4 and y0 <= label[1] - 4  # the frame and a margin around it kept
+    assert x0 + out.width >= label[2] + 4 and y0 + out.height >= label[3] + 4
+
+
+def _offset(im: Image.Image, crop: Image.Image) -> tuple[int, int]:
+    """Where `crop` sits in `im` (exact pixels)."""
+    a, c = np.asarray(im), np.asarray(crop)
+    for y in range(im.height - crop.height + 1):
+        for x in range(im.width - crop.width + 1):
+            if np.array_equal(a[y : y + crop.height, x : x + crop.width], c):
+                return x, y
+    raise AssertionError("the trimmed picture is not a crop of the picture")
+
+
+def test_pictures_filled_with_content_or_with_none_come_back_whole():
+    rng = np.random.default_rng(4)
+    scene = Image.fromarray(rng.integers(0, 256, (90, 160, 3), dtype=np.uint8))  # detail everywhere
+    spread = _label_on(_gradient(200, 100), (8, 8, 190, 90))  # the label fills the picture
+    flat = Image.new("RGB", (300, 80), (240, 240, 250))
+    tiny = Image.new("RGB", (6, 6), "white")
+    for im in (scene, spread, flat, tiny):
+        assert trim_margins(im) is im
+
+
+def test_a_border_line_alone_is_not_content():
+    from PIL import ImageDraw
+
+    im = Image.new("RGB", (300, 100), "white")
+    ImageDraw.Draw(im).rectangle((0, 0, 299, 99), outline="black", width=1)
+    assert trim_margins(im) is im
 
 
 # ---------------------------------------------------------------- check_media

@@ -252,6 +252,58 @@ def test_the_folder_reads_pictures_with_the_budget_training_writes(loaded):
     assert read[0] <= h * w // 4 <= read[1] and w > h
 
 
+def test_the_folder_reads_pictures_trimmed_as_training_writes(
+    tiny_dir, random_dir, tiny_moe_runtime, tmp_path
+):
+    """The shipped folder's marker says its pictures are read cropped to their content, and the
+    engine does so: a small label in a wide picture reaches the processor as the trimmed crop."""
+    from PIL import ImageDraw
+
+    from engine.config import DecodeSettings
+    from engine.media import load_image, trim_margins
+    from engine.models.paths import reads_trimmed
+    from engine.prompt import Turn, prepare
+    from train.tiny_moe_train import TrainConfig
+
+    assert reads_trimmed(tiny_dir) and TrainConfig().read_trimmed
+    assert not reads_trimmed(random_dir)  # the random model reads pictures whole
+    assert tiny_moe_runtime.trim_margins
+    picture = Image.new("RGB", (400, 120), (235, 240, 250))
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((170, 42, 236, 74), outline=(40, 40, 40), width=2)
+    draw.text((182, 52), "7 + 5", fill=(0, 0, 0))
+    path = tmp_path / "label.png"
+    picture.save(path)
+    prepared = prepare(tiny_moe_runtime, [Turn("user", "?", images=(str(path),))], DecodeSettings())
+    reader = tiny_moe_runtime.processor.image_processor
+
+    def grid(im: Image.Image) -> list[int]:
+        return reader(images=[im], return_tensors="pt")["image_grid_thw"][0].tolist()
+
+    trimmed = trim_margins(load_image(path))
+    assert trimmed.width < 150 and trimmed.height < 80
+    assert prepared.inputs["image_grid_thw"][0].tolist() == grid(trimmed) != grid(picture)
+
+
+def test_training_pictures_are_trimmed_only_when_asked(loaded):
+    """`--trim-pictures`: an example's picture reaches the processor as `trim_margins` crops it."""
+    from dataclasses import replace
+
+    from engine.media import trim_margins
+    from train.tiny_moe_train import TrainConfig, encode
+
+    _, processor = loaded
+    cfg = TrainConfig(p_jpeg=0.0)
+    reader = processor.image_processor
+    for seed in range(12):  # pictures whose content leaves margins, and pictures it fills
+        ex = data.make_example("image", "en", random.Random(seed))
+        whole = reader(images=list(ex.images), return_tensors="pt")["image_grid_thw"].tolist()
+        cut = reader(images=[trim_margins(ex.images[0])], return_tensors="pt")["image_grid_thw"].tolist()
+        assert encode(ex, processor, random.Random(0), cfg)["image_grid_thw"].tolist() == whole
+        trained = encode(ex, processor, random.Random(0), replace(cfg, trim_pictures=True))
+        assert trained["image_grid_thw"].tolist() == cut
+
+
 # ---------------------------------------------------------------- decoding by hand == generate
 
 
@@ -383,6 +435,9 @@ def test_training_can_start_from_a_trained_folder(tiny_dir, loaded, tmp_path, ca
     with pytest.raises(SystemExit):  # refused before any training starts
         main(["--init", str(tmp_path), "--out", str(tmp_path / "out")])
     assert "not a complete tiny-moe folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--trim-pictures", "--out", str(tmp_path / "out")])
+    assert "--trim-pictures needs --freeze-vision" in capsys.readouterr().err
 
 
 def test_freeze_vision_trains_the_language_model_around_a_fixed_tower(tiny_dir, tmp_path):
@@ -402,6 +457,8 @@ def test_freeze_vision_trains_the_language_model_around_a_fixed_tower(tiny_dir, 
     assert any(not torch.equal(before[k], after[k]) for k in before if k not in vision)
     log = [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()]
     assert log and not any("vision_step" in rec for rec in log)  # stage 1 never ran
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["reading"] == {"trim_margins": True}  # the folder reads as the shipped one
 
 
 # ---------------------------------------------------------------- the task generator (no model)

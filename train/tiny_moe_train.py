@@ -55,6 +55,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from engine.config import STEP_BY_STEP_SUFFIX  # noqa: E402
+from engine.media import trim_margins  # noqa: E402
 from engine.models import tiny_moe  # noqa: E402
 from train import tiny_moe_data as data  # noqa: E402
 from train import tiny_moe_media as media  # noqa: E402
@@ -108,6 +109,14 @@ class TrainConfig:
     # validation sets drawn with seeds 7 and 8, first 28 for v7's tower, then 36 for v13's
     # averaged one; docs/MODEL-tiny-moe.md, "Reading budget").
     read_tokens: tuple[int, int] = (36, 64)
+    # The saved folder reads a picture cropped to its content (`engine.media.trim_margins`): a
+    # small label in a wide picture gets the vision tokens a whole picture would (chosen on the
+    # same validation sets for v15; the card's "Reading trimmed").
+    read_trimmed: bool = True
+    # Training pictures cropped the same way before the processor, so the language model learns
+    # to read what the folder reads. Needs freeze_vision: the tower's readouts place characters
+    # and squares on the whole canvas.
+    trim_pictures: bool = False
     experts: str = "auto"  # transformers' experts kernel: grouped_mm, eager, or auto (probe the device)
     init: str = ""  # a trained tiny-moe folder to start from instead of fresh weights
     # The vision tower kept as it is (no stage 1, no readouts, no gradients through it): the
@@ -173,6 +182,8 @@ def encode(ex: data.Example, processor, rng: random.Random, cfg: TrainConfig) ->
     )
     images = [im for turn in ex.history for im in turn.get("images", ())] + list(ex.images)
     images = [media.jpeg_roundtrip(im, rng) if rng.random() < cfg.p_jpeg else im for im in images]
+    if cfg.trim_pictures:
+        images = [trim_margins(im) for im in images]
     kwargs: dict = {"text": [prompt + completion], "return_tensors": "pt"}
     if images:
         kwargs["images"] = images
@@ -705,6 +716,7 @@ def train(
         return {"name": tiny_moe.TINY_MOE_NAME, "trained": True,
                 "command": " ".join(["python -m train.tiny_moe_train", *sys.argv[1:]]),
                 "train_config": asdict(cfg), "spec": asdict(spec), "parameters": n_params,
+                "reading": {"trim_margins": cfg.read_trimmed},
                 "torch": torch.__version__, "fonts": sorted(media.font_files()),
                 "gpu": torch.cuda.get_device_name() if cfg.device.startswith("cuda") else None, **extra}  # fmt: skip
 
@@ -872,6 +884,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the vision tower as it is (no stage 1): the language model learns to read it",
     )
+    ap.add_argument(
+        "--trim-pictures",
+        action="store_true",
+        help="crop training pictures to their content, as the saved folder reads them (needs --freeze-vision)",
+    )
     ap.add_argument("--weights", help="task mix, e.g. text=0.2,image=0.4 (default: the recipe's)")
     ap.add_argument(
         "--image-tokens",
@@ -899,6 +916,10 @@ def main(argv: list[str] | None = None) -> int:
                  f"the pictures need at least {MIN_FONTS}: install Debian's fonts-dejavu fonts-liberation "
                  f"{media.MORE_FONT_PACKAGES}, or pass --fonts-dir or set ${media.FONTS_ENV}")  # fmt: skip
     cuda = args.device.startswith("cuda")
+    if args.trim_pictures and not args.freeze_vision:
+        ap.error(
+            "--trim-pictures needs --freeze-vision: the tower's readouts place what they read on the whole picture"
+        )
     if args.init and not tiny_moe.is_complete(args.init):
         ap.error(f"--init {args.init} is not a complete tiny-moe folder")
     if cuda and not torch.cuda.is_available():
@@ -913,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
                       minutes=args.minutes, vision_frac=args.vision_frac, max_steps=args.max_steps,
                       workers=workers, experts=args.experts, init=str(args.init or ""),
                       rules_share=args.rules_share, everyday_questions=args.everyday_questions,
-                      freeze_vision=args.freeze_vision)  # fmt: skip
+                      freeze_vision=args.freeze_vision, trim_pictures=args.trim_pictures)  # fmt: skip
     cfg = for_device(cfg)
     if args.batch_tokens:
         cfg = replace(cfg, batch_tokens=args.batch_tokens)

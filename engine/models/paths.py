@@ -2,7 +2,8 @@
 
 Owns the places that the presets and the recipes both read: `cache_root()`
 (models this app builds or converts), the shipped fine-tune's adapter folder,
-the trained tiny model's folder and its completeness marker, and `DATA_DIR`
+the trained tiny model's folder, its completeness marker and the reading fact it
+holds (`reads_trimmed`), and `DATA_DIR`
 (the real Qwen3.5 checkpoint facts and the tiny model's data, in `data/`).
 A leaf: it imports nothing of the engine, so `presets.py` can tell whether a
 built-in model is on disk without importing the recipe that builds it.
@@ -12,6 +13,7 @@ loading to `engine/runtimes/`.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -30,3 +32,16 @@ def cache_root() -> Path:
 def tiny_moe_complete(path: Path) -> bool:
     """Whether `path` holds a complete tiny model (its marker is written last)."""
     return (Path(path) / TINY_MOE_MARKER).is_file()
+
+
+def reads_trimmed(path: str | os.PathLike) -> bool:
+    """Whether the model in folder `path` reads pictures cropped to their content
+    (`media.trim_margins`): its marker says `"reading": {"trim_margins": true}`."""
+    marker = Path(path) / TINY_MOE_MARKER
+    if not marker.is_file():
+        return False
+    try:
+        reading = json.loads(marker.read_text(encoding="utf-8")).get("reading") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(isinstance(reading, dict) and reading.get("trim_margins"))

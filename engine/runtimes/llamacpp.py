@@ -89,6 +89,7 @@ class LlamaRuntime:
     threads: int
     processor: Any | None = None
     modalities: frozenset[str] = frozenset({"text"})
+    trim_margins: bool = False  # pictures reach the projector as they are
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     lock: threading.Lock = field(default_factory=threading.Lock)
     kind: str = "llama.cpp"

@@ -34,7 +34,7 @@ import torch
 
 from engine import tokens
 from engine.errors import ModelUnavailable
-from engine.models.paths import cache_root
+from engine.models.paths import cache_root, reads_trimmed
 from engine.models.presets import PRESETS, SMOLLM2_GGUF, Preset, memory_gb, needed_gb, smollm2_folder
 from engine.runtimes import fast_step, slot_batch
 from engine.runtimes.batch_cache import TorchBatch
@@ -61,6 +61,7 @@ class Runtime:
     slots: Any = None  # the scheduler's slot batch (slot_batch.SlotBatch), made on first use
     batch_path: str = "eager"  # how the scheduler batches (plan_batching)
     batch_rows: int = 1
+    trim_margins: bool = False  # pictures are cropped to their content before the processor (a folder's fact)
 
     def __post_init__(self) -> None:
         self.embed = _mix_matrix(self.model.get_input_embeddings().weight)  # [V, H]
@@ -353,7 +354,9 @@ def _load_pretrained(name: str, source: str, preset: Preset | None, device: str 
     modalities = preset.modalities if preset else _modalities(config, vision)
     ctx = _context_length(config) or (preset.context_length if preset else 32768)
     in_device = model.get_input_embeddings().weight.device
-    return Runtime(name, source, model, tokenizer, processor, preset, modalities, in_device, ctx)
+    rt = Runtime(name, source, model, tokenizer, processor, preset, modalities, in_device, ctx)
+    rt.trim_margins = vision and reads_trimmed(source)
+    return rt
 
 
 def _own_memory(model: Any) -> None:
