@@ -687,6 +687,16 @@ def test_pictures_filled_with_content_or_with_none_come_back_whole():
         assert trim_margins(im) is im
 
 
+def test_a_crop_keeping_most_of_the_picture_is_not_made():
+    """Content over half the picture: a crop would enlarge it little, so the picture stays whole;
+    the same label in a picture four times the size is cut out."""
+    label = (40, 25, 160, 75)  # with its margin, two thirds of 200 x 100
+    im = _label_on(_gradient(200, 100), label)
+    assert trim_margins(im) is im
+    cut = trim_margins(_label_on(_gradient(400, 200), label))
+    assert cut.width * cut.height < 0.3 * 400 * 200
+
+
 def test_a_border_line_alone_is_not_content():
     from PIL import ImageDraw
 
