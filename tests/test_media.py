@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from engine.errors import MediaError
 from engine.media import (
@@ -639,8 +639,6 @@ def test_damaged_images_never_escape_as_other_errors(tmp_path, data):
 
 def _label_on(background: np.ndarray, box: tuple[int, int, int, int]) -> Image.Image:
     """A dark framed label with a bar of "text" inside, drawn onto `background` (H x W x 3)."""
-    from PIL import ImageDraw
-
     im = Image.fromarray(background.clip(0, 255).astype(np.uint8))
     d = ImageDraw.Draw(im)
     x0, y0, x1, y1 = box
@@ -698,8 +696,6 @@ def test_a_crop_keeping_most_of_the_picture_is_not_made():
 
 
 def test_a_border_line_alone_is_not_content():
-    from PIL import ImageDraw
-
     im = Image.new("RGB", (300, 100), "white")
     ImageDraw.Draw(im).rectangle((0, 0, 299, 99), outline="black", width=1)
     assert trim_margins(im) is im

@@ -296,6 +296,7 @@ def test_training_pictures_are_trimmed_only_when_asked(loaded):
     _, processor = loaded
     cfg = TrainConfig(p_jpeg=0.0)
     reader = processor.image_processor
+    cropped = 0
     for seed in range(12):  # pictures whose content leaves margins, and pictures it fills
         ex = data.make_example("image", "en", random.Random(seed))
         whole = reader(images=list(ex.images), return_tensors="pt")["image_grid_thw"].tolist()
@@ -303,6 +304,8 @@ def test_training_pictures_are_trimmed_only_when_asked(loaded):
         assert encode(ex, processor, random.Random(0), cfg)["image_grid_thw"].tolist() == whole
         trained = encode(ex, processor, random.Random(0), replace(cfg, trim_pictures=True))
         assert trained["image_grid_thw"].tolist() == cut
+        cropped += cut != whole
+    assert cropped  # the two settings were told apart
 
 
 # ---------------------------------------------------------------- decoding by hand == generate

@@ -354,9 +354,10 @@ def _load_pretrained(name: str, source: str, preset: Preset | None, device: str 
     modalities = preset.modalities if preset else _modalities(config, vision)
     ctx = _context_length(config) or (preset.context_length if preset else 32768)
     in_device = model.get_input_embeddings().weight.device
-    rt = Runtime(name, source, model, tokenizer, processor, preset, modalities, in_device, ctx)
-    rt.trim_margins = vision and reads_trimmed(source)
-    return rt
+    trim = vision and reads_trimmed(source)
+    return Runtime(
+        name, source, model, tokenizer, processor, preset, modalities, in_device, ctx, trim_margins=trim
+    )
 
 
 def _own_memory(model: Any) -> None:
