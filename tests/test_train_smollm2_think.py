@@ -173,3 +173,43 @@ def test_unrolled_slot_inputs_are_the_models_own_mix(tok, source):
     torch.testing.assert_close(soft.soft[0], first, rtol=1e-4, atol=1e-5)
     loss = st.batch_loss(tr, batch, soft)
     assert torch.isfinite(loss)
+
+
+def test_refined_soft_inputs_read_the_earlier_soft_inputs(tok, source):
+    from engine.runtimes.torch_runtime import smollm2_base_folder
+
+    cfg = replace(source.cfg, rank=2, soft_share=0.5)
+    tr = st.Trainee(smollm2_base_folder(), tok, cfg, torch.device("cpu"))
+    sig = st.signals(tok, cfg, tr.weight.shape[0])
+    e = st.render(
+        tok,
+        "What is 4 + 5 + 6?",
+        "First, 4 + 5 = 9.\nThen 9 + 6 = 15.\nSo the answer is 15.",
+        "\\boxed{15}",
+        "arith",
+    )
+    batch = st.collate([e, e], source.pad)
+    plain = st.plan_soft(tr, batch, sig, cfg, random.Random(3))
+    refined = st.plan_soft(tr, batch, sig, replace(cfg, soft_refine=1), random.Random(3))
+    # the same positions, weights and anchors; the inputs are computed again
+    for name in ("rows", "cols", "weight", "anchor"):
+        assert torch.equal(getattr(plain, name), getattr(refined, name))
+    first = [torch.nonzero(plain.rows == b)[0, 0].item() for b in (0, 1)]
+    later = [i for i in range(len(plain.rows)) if i not in first]
+    assert later, "the plan has more than one latent position a row"
+    # a row's first latent input reads plain tokens only: unchanged; the later ones read soft inputs
+    torch.testing.assert_close(refined.soft[first], plain.soft[first], rtol=1e-4, atol=1e-5)
+    moved = (refined.soft[later] - plain.soft[later]).norm(dim=-1) / plain.soft[later].norm(dim=-1)
+    assert (moved > 1e-3).any()
+    with torch.no_grad():  # a later input is p @ E after the earlier ones' mixes, recomputed by hand
+        i = later[0]
+        b, col = plain.rows[i].item(), plain.cols[i].item()
+        table = tr.table()
+        emb = F.embedding(batch.ids[b : b + 1, :col], table)
+        before = (plain.rows == b) & (plain.cols < col)
+        emb[0, plain.cols[before]] = st.mixed_inputs(plain, table)[before]
+        h = tr.hidden(emb, batch.mask[b : b + 1, :col])
+        expect = torch.softmax(h[0, -1] @ table.T, -1) @ table
+    torch.testing.assert_close(
+        refined.soft[i], expect, rtol=1e-3, atol=2e-4
+    )  # a batch of two against one row

@@ -121,6 +121,11 @@ class TrainConfig:
     alpha: int = 32
     soft: bool = True  # the two-pass soft-input step (False: the --no-soft ablation)
     soft_share: float = 0.3  # latent share of thinking positions, topped up with random spans
+    # no-grad passes that compute the soft inputs again with the previous pass's soft inputs in
+    # place (0: each from the distribution after the plain tokens). SwiReasoning feeds a latent
+    # step the mix of a distribution that itself read the soft inputs before it, so a run of
+    # latent steps compounds; each pass carries that one step further along a run.
+    soft_refine: int = 0
     window: int = 16  # SwirParams.window of the policy replay (the preset's W)
     horizon: int = 256  # max_new_tokens in the alpha/beta schedules
     chat_share: float = 0.2  # share of examples from self-distillation
@@ -595,11 +600,39 @@ def plan_soft(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig, rng: ra
             anchors += [a for _, _, a in mixes]
             policy, think = policy + len(mixes) - len(extra), think + k
     hidden = tr.weight.shape[1]
-    return SoftInputs(
+    out = SoftInputs(
         torch.tensor(rows, dtype=torch.long, device=dev), torch.tensor(cols, dtype=torch.long, device=dev),
         torch.tensor(weights, device=dev), torch.tensor(anchors, dtype=torch.long, device=dev),
         torch.cat(soft) if soft else torch.zeros(0, hidden, device=dev), policy, think,
     )  # fmt: skip
+    for _ in range(cfg.soft_refine if len(out.rows) else 0):
+        out = refine_soft(tr, batch, need, width, out)
+    return out
+
+
+def refine_soft(tr: Trainee, batch: Batch, need: list[int], width: int, soft: SoftInputs) -> SoftInputs:
+    """One no-grad pass over the rows `need` with `soft`'s mixes in place: every soft input is
+    computed again from the distribution at the position before it, which now reads the soft
+    inputs before it instead of the plain tokens. The positions, weights and anchors stay."""
+    local = {b: i for i, b in enumerate(need)}
+    at = torch.tensor([local[int(b)] for b in soft.rows], dtype=torch.long, device=soft.rows.device)
+    with torch.no_grad():
+        table = tr.table()
+        emb = F.embedding(batch.ids[need, :width], table).index_put(
+            (at, soft.cols), mixed_inputs(soft, table)
+        )
+        with autocast(tr):
+            h = tr.hidden(emb, batch.mask[need, :width])  # [B', T', H]
+        p = torch.softmax(h[at, soft.cols - 1].float() @ table.T, -1)  # [N, V]
+    return replace(soft, soft=p @ table)
+
+
+def mixed_inputs(soft: SoftInputs, table: torch.Tensor) -> torch.Tensor:
+    """What the model reads at each latent position: `w * soft + (1 - w) * E[anchor]`, or the plain
+    soft input where there is no anchor."""
+    w = soft.weight[:, None]  # [N, 1]
+    anchored = w * soft.soft + (1 - w) * table[soft.anchor.clamp(min=0)]  # [N, H]
+    return torch.where(soft.anchor[:, None] >= 0, anchored, soft.soft)
 
 
 def unroll_slots(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig) -> SoftInputs:
@@ -655,10 +688,7 @@ def batch_loss(tr: Trainee, batch: Batch, soft: SoftInputs | None) -> torch.Tens
     table = tr.table()  # [V + 2, H]
     emb = F.embedding(batch.ids, table)  # [B, T, H]
     if soft is not None and len(soft.rows):
-        w = soft.weight[:, None]  # [N, 1]
-        anchored = w * soft.soft + (1 - w) * table[soft.anchor.clamp(min=0)]  # [N, H]
-        mix = torch.where(soft.anchor[:, None] >= 0, anchored, soft.soft)
-        emb = emb.index_put((soft.rows, soft.cols), mix)
+        emb = emb.index_put((soft.rows, soft.cols), mixed_inputs(soft, table))
     with autocast(tr):
         h = tr.hidden(emb, batch.mask)  # [B, T, H]
         logits = h[batch.loss_rows, batch.loss_cols - 1] @ table.T  # [N, V + 2]
@@ -1005,7 +1035,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     ap.add_argument("--start-step", type=int, default=0, help="with --init-adapter: the step it stopped at")
     defaults = TrainConfig()
     for name in ("seed", "steps", "batch", "lr", "warmup", "rank", "alpha", "soft_share", "window",
-                 "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct", "one_step_share",
+                 "soft_refine", "chat_share", "cut_share", "replace_share", "explicit_first", "slot_ratio", "p_direct", "one_step_share",
                  "everyday_share", "focus_kinds", "focus_share", "history_share", "followup_share", "multi_share",
                  "distill_samples", "eval_n", "final_eval_n", "ckpt_every", "log_every", "device", "minutes"):  # fmt: skip
         value = getattr(defaults, name)
