@@ -213,3 +213,8 @@ def test_refined_soft_inputs_read_the_earlier_soft_inputs(tok, source):
     torch.testing.assert_close(
         refined.soft[i], expect, rtol=1e-3, atol=2e-4
     )  # a batch of two against one row
+    # a latent input at the row's last thinking position is read by no later position in the pass
+    last = e.think_to
+    edge = st.SoftInputs(torch.tensor([0]), torch.tensor([last]), torch.ones(1), torch.tensor([-1]),
+                         plain.soft[:1], 1, 1)  # fmt: skip
+    assert st.refine_soft(tr, batch, [0, 1], last, edge).soft.shape == plain.soft[:1].shape

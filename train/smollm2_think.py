@@ -616,11 +616,11 @@ def refine_soft(tr: Trainee, batch: Batch, need: list[int], width: int, soft: So
     inputs before it instead of the plain tokens. The positions, weights and anchors stay."""
     local = {b: i for i, b in enumerate(need)}
     at = torch.tensor([local[int(b)] for b in soft.rows], dtype=torch.long, device=soft.rows.device)
+    read = soft.cols < width  # an input at a row's last thinking position is read by no later one here
     with torch.no_grad():
         table = tr.table()
-        emb = F.embedding(batch.ids[need, :width], table).index_put(
-            (at, soft.cols), mixed_inputs(soft, table)
-        )
+        emb = F.embedding(batch.ids[need, :width], table)
+        emb = emb.index_put((at[read], soft.cols[read]), mixed_inputs(soft, table)[read])
         with autocast(tr):
             h = tr.hidden(emb, batch.mask[need, :width])  # [B', T', H]
         p = torch.softmax(h[at, soft.cols - 1].float() @ table.T, -1)  # [N, V]
