@@ -49,12 +49,14 @@ class _Number:
 
 
 def parse_number(text: str) -> tuple[Fraction, int, bool]:
-    """`8,50` -> (17/2, 2, True); `1,500` and `1.500` are thousands; `2.5` -> (5/2, 1, False)."""
+    """`8,50` -> (17/2, 2, True); `1,500` and `1.500` are thousands; `2.5` -> (5/2, 1, False);
+    `0.125` -> (1/8, 3, False): no thousands-grouped number starts with a 0."""
     seps = [c for c in text if c in ".,"]
     if not seps:
         return Fraction(int(text)), 0, False
     groups = re.split(r"[.,]", text)
-    if len(set(seps)) == 1 and (len(seps) > 1 or len(groups[-1]) == 3):
+    grouped = len(seps) > 1 or (len(groups[-1]) == 3 and not groups[0].startswith("0"))
+    if len(set(seps)) == 1 and grouped:
         if all(len(g) == 3 for g in groups[1:]) and len(groups[0]) <= 3:
             return Fraction(int("".join(groups))), 0, False  # thousands separators only
         raise ValueError(text)

@@ -41,6 +41,8 @@ from engine.prompt import Turn
         ("R$ 8,50 + R$ 1,50 =", "R$ 10"),
         ("1,500 + 250 =", "1750"),  # thousands separators
         ("1.000 - 350 =", "650"),
+        ("0.125 × 25 =", "3.125"),  # a leading 0: decimals, not a thousands group
+        ("0,250 × 4 =", "1"),
         ("5 - 8 =", "-3"),
         ("Check: 68 + 13 =", "81"),
     ],
@@ -74,6 +76,8 @@ def test_numbers_read_as_people_write_them():
     assert parse_number("2.5") == (Fraction(5, 2), 1, False)
     assert parse_number("1,234,567") == (Fraction(1234567), 0, False)
     assert parse_number("1.234,5") == (Fraction(12345, 10), 1, True)
+    assert parse_number("0.125") == (Fraction(1, 8), 3, False)
+    assert parse_number("0,500") == (Fraction(1, 2), 3, True)
     with pytest.raises(ValueError):
         parse_number("1,23,4")
 
