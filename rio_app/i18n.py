@@ -11,6 +11,9 @@ engine (those reach the user as they are).
 
 from __future__ import annotations
 
+import string
+from typing import Any
+
 import gradio as gr
 
 from engine.models.presets import PRESETS, REASONS
@@ -85,8 +88,8 @@ EN: dict[str, str] = {
     "method_cot": "CoT (sampled)",
     "method_cot_greedy": "CoT (greedy)",
     # server-built text
-    "thinking_title": "Thinking · {latent} latent / {explicit} explicit steps · {switches} switches",
-    "thinking_title_stopped": "Thinking (stopped) · {latent} latent / {explicit} explicit steps · {switches} switches",
+    "thinking_title": "Thinking · {latent} latent / {explicit} explicit steps · {switches} {switches:switch|switches}",
+    "thinking_title_stopped": "Thinking (stopped) · {latent} latent / {explicit} explicit steps · {switches} {switches:switch|switches}",
     "cancelled_note": "Stopped: this is what the model wrote before you stopped it.",
     "unloaded_note": "Stopped: the model was unloaded (another model was loaded, or the app is shutting down). This is what it wrote before that.",
     "error_note": "The run failed: {message}",
@@ -116,7 +119,6 @@ EN: dict[str, str] = {
     "already_loaded": "{name} is already loaded.",
     "limits_line": "Images up to {image_mb} MB; videos up to {video_mb} MB, {seconds} s, {frames} frames sampled.",
     "race_waiting": "waiting for the other run…",
-    "race_done": "{tokens} tokens · {seconds} s · {tps} tok/s · {switches} switches",
     "race_winner": "Fewer tokens: {name} ({delta} fewer).",
     "race_tie": "Both runs used the same number of tokens.",
     "race_only_answer": "Only {name} wrote an answer.",
@@ -139,7 +141,7 @@ EN: dict[str, str] = {
     "stop_unloaded": "the model was unloaded",
     "stop_error": "an error",
     "reference_quirks": "Reference quirks (the reference implementation exactly, for parity: the switch cap can re-arm)",
-    "early_close_forced": "The thinking was closed by the switch cap after {cap} switches, not by the model, and only {tokens} answer tokens followed: the answer may be premature.",
+    "early_close_forced": "The thinking was closed by the switch cap after {cap} {cap:switch|switches}, not by the model, and only {tokens} answer {tokens:token|tokens} followed: the answer may be premature.",
     "early_close_budget": "The answer budget ran out after the termination words ({tokens} answer tokens): the answer may be cut short.",
     "retry_cot": "Retry with CoT",
     "system_prompt": "System prompt (empty = none)",
@@ -213,8 +215,8 @@ PT: dict[str, str] = {
     "race_b": "CoT",
     "method_cot": "CoT (amostrada)",
     "method_cot_greedy": "CoT (gulosa)",
-    "thinking_title": "Pensamento · {latent} passos latentes / {explicit} explícitos · {switches} trocas",
-    "thinking_title_stopped": "Pensamento (interrompido) · {latent} passos latentes / {explicit} explícitos · {switches} trocas",
+    "thinking_title": "Pensamento · {latent} {latent:passo latente|passos latentes} / {explicit} explícitos · {switches} {switches:troca|trocas}",
+    "thinking_title_stopped": "Pensamento (interrompido) · {latent} {latent:passo latente|passos latentes} / {explicit} explícitos · {switches} {switches:troca|trocas}",
     "cancelled_note": "Interrompido: isto é o que o modelo escreveu antes de você pará-lo.",
     "unloaded_note": "Interrompido: o modelo foi descarregado (outro modelo foi carregado ou o app está sendo encerrado). Isto é o que ele escreveu antes disso.",
     "error_note": "A execução falhou: {message}",
@@ -244,7 +246,6 @@ PT: dict[str, str] = {
     "already_loaded": "{name} já está carregado.",
     "limits_line": "Imagens até {image_mb} MB; vídeos até {video_mb} MB, {seconds} s, {frames} quadros amostrados.",
     "race_waiting": "aguardando a outra execução…",
-    "race_done": "{tokens} tokens · {seconds} s · {tps} tok/s · {switches} trocas",
     "race_winner": "Menos tokens: {name} ({delta} a menos).",
     "race_tie": "As duas execuções usaram o mesmo número de tokens.",
     "race_only_answer": "Só {name} escreveu uma resposta.",
@@ -266,7 +267,7 @@ PT: dict[str, str] = {
     "stop_unloaded": "o modelo foi descarregado",
     "stop_error": "um erro",
     "reference_quirks": "Peculiaridades da referência (a implementação de referência exata, para comparação: o limite de trocas pode se rearmar)",
-    "early_close_forced": "O pensamento foi fechado pelo limite de trocas após {cap} trocas, não pelo modelo, e só {tokens} tokens de resposta vieram depois: a resposta pode ser prematura.",
+    "early_close_forced": "O pensamento foi fechado pelo limite de trocas após {cap} {cap:troca|trocas}, não pelo modelo, e só {tokens} {tokens:token|tokens} de resposta {tokens:veio|vieram} depois: a resposta pode ser prematura.",
     "early_close_budget": "O orçamento de resposta acabou após as palavras de término ({tokens} tokens de resposta): a resposta pode estar cortada.",
     "retry_cot": "Tentar de novo com CoT",
     "system_prompt": "Prompt de sistema (vazio = nenhum)",
@@ -295,11 +296,26 @@ STRINGS: dict[str, dict[str, str]] = {"en": EN, "pt-BR": PT}
 I18N = gr.I18n(**STRINGS)
 
 
+class _Plural(string.Formatter):
+    """`str.format` plus one spec for words that follow a count: `{n:switch|switches}` gives the
+    word before the bar when n is 1 and the one after it otherwise (both languages here agree
+    on that rule)."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        one, bar, other = format_spec.partition("|")
+        if bar:
+            return one if value == 1 else other
+        return super().format_field(value, format_spec)
+
+
+_PLURAL = _Plural()
+
+
 def t(key: str, lang: str = "en", **fields: object) -> str:
     """The string `key` in `lang` (English when missing), with `fields` filled in."""
     table = STRINGS.get(lang, EN)
     text = table.get(key) or EN[key]
-    return text.format(**fields) if fields else text
+    return _PLURAL.format(text, **fields) if fields else text
 
 
 def lang_of(request: gr.Request | None) -> str:

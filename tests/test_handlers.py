@@ -130,11 +130,27 @@ def test_streaming_order_and_thinking_metadata():
     final = frames[-1]
     meta = final[1]["metadata"]
     assert meta["status"] == "done" and meta["duration"] >= 0
-    assert "2 latent / 2 explicit" in meta["title"] and "1 switches" in meta["title"]
+    assert "2 latent / 2 explicit" in meta["title"] and meta["title"].endswith("· 1 switch")
     assert plain_text(final[1]["content"]) == "Let me see"  # the </think> marker is never shown
     assert plain_text(final[2]["content"]) == "The answer is 4."
     assert session.last_run is not None and len(session.last_run.trace["steps"]) == len(SCRIPT)
     assert session.last_run.trace["prompt_token_ids"] == [1, 2, 3]  # from the run's Started event
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "title", "note"),
+    [
+        ("en", 1, "1 latent / 5 explicit steps · 1 switch", "after 1 switch, not by the model, and only 1 answer token followed"),
+        ("en", 2, "2 latent / 5 explicit steps · 2 switches", "after 2 switches, not by the model, and only 2 answer tokens followed"),
+        ("pt-BR", 1, "1 passo latente / 5 explícitos · 1 troca", "após 1 troca, não pelo modelo, e só 1 token de resposta veio"),
+        ("pt-BR", 0, "0 passos latentes / 5 explícitos · 0 trocas", "após 0 trocas, não pelo modelo, e só 0 tokens de resposta vieram"),
+    ],
+)  # fmt: skip
+def test_counted_words_agree_with_their_count(lang, n, title, note):
+    from rio_app.i18n import t
+
+    assert t("thinking_title", lang, latent=n, explicit=5, switches=n).endswith(title)
+    assert note in t("early_close_forced", lang, cap=n, tokens=n)
 
 
 def test_latent_tokens_are_marked_with_their_mix_and_model_text_is_escaped():
