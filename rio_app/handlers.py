@@ -98,9 +98,15 @@ class Frame:
     stats: dict = field(default_factory=dict)
 
     @property
+    def finished(self) -> bool:
+        """The run ended on its own (not stopped by the visitor, a model switch or an error)."""
+        s = self.view.summary
+        return s is not None and s.stop_reason not in ("cancelled", "unloaded", "error")
+
+    @property
     def early_close(self) -> bool:
         s = self.view.summary
-        return s is not None and s.early_close and s.stop_reason not in ("cancelled", "unloaded")
+        return self.finished and s is not None and s.early_close
 
 
 def _chart_for(started: Started, settings: DecodeSettings, lang: str, title: str | None) -> dict:
@@ -421,7 +427,9 @@ class Handlers:
             if isinstance(session, Session):
                 self._keep(session, frame, settings, lang)
             update[chat.card] = _card(frame, lang)
-            update[chat.retry_cot] = gr.update(visible=frame.early_close)
+            # after every finished SwiReasoning answer, not only an early close: a run can also go
+            # wrong in its latent spans (a small model that stays latent writes spaces and colons)
+            update[chat.retry_cot] = gr.update(visible=settings.method == "swir" and frame.finished)
             yield update
         yield nothing(chat.chatbot)
 

@@ -325,6 +325,19 @@ def test_a_sampled_run_without_a_seed_gets_one_that_it_records():
     assert seed is not None and v.session.last_run.trace["settings"]["seed"] == seed
 
 
+@pytest.mark.parametrize(
+    ("method", "stop", "offered"),
+    [("swir", "eos", True), ("swir", "max_new_tokens", True), ("cot", "eos", False), ("swir", "cancelled", False)],
+)
+def test_retry_with_cot_follows_every_finished_swir_answer(method, stop, offered):
+    """Not only an early close: a SwiR run can also go wrong inside its latent spans."""
+    v = Visitor(FakeBackend(done=summary(6, 2, stop)))
+    v.send("2+2?", method=method)
+    last = v.outs[-2]
+    assert "rio-card-warn" not in last[v.page.chat.card]
+    assert last[v.page.chat.retry_cot]["visible"] is offered
+
+
 def test_early_close_is_said_in_the_chat_and_the_card_and_offers_retry_with_cot():
     forced = summary(6, 2, thinking_end="convergence", answer_tokens=2)
     backend = FakeBackend(done=forced)
