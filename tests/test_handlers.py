@@ -327,7 +327,12 @@ def test_a_sampled_run_without_a_seed_gets_one_that_it_records():
 
 @pytest.mark.parametrize(
     ("method", "stop", "offered"),
-    [("swir", "eos", True), ("swir", "max_new_tokens", True), ("cot", "eos", False), ("swir", "cancelled", False)],
+    [
+        ("swir", "eos", True),
+        ("swir", "max_new_tokens", True),
+        ("cot", "eos", False),
+        ("swir", "cancelled", False),
+    ],
 )
 def test_retry_with_cot_follows_every_finished_swir_answer(method, stop, offered):
     """Not only an early close: a SwiR run can also go wrong inside its latent spans."""
