@@ -78,6 +78,7 @@ class _Tally:
     after_injection: int = 0
     trigger: str | None = None  # the last words the switch-count control queued
     thinking_end: ThinkingEnd | None = None
+    end_agreed: bool = False  # the injected `</think>` was the model's own choice too
     after_end: int = 0  # tokens after the thinking ended
     answer_phase: int = 0
     computed: int = 0
@@ -95,6 +96,7 @@ class _Tally:
             self.after_end += not step.injected
         elif step.injected and (end_think is None or step.token_id == end_think):
             self.thinking_end = self.trigger  # type: ignore[assignment]
+            self.end_agreed = d.agreed and end_think is not None
         elif not step.injected and end_think is not None and step.token_id == end_think:
             self.thinking_end = "model"
         self.trigger = d.trigger or self.trigger
@@ -289,6 +291,7 @@ class Row:
             prompt_tokens=len(self.prompt_ids), elapsed_s=end - self.t_start,
             to_latent_switches=tally.to_latent, injected_tokens=tally.injected,
             after_injection_tokens=tally.after_injection, thinking_end=tally.thinking_end,
+            model_chose_end=tally.end_agreed,
             answer_tokens=tally.answer_tokens, computed_tokens=tally.computed,
         )  # fmt: skip
 

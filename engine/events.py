@@ -115,16 +115,20 @@ class Summary:
     injected_tokens: int = 0
     after_injection_tokens: int = 0  # tokens the model chose after the first injected word
     thinking_end: ThinkingEnd | None = None
+    # the switch-count control's `</think>` went in at a step where the model had chosen
+    # `</think>` itself: the cap closed nothing the model meant to go on with
+    model_chose_end: bool = False
     answer_tokens: int = 0  # tokens after the thinking block (all of them without one)
     computed_tokens: int = 0  # tokens the calculator wrote (results after the model's `=`)
 
     @property
     def early_close(self) -> bool:
         """The thinking may have been closed before the model was done: the answer
-        budget ran out, or injected words closed it and the model ended a short answer."""
+        budget ran out, or injected words closed it where the model had not chosen to close
+        it too, and the model ended a short answer."""
         if self.stop_reason == "answer_budget":
             return True
-        forced = self.thinking_end in ("convergence", "termination")
+        forced = self.thinking_end in ("convergence", "termination") and not self.model_chose_end
         return forced and self.stop_reason == "eos" and self.answer_tokens < SHORT_ANSWER_TOKENS
 
     def record(self) -> dict:
@@ -143,6 +147,7 @@ class Summary:
             "injected_tokens": self.injected_tokens,
             "after_forced_tokens": self.after_injection_tokens,
             "thinking_end": self.thinking_end,
+            "model_chose_end": self.model_chose_end,
             "answer_tokens": self.answer_tokens,
             "early_close": self.early_close,
             "computed_tokens": self.computed_tokens,

@@ -83,6 +83,7 @@ class Decision:
     mix: Mix
     budget_done: bool  # the answer budget ran out: the sequence ends here
     trigger: str | None = None  # "convergence"/"termination" when this step queued those words
+    agreed: bool = False  # an injected token that the model had chosen itself this step
 
 
 def schedule(w0: float, t: int, max_new_tokens: int) -> float:
@@ -140,6 +141,7 @@ def policy_step(
         mix=mix,
         budget_done=budget == 0,
         trigger=trigger,
+        agreed=injected and chosen == token,
     )
     return new_state, decision
 

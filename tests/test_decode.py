@@ -257,3 +257,44 @@ def test_truncated_mix_keeps_the_smallest_set_and_falls_back_to_exact_when_flat(
     torch.testing.assert_close(soft_embedding(peaked, embed, 0.99, None), expected)
     flat = torch.softmax(torch.zeros(4000), -1)  # the set would be most of the vocabulary
     torch.testing.assert_close(soft_embedding(flat, embed, 0.99, None), flat @ embed)
+
+
+@pytest.mark.parametrize("model_closes", [True, False])
+def test_a_cap_close_where_the_model_chose_end_think_too_is_not_an_early_close(
+    tiny_moe_runtime, model_closes
+):
+    """The control's `</think>` goes in at step 2; the model's own choice there is `</think>`
+    or an ordinary token. Only the second is a thinking closed before the model was done."""
+    tok, vocab = tiny_moe_runtime.tokenizer, tiny_moe_runtime.vocab_size
+    plain = [
+        i
+        for i in range(300, vocab)
+        if i not in tiny_moe_runtime.math_ids and i not in tiny_moe_runtime.eos_ids
+    ]
+    end, nl, eos = (
+        tiny_moe_runtime.token_id("</think>"),
+        tokens.linebreak_id(tok),
+        tok.eos_token_id,
+    )
+    own = end if model_closes else plain[1]
+    # step 0 latent; step 1 more certain (a switch: the cap of 1 queues `</think>`) on a line
+    # break, so the strict control injects at step 2 at once; then one answer token and EOS
+    script = [logits_with(plain[0], 2.0, vocab), logits_with(nl, 40.0, vocab), logits_with(own, 40.0, vocab),
+              logits_with(plain[2], 40.0, vocab), logits_with(eos, 40.0, vocab)]  # fmt: skip
+    model = ScriptedLM(torch.randn(vocab, 8, generator=torch.Generator().manual_seed(0)), script)
+    rt = Runtime(
+        "scripted", "scripted", model, tok, None, None, frozenset({"text"}), torch.device("cpu"), 1000
+    )
+    settings = DecodeSettings(
+        method="swir", max_new_tokens=8, sampling=SamplingParams(greedy=True),
+        swir=SwirParams(window=10_000, max_switch_count=1),
+    )  # fmt: skip
+    events = list(decode(rt, {"input_ids": torch.tensor([[plain[0]]])}, settings))
+    steps = [e for e in events if isinstance(e, Step)]
+    summary = events[-1].summary
+    assert [s.token_id for s in steps] == [plain[0], nl, end, plain[2], eos]
+    assert [s.injected for s in steps] == [False, False, True, False, False]
+    assert summary.thinking_end == "convergence" and summary.stop_reason == "eos"
+    assert summary.model_chose_end is model_closes
+    assert summary.early_close is not model_closes
+    assert summary.record()["early_close"] is not model_closes

@@ -89,6 +89,15 @@ def test_strict_injected_end_think_locks():
     assert d.token == IDS.end_think and d.injected and s.locked
 
 
+@pytest.mark.parametrize("variant", ["reference", "strict"])
+@pytest.mark.parametrize(("chosen", "agreed"), [(IDS.end_think, True), (TOK, False)])
+def test_an_injected_token_the_model_chose_too_is_marked_agreed(variant, chosen, agreed):
+    state = SwirState(mode="explicit", ref_h=1.0, queue=(IDS.end_think,))
+    cfg = SwirParams(variant=variant)
+    _, d = policy_step(state, 5, 1.0, chosen, is_math=False, ids=IDS, cfg=cfg, max_new_tokens=MAX)
+    assert d.token == IDS.end_think and d.injected and d.agreed is agreed
+
+
 def test_math_token_forces_explicit_step_and_keeps_policy_mode():
     (_, d0), (s1, d1) = run([2.0, 3.0], math=[False, True])
     assert s1.mode == "latent"
