@@ -171,6 +171,13 @@ def test_unrolled_slot_inputs_are_the_models_own_mix(tok, source):
         h = tr.hidden(F.embedding(batch.ids[:1, :at], table), batch.mask[:1, :at])
         first = torch.softmax(h[0, -1] @ table.T, -1) @ table
     torch.testing.assert_close(soft.soft[0], first, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():  # the second reads the first as it was mixed (alpha, <think>)
+        emb = F.embedding(batch.ids[:1, : at + 1], table)
+        emb[0, at] = soft.weight[0] * soft.soft[0] + (1 - soft.weight[0]) * table[sig.ids.think]
+        h = tr.hidden(emb, batch.mask[:1, : at + 1])
+        second = torch.softmax(h[0, -1] @ table.T, -1) @ table
+    assert soft.anchor[0] == sig.ids.think and soft.anchor[1] == -1 and soft.weight[1] == 1
+    torch.testing.assert_close(soft.soft[1], second, rtol=1e-4, atol=1e-5)
     loss = st.batch_loss(tr, batch, soft)
     assert torch.isfinite(loss)
 

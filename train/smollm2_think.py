@@ -514,6 +514,13 @@ class SoftInputs:
     think: int  # thinking positions in the batch
     slots: int = 0  # positions of soft inputs that replace lines (`unroll_slots`)
 
+    @staticmethod
+    def empty(hidden: int, device: torch.device) -> SoftInputs:
+        ids = torch.zeros(0, dtype=torch.long, device=device)
+        return SoftInputs(
+            ids, ids, torch.zeros(0, device=device), ids, torch.zeros(0, hidden, device=device), 0, 0
+        )
+
     def __add__(self, other: SoftInputs) -> SoftInputs:
         return SoftInputs(
             torch.cat([self.rows, other.rows]), torch.cat([self.cols, other.cols]),
@@ -642,45 +649,44 @@ def unroll_slots(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig) -> S
     `<think>` anchor), the last as it leaves (beta schedule, `</think>` anchor)."""
     dev = batch.ids.device
     rows = [b for b, e in enumerate(batch.examples) if e.slot[1] > 0]
-    out: list[tuple[int, int, float, int]] = []
-    vecs: list[torch.Tensor] = []
-    if rows:
-        slots = [batch.examples[b].slot for b in rows]
-        width = max(at + m for at, m in slots)
-        with torch.no_grad():
-            table = tr.table()
-            emb = F.embedding(batch.ids[rows, :width], table)  # [B', W, H]
-            mask = batch.mask[rows, :width]
-            for i in range(max(m for _, m in slots)):
-                live = [k for k, (_, m) in enumerate(slots) if i < m]
-                cols = [slots[k][0] + i for k in live]
-                reach = max(cols)  # the positions before each slot input are all that is read
-                with autocast(tr):
-                    h = tr.hidden(emb[live, :reach], mask[live, :reach])  # [L, reach, H]
-                before = h[torch.arange(len(live), device=dev), torch.tensor(cols, device=dev) - 1]
-                vec = torch.softmax(before.float() @ table.T, -1) @ table  # [L, H]
-                for j, k in enumerate(live):
-                    e, at = batch.examples[rows[k]], cols[j]
-                    t = at - e.think_from
-                    w, anchor = 1.0, None
-                    if i == 0:
-                        w, anchor = schedule(sig.params.alpha0, t, cfg.horizon), sig.ids.think
-                    elif i == slots[k][1] - 1:
-                        w, anchor = schedule(sig.params.beta0, t, cfg.horizon), sig.ids.end_think
-                    mix = vec[j] if anchor is None else w * vec[j] + (1 - w) * table[anchor]
-                    emb[k, at] = mix
-                    out.append(
-                        (rows[k], at, w if anchor is not None else 1.0, -1 if anchor is None else anchor)
-                    )
-                    vecs.append(vec[j])
-    hidden = tr.weight.shape[1]
-    return SoftInputs(
-        torch.tensor([o[0] for o in out], dtype=torch.long, device=dev),
-        torch.tensor([o[1] for o in out], dtype=torch.long, device=dev),
-        torch.tensor([o[2] for o in out], device=dev),
-        torch.tensor([o[3] for o in out], dtype=torch.long, device=dev),
-        torch.stack(vecs) if vecs else torch.zeros(0, hidden, device=dev), 0, 0, len(out),
-    )  # fmt: skip
+    out = SoftInputs.empty(tr.weight.shape[1], dev)
+    if not rows:
+        return out
+    batch_row = torch.tensor(rows, dtype=torch.long, device=dev)  # a slot row's index in the batch
+    slots = [batch.examples[b].slot for b in rows]
+    width = max(at + m for at, m in slots)
+    with torch.no_grad():
+        table = tr.table()
+        emb = F.embedding(batch.ids[rows, :width], table)  # [B', W, H]
+        mask = batch.mask[rows, :width]
+        for i in range(max(m for _, m in slots)):
+            live = [k for k, (_, m) in enumerate(slots) if i < m]
+            cols = torch.tensor([slots[k][0] + i for k in live], device=dev)
+            reach = int(cols.max())  # the positions before each slot input are all that is read
+            with autocast(tr):
+                h = tr.hidden(emb[live, :reach], mask[live, :reach])  # [L, reach, H]
+            before = h[torch.arange(len(live), device=dev), cols - 1]
+            mixes = [_slot_mix(i, slots[k][1], int(c) - batch.examples[rows[k]].think_from, sig, cfg)
+                     for k, c in zip(live, cols, strict=True)]  # fmt: skip
+            step = SoftInputs(  # rows: the slot rows' own indices (of `emb`) until added to `out`
+                torch.tensor(live, dtype=torch.long, device=dev), cols,
+                torch.tensor([w for w, _ in mixes], device=dev),
+                torch.tensor([a for _, a in mixes], dtype=torch.long, device=dev),
+                torch.softmax(before.float() @ table.T, -1) @ table, 0, 0, len(live),
+            )  # fmt: skip
+            emb = emb.index_put((step.rows, step.cols), mixed_inputs(step, table))
+            out += replace(step, rows=batch_row[step.rows])
+    return out
+
+
+def _slot_mix(i: int, m: int, t: int, sig: Signals, cfg: TrainConfig) -> tuple[float, int]:
+    """(weight, anchor) of slot input `i` of `m` at thinking step `t`: entering latent mode
+    (alpha, `<think>`), leaving it (beta, `</think>`), or the plain soft input (1, -1)."""
+    if i == 0 and sig.ids.think is not None:
+        return schedule(sig.params.alpha0, t, cfg.horizon), sig.ids.think
+    if i == m - 1 and i > 0 and sig.ids.end_think is not None:
+        return schedule(sig.params.beta0, t, cfg.horizon), sig.ids.end_think
+    return 1.0, -1
 
 
 def batch_loss(tr: Trainee, batch: Batch, soft: SoftInputs | None) -> torch.Tensor:
