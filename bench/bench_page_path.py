@@ -43,7 +43,7 @@ def questions(n: int) -> list[str]:
     return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines()[:n]]
 
 
-def engine_rate(backend, question: str, settings) -> tuple[int, float]:
+def backend_run(backend, question: str, settings) -> tuple[int, float]:
     t0 = time.perf_counter()
     for ev in backend.chat([Turn("user", question)], settings):
         if isinstance(ev, Done):
@@ -51,7 +51,7 @@ def engine_rate(backend, question: str, settings) -> tuple[int, float]:
     return tokens, time.perf_counter() - t0
 
 
-def page_rate(h, page, question: str, values: dict) -> tuple[int, float, int]:
+def handler_run(h, page, question: str, values: dict) -> tuple[int, float, int]:
     session = new_session()
     history = h.take_message({"text": question, "files": []}, [], session)[page.chat.chatbot]
     t0, frames = time.perf_counter(), 0
@@ -74,21 +74,21 @@ def main() -> None:
     settings = replace(settings, sampling=replace(settings.sampling, greedy=True))
     values = widget_values(settings)
     qs = questions(args.questions)
-    engine_page(backend, h, page, qs[:1], settings, values)  # warm-up, not counted
-    ratios, eng_rates, page_rates, frame_counts = [], [], [], []
+    both_paths(backend, h, page, qs[:1], settings, values)  # warm-up, not counted
+    ratios, eng_rates, handler_runs, frame_counts = [], [], [], []
     for _ in range(args.repeats):
-        e_tok, e_s, p_tok, p_s = engine_page(backend, h, page, qs, settings, values, frame_counts)
+        e_tok, e_s, p_tok, p_s = both_paths(backend, h, page, qs, settings, values, frame_counts)
         if e_tok != p_tok:
             raise SystemExit(f"the two paths decoded different lengths ({e_tok} vs {p_tok} tokens)")
         eng_rates.append(e_tok / e_s)
-        page_rates.append(p_tok / p_s)
-        ratios.append(page_rates[-1] / eng_rates[-1])
+        handler_runs.append(p_tok / p_s)
+        ratios.append(handler_runs[-1] / eng_rates[-1])
     med = statistics.median
     rows = [
         "| path | tokens/s (median of repeats) |",
         "|---|---:|",
         f"| the backend's `chat` | {med(eng_rates):.1f} |",
-        f"| the chat handler (`Handlers.respond`, {med(frame_counts):.0f} frames a run) | {med(page_rates):.1f} |",
+        f"| the chat handler (`Handlers.respond`, {med(frame_counts):.0f} frames a run) | {med(handler_runs):.1f} |",
         f"| **handler ÷ backend** | **{med(ratios):.3f}×** ({', '.join(f'{r:.3f}' for r in ratios)}) |",
     ]
     head = (
@@ -101,13 +101,13 @@ def main() -> None:
     Path(args.out).write_text(text, encoding="utf-8")
 
 
-def engine_page(backend, h, page, qs, settings, values, frame_counts=None) -> tuple[int, float, int, float]:
+def both_paths(backend, h, page, qs, settings, values, frame_counts=None) -> tuple[int, float, int, float]:
     """Each question through the backend, then through the handler: (tokens, seconds) of each."""
     e_tok = e_s = p_tok = p_s = 0.0
     for q in qs:
-        n, s = engine_rate(backend, q, settings)
+        n, s = backend_run(backend, q, settings)
         e_tok, e_s = e_tok + n, e_s + s
-        n, s, frames = page_rate(h, page, q, values)
+        n, s, frames = handler_run(h, page, q, values)
         p_tok, p_s = p_tok + n, p_s + s
         if frame_counts is not None:
             frame_counts.append(frames)

@@ -674,7 +674,7 @@ def unroll_slots(tr: Trainee, batch: Batch, sig: Signals, cfg: TrainConfig) -> S
                 torch.tensor([a for _, a in mixes], dtype=torch.long, device=dev),
                 torch.softmax(before.float() @ table.T, -1) @ table, 0, 0, len(live),
             )  # fmt: skip
-            emb = emb.index_put((step.rows, step.cols), mixed_inputs(step, table))
+            emb.index_put_((step.rows, step.cols), mixed_inputs(step, table))
             out += replace(step, rows=batch_row[step.rows])
     return out
 
