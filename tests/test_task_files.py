@@ -1,5 +1,5 @@
 """The hand-written evaluation sets load through the evaluator as a user's file would, and say
-what the model cards count them as: whole-number answers, en or pt-BR, ids unique across the
+what the model cards count them as: numbers as answers (whole, or with a decimal point), en or pt-BR, ids unique across the
 sets, follow-ups and questions asked after others with their earlier turns, each with its answer."""
 
 import re
@@ -16,7 +16,7 @@ EVERYDAY = sorted((Path(__file__).resolve().parent.parent / "tasks" / "everyday"
 def test_hand_written_set_is_well_formed(path):
     tasks = load_tasks(path)
     for t in tasks:
-        assert re.fullmatch(r"\d+", t.answer), (t.where, t.answer)
+        assert re.fullmatch(r"\d+(\.\d+)?", t.answer), (t.where, t.answer)
         assert t.lang in ("en", "pt-BR"), (t.where, t.lang)
         if t.kind in ("followup", "everyday_after"):  # earlier questions, each with its answer
             roles = [turn.role for turn in t.history]
