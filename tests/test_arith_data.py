@@ -94,6 +94,8 @@ ORACLE = {
     "ph_split": lambda n, each: each,
     "ph_compare": lambda a, b: a - b,
     "ph_known": lambda which, v: v * (12, 7, 12, 60, 5)[which],
+    "rt_over": lambda which, period, v: v * RT_COUNT[ad.RT_DOING["en"][which][0]][period],
+    "rt_back": lambda which, period, v: v,  # the total is v times the period's count
     "fu_more": lambda n, v, k: (n + k) * v,
     "fu_instead": lambda n, v, w: n * w,
     "fu_change": lambda n, v, bill: bill - n * v,
@@ -133,6 +135,7 @@ ORACLE = {
     "mu_classes": lambda g, s, c: g * s + c,
     "mu_unit_price": lambda t, n, m: m * t // n,
 }
+RT_COUNT = {"day": (7, 14, 5), "month": (12, 6)}  # a week, two weeks, Monday to Friday; a year, half a year
 EARLIER = {  # the first question's answer, which the follow-up's earlier turn boxes
     "fu_more": lambda n, v, k: n * v, "fu_instead": lambda n, v, w: n * v, "fu_change": lambda n, v, b: n * v,
     "fu_left_more": lambda a, b, c: a - b, "fu_got_less": lambda a, b, c: a + b,
@@ -247,7 +250,13 @@ def test_every_sampler_keeps_its_numbers_easy():
                 nums = v.sample(rng)
                 assert all(isinstance(x, int) and x >= 0 for x in nums), (v.name, nums)
                 answer = ORACLE[v.name](*nums)
-                if v.kind in (ad.EVERYDAY, ad.PHRASED, ad.FOLLOWUP, ad.MULTI):  # the calculator: whole
+                if v.kind in (
+                    ad.EVERYDAY,
+                    ad.PHRASED,
+                    ad.FOLLOWUP,
+                    ad.MULTI,
+                    ad.RATES,
+                ):  # the calculator: whole
                     assert isinstance(answer, int) and answer >= 1, (v.name, nums)
                     if v.kind == ad.FOLLOWUP and v.name not in ("fu_change", "fu_need"):
                         assert answer >= 2 and EARLIER[v.name](*nums) >= 2, (v.name, nums)  # never "1 apples"
@@ -525,6 +534,35 @@ def test_phrased_english_verbs_agree_with_their_subject(phrased):
     bad = re.compile(r"\b(I|We|we) (has|does|puts|packs|wants|shares|divides|pays)\b|\bEu (comprou|tem|deu|vendeu)\b"
                      r"|\bNós (comprou|tem|tinha|deu)\b")  # fmt: skip
     assert not [p.question for p in phrased if bad.search(p.question)]
+
+
+@pytest.fixture(scope="module")
+def rates() -> list[ad.Problem]:
+    return ad.generate(600, seed=3, kinds=(ad.RATES,)) + ad.generate(
+        40, seed=3, split="heldout", kinds=(ad.RATES,)
+    )
+
+
+def test_rates_are_their_own_stream_and_say_the_period_first(rates):
+    """Amounts over periods: their own stream and split, both variants in both languages, the
+    oracle's answer; the period's count is never in the question ("a week", not "7 days") and the
+    first thinking line says it; the total is multiplied by it, or divided back per day or month."""
+    _assert_own_stream(rates, ad.RATES, 600)
+    facts = {"en": ("a week has 7 days.", "two weeks have 14 days.", "Monday to Friday is 5 days.",
+                    "a year has 12 months.", "half a year is 6 months."),
+             "pt-BR": ("uma semana tem 7 dias.", "duas semanas têm 14 dias.", "de segunda a sexta são 5 dias.",
+                       "um ano tem 12 meses.", "meio ano são 6 meses.")}  # fmt: skip
+    said = {"en": set(), "pt-BR": set()}
+    for p in rates:
+        _assert_answered_in_named_lines(p)
+        lines = p.thinking.split("\n")
+        fact = next(f for f in facts[p.lang] if lines[0].endswith(f))
+        count = int(re.search(r"\d+", fact).group())
+        op = "×" if p.params[0] == "rt_over" else "÷"
+        assert re.search(rf"\d+ {op} {count} = \d+\.$", lines[1]), (p.question, lines[1])
+        assert not re.search(r"\b\d+ (days|dias)\b", p.question), p.question
+        said[p.lang].add(re.sub(r"[$R]*\s?\d+", "N", p.question.split(". ")[0]))
+    assert len(said["en"]) >= 60 and len(said["pt-BR"]) >= 60  # who, what and how often vary
 
 
 @pytest.fixture(scope="module")

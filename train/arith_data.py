@@ -38,6 +38,7 @@ EVERYDAY = "everyday"  # everyday wording, one or two operations (its own stream
 PHRASED = "phrased"  # everyday questions put together from parts (its own stream)
 FOLLOWUP = "followup"  # a second question about the first one's answer, in the same chat (its own stream)
 MULTI = "multi"  # everyday set-ups of two or three operations (its own stream)
+RATES = "rates"  # an amount per day or per month over a week, a year, ... and back (its own stream)
 HELDOUT_MOD = 8  # one parameter set in eight is held out
 TRACE_BUDGET = 62  # approximate tokens (see approx_tokens) without the check line; longer renders are redrawn
 CHECK_BUDGET = 14  # the allowance for the check line
@@ -373,7 +374,7 @@ def _pct_n(rng: random.Random, p: int, lo: int, hi: int) -> int:
 # ---------------------------------------------------------------------------- registry
 
 VARIANTS: dict[str, list[Variant]] = {
-    kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED, FOLLOWUP, MULTI)
+    kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED, FOLLOWUP, MULTI, RATES)
 }
 
 
@@ -3943,6 +3944,223 @@ def _ph_known(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     fact = en_fact if ctx.en else pt_fact
     return _ph_draft(ctx, [question], PH_KNOWN_ANSWER, w, [(v, "×", count)], f"{v * count} ÷ {count} = {v}",
                      fact=fact)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- rates over periods
+
+# Something done or paid per day (or per month), asked for a week, two weeks, Monday to Friday, a
+# year or half a year, and the total asked back per day or per month. The period's number of days
+# or months is never in the question: the first thinking line says it ("A week has 7 days."), so
+# that the model learns to bring it in, and to multiply or divide by what the question asks. The
+# parts are combined freely (who, what, how often it is said, how the period is asked), so that no
+# one wording carries the operation.
+
+RT_PERIODS = {  # name: (count, per "day"/"month", en fact, pt fact, en "in …" phrases, pt phrases)
+    "week": (7, "day", "A week has 7 days.", "Uma semana tem 7 dias.",
+             ("in a week", "in one week", "every week", "in a whole week", "each week"),
+             ("em uma semana", "por semana", "na semana", "em uma semana inteira", "toda semana")),
+    "two_weeks": (14, "day", "Two weeks have 14 days.", "Duas semanas têm 14 dias.",
+                  ("in two weeks", "in 2 weeks", "over two weeks"),
+                  ("em duas semanas", "em 2 semanas", "em quinze dias")),
+    "weekdays": (5, "day", "Monday to Friday is 5 days.", "De segunda a sexta são 5 dias.",
+                 ("from Monday to Friday", "on the weekdays, Monday to Friday", "in a work week, Monday to Friday"),
+                 ("de segunda a sexta", "na semana, de segunda a sexta", "nos dias úteis, de segunda a sexta")),
+    "year": (12, "month", "A year has 12 months.", "Um ano tem 12 meses.",
+             ("in a year", "in one year", "for the whole year", "per year", "in 12 months"),
+             ("em um ano", "por ano", "no ano", "em um ano inteiro", "no ano todo")),
+    "half_year": (6, "month", "Half a year is 6 months.", "Meio ano são 6 meses.",
+                  ("in half a year", "in six months", "in 6 months"),
+                  ("em meio ano", "em seis meses", "em um semestre")),
+}  # fmt: skip
+RT_FREQ = {  # how "per day" / "per month" is said after an amount
+    "en": {"day": ("a day", "every day", "each day", "per day", "daily", "every night", "every morning",
+                   "each evening"),
+           "month": ("a month", "every month", "each month", "per month", "monthly")},
+    "pt-BR": {"day": ("por dia", "todo dia", "todos os dias", "diariamente", "toda noite", "toda manhã",
+                      "a cada dia"),
+              "month": ("por mês", "todo mês", "todos os meses", "mensalmente", "a cada mês")},
+}  # fmt: skip
+RT_DOING = {  # (per, fact sentence with {v} and {freq}, question with {period}, answer with {box})
+    "en": (
+        ("day", "I walk my dog {v} times {freq}.", "How many walks is that {period}?", "That is {box} walks."),
+        ("day", "{name} reads {v} pages {freq}.", "How many pages does {she} read {period}?",
+         "{She} reads {box} pages."),
+        ("day", "I drink {v} glasses of water {freq}.", "How many glasses do I drink {period}?",
+         "That is {box} glasses."),
+        ("day", "My son practises the piano for {v} minutes {freq}.", "How many minutes does he practise {period}?",
+         "He practises {box} minutes."),
+        ("day", "Our cat eats {v} grams of food {freq}.", "How much food does it eat {period}?",
+         "It eats {box} grams."),
+        ("day", "The bakery sells {v} cakes {freq}.", "How many cakes does it sell {period}?",
+         "It sells {box} cakes."),
+        ("day", "{name} saves {v} dollars {freq}.", "How much does {she} save {period}?", "{She} saves {box} dollars."),
+        ("day", "I spend {v} dollars on the bus {freq}.", "How much do I spend on the bus {period}?",
+         "I spend {box} dollars."),
+        ("day", "We use {v} eggs {freq}.", "How many eggs do we use {period}?", "We use {box} eggs."),
+        ("day", "Grandma takes {v} pills {freq}.", "How many pills does she take {period}?",
+         "She takes {box} pills."),
+        ("day", "{name} runs {v} km {freq}.", "How far does {she} run {period}?", "{She} runs {box} km."),
+        ("day", "My daughter does {v} math exercises {freq}.", "How many exercises is that {period}?",
+         "That is {box} exercises."),
+        ("month", "My phone plan is {v} dollars {freq}.", "How much do I pay {period}?", "I pay {box} dollars."),
+        ("month", "{name} pays {v} dollars {freq} for the gym.", "How much is that {period}?",
+         "That is {box} dollars."),
+        ("month", "Our internet costs {v} dollars {freq}.", "What do we pay for it {period}?",
+         "We pay {box} dollars."),
+        ("month", "I put {v} dollars into savings {freq}.", "How much do I save {period}?", "I save {box} dollars."),
+        ("month", "{name} buys {v} books {freq}.", "How many books does {she} buy {period}?",
+         "{She} buys {box} books."),
+        ("month", "The garage rent is {v} dollars {freq}.", "How much rent is that {period}?",
+         "That is {box} dollars."),
+    ),
+    "pt-BR": (
+        ("day", "Levo meu cachorro para passear {v} vezes {freq}.", "Quantos passeios são {period}?",
+         "São {box} passeios."),
+        ("day", "{name} lê {v} páginas {freq}.", "Quantas páginas {ela} lê {period}?", "{Ela} lê {box} páginas."),
+        ("day", "Bebo {v} copos de água {freq}.", "Quantos copos eu bebo {period}?", "São {box} copos."),
+        ("day", "Meu filho estuda piano {v} minutos {freq}.", "Quantos minutos ele estuda {period}?",
+         "Ele estuda {box} minutos."),
+        ("day", "Nossa gata come {v} gramas de ração {freq}.", "Quanto de ração ela come {period}?",
+         "Ela come {box} gramas."),
+        ("day", "A padaria vende {v} bolos {freq}.", "Quantos bolos ela vende {period}?", "Ela vende {box} bolos."),
+        ("day", "{name} guarda {v} reais {freq}.", "Quanto {ela} guarda {period}?", "{Ela} guarda {box} reais."),
+        ("day", "Gasto {v} reais de ônibus {freq}.", "Quanto gasto de ônibus {period}?", "Gasto {box} reais."),
+        ("day", "Usamos {v} ovos {freq}.", "Quantos ovos usamos {period}?", "Usamos {box} ovos."),
+        ("day", "Minha avó toma {v} comprimidos {freq}.", "Quantos comprimidos ela toma {period}?",
+         "Ela toma {box} comprimidos."),
+        ("day", "{name} corre {v} km {freq}.", "Quantos km {ela} corre {period}?", "{Ela} corre {box} km."),
+        ("day", "Minha filha faz {v} exercícios de matemática {freq}.", "Quantos exercícios são {period}?",
+         "São {box} exercícios."),
+        ("month", "Meu plano de celular custa {v} reais {freq}.", "Quanto pago {period}?", "Pago {box} reais."),
+        ("month", "{name} paga {v} reais {freq} de academia.", "Quanto dá {period}?", "Dá {box} reais."),
+        ("month", "Nossa internet custa {v} reais {freq}.", "Quanto pagamos por ela {period}?",
+         "Pagamos {box} reais."),
+        ("month", "Guardo {v} reais na poupança {freq}.", "Quanto guardo {period}?", "Guardo {box} reais."),
+        ("month", "{name} compra {v} livros {freq}.", "Quantos livros {ela} compra {period}?",
+         "{Ela} compra {box} livros."),
+        ("month", "O aluguel da garagem é {v} reais {freq}.", "Quanto dá de aluguel {period}?", "Dá {box} reais."),
+    ),
+}  # fmt: skip
+RT_BACK = {  # the total over a period, asked per day or month: (per, total with {t} and {period}, question)
+    "en": (
+        ("day", "We used {t} eggs {period}, the same number every day.", "How many eggs a day is that?",
+         "That is {box} eggs a day."),
+        ("day", "{name} walked {t} km {period}, the same distance each day.", "How many km did {she} walk a day?",
+         "{She} walked {box} km a day."),
+        ("day", "I drank {t} glasses of water {period}, the same every day.", "How many glasses a day?",
+         "That is {box} glasses a day."),
+        ("day", "The bakery sold {t} cakes {period}, the same number each day.", "How many cakes did it sell a day?",
+         "It sold {box} cakes a day."),
+        ("month", "I pay {t} dollars for my phone {period}, the same every month.", "How much is that a month?",
+         "That is {box} dollars a month."),
+        ("month", "{name} saved {t} dollars {period}, the same amount each month.",
+         "How much did {she} save every month?", "{She} saved {box} dollars a month."),
+    ),
+    "pt-BR": (
+        ("day", "Usamos {t} ovos {period}, o mesmo número todo dia.", "Quantos ovos por dia?",
+         "São {box} ovos por dia."),
+        ("day", "{name} andou {t} km {period}, a mesma distância cada dia.", "Quantos km {ela} andou por dia?",
+         "{Ela} andou {box} km por dia."),
+        ("day", "Bebi {t} copos de água {period}, o mesmo tanto todo dia.", "Quantos copos por dia?",
+         "São {box} copos por dia."),
+        ("day", "A padaria vendeu {t} bolos {period}, o mesmo número cada dia.", "Quantos bolos ela vendeu por dia?",
+         "Ela vendeu {box} bolos por dia."),
+        ("month", "Pago {t} reais de celular {period}, o mesmo valor todo mês.", "Quanto é por mês?",
+         "São {box} reais por mês."),
+        ("month", "{name} guardou {t} reais {period}, o mesmo valor cada mês.", "Quanto {ela} guardou por mês?",
+         "{Ela} guardou {box} reais por mês."),
+    ),
+}  # fmt: skip
+
+
+def _rt_words(ctx: Ctx) -> dict:
+    """The subject's pronouns for a rate question ("she" / "ela" by the drawn name)."""
+    w = dict(ctx.words)
+    g = next(gg for n, gg in PEOPLE[ctx.lang] if n == w["name"])
+    she, ela = ("she", "ela") if g == "f" else ("he", "ele")
+    return w | {"she": she, "She": _cap(she), "ela": ela, "Ela": _cap(ela)}
+
+
+def _rt_sample(table: dict, tops: Sequence[int]) -> Callable[[random.Random], tuple[int, ...]]:
+    """(which sentence, which period of its unit, the amount per day or month up to its top)."""
+
+    def sample(r: random.Random) -> tuple[int, ...]:
+        which = r.randrange(len(table["en"]))
+        period = r.randrange(len(_rt_periods(table["en"][which][0])))
+        return which, period, r.randint(2, tops[which])
+
+    return sample
+
+
+def _rt_periods(per: str) -> list[str]:
+    """The periods counted in days ("week", "two_weeks", "weekdays") or months ("year", "half_year")."""
+    return [name for name, p in RT_PERIODS.items() if p[1] == per]
+
+
+def _rt_fact(ctx: Ctx, name: str) -> tuple[int, str, str]:
+    """A period's count, its fact line (first word lower case, "Monday" kept) and one way to ask it."""
+    count, _, en_fact, pt_fact, en_in, pt_in = RT_PERIODS[name]
+    fact = en_fact if ctx.en else pt_fact
+    if not fact.startswith("Monday"):
+        fact = fact[:1].lower() + fact[1:]
+    return count, fact, ctx.rng.choice(en_in if ctx.en else pt_in)
+
+
+def _rt_draft(ctx: Ctx, sentences: Sequence[str], answer: str, w: dict, op: tuple[int, str, int], check: str,
+              fact: str) -> Draft:  # fmt: skip
+    """The fact line, then the one operation, as in the phrased stream."""
+    lines, value = _op_lines(ctx, [op])
+    question = " ".join(_cap(s.format(**w)) for s in sentences)
+    return Draft(ctx.signs(question), (), (fact, *lines), check, str(value), str(value),
+                 answer.format(**w, box=_box(str(value))))  # fmt: skip
+
+
+RT_DOING_TOP = (
+    6,
+    60,
+    12,
+    90,
+    99,
+    99,
+    50,
+    20,
+    30,
+    6,
+    20,
+    40,
+    99,
+    99,
+    99,
+    99,
+    8,
+    99,
+)  # the most per day or month
+RT_BACK_TOP = (30, 20, 12, 60, 99, 99)
+
+
+@variant(RATES, "rt_over", _rt_sample(RT_DOING, RT_DOING_TOP))
+def _rt_over(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "I walk my dog 3 times a day. How many walks is that in a week?": v × the period's count."""
+    which, period, v = nums
+    per, fact_s, question_s, answer_s = RT_DOING[ctx.lang][which]
+    count, fact, said = _rt_fact(ctx, _rt_periods(per)[period])
+    w = _rt_words(ctx) | {"v": v, "freq": ctx.rng.choice(RT_FREQ[ctx.lang][per]), "period": said}
+    return _rt_draft(
+        ctx, (fact_s, question_s), answer_s, w, (v, "×", count), f"{v * count} ÷ {count} = {v}", fact
+    )
+
+
+@variant(RATES, "rt_back", _rt_sample(RT_BACK, RT_BACK_TOP))
+def _rt_back(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "We used 84 eggs in a week, the same number every day. How many a day?": the total ÷ the count."""
+    which, period, v = nums
+    per, total_s, question_s, answer_s = RT_BACK[ctx.lang][which]
+    count, fact, said = _rt_fact(ctx, _rt_periods(per)[period])
+    while said.startswith(("every", "each", "toda", "por")):  # "in a week", not "every week", for a total
+        said = _rt_fact(ctx, _rt_periods(per)[period])[2]
+    w = _rt_words(ctx) | {"t": v * count, "period": said}
+    return _rt_draft(ctx, (total_s, question_s), answer_s, w, (v * count, "÷", count), f"{v} × {count} = {v * count}",
+                     fact)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- follow-ups
