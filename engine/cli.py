@@ -188,8 +188,12 @@ def summary_line(done: Done) -> str:
 
 
 def early_close_note(done: Done) -> str | None:
-    """The CLI's word on a run whose thinking may have been closed too early."""
+    """The CLI's word on a run whose thinking may have been closed too early, or that stayed
+    latent from its start long enough for its thinking to read as noise."""
     s = done.summary
+    if s.long_latent_opening and not s.early_close:
+        return (f"note: the run stayed latent for its first {s.opening_latent_steps} steps (its first step was "
+                "nearly certain); the words of latent steps are guesses. Retry with --method cot to compare.")  # fmt: skip
     if not s.early_close:
         return None
     if s.stop_reason == "answer_budget":

@@ -82,8 +82,11 @@ class _Tally:
     after_end: int = 0  # tokens after the thinking ended
     answer_phase: int = 0
     computed: int = 0
+    opening_latent: int = 0  # latent steps from the start, before the first switch
 
     def add(self, step: Step, d: Decision, end_think: int | None) -> None:
+        if not (self.to_explicit or self.to_latent or step.switch):
+            self.opening_latent += step.latent
         self.computed += step.computed
         self.latent += step.latent
         self.explicit += not step.latent
@@ -293,6 +296,7 @@ class Row:
             after_injection_tokens=tally.after_injection, thinking_end=tally.thinking_end,
             model_chose_end=tally.end_agreed,
             answer_tokens=tally.answer_tokens, computed_tokens=tally.computed,
+            opening_latent_steps=tally.opening_latent,
         )  # fmt: skip
 
 

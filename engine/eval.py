@@ -371,6 +371,7 @@ class Record:
     closed_mid_step: bool = False  # see `closed_mid_step`
     closed_by_cap: bool = False  # the switch-count control wrote words into this run
     computed_tokens: int = 0  # tokens the engine's calculator wrote
+    opening_latent: int = 0  # latent steps from the start, before the first switch
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -390,8 +391,18 @@ def make_record(
         match=g.match, expected=task.answer, thinking=thinking, answer=answer,
         token_ids=tuple(s.token_id for s in steps), lang=task.lang, kind=task.kind,
         closed_mid_step=closed_mid_step(steps), closed_by_cap=any(s.injected for s in steps),
-        computed_tokens=sum(s.computed for s in steps), **extra,
+        computed_tokens=sum(s.computed for s in steps), opening_latent=opening_latent(steps), **extra,
     )  # fmt: skip
+
+
+def opening_latent(steps: Sequence[RunStep]) -> int:
+    """Latent steps from the start of a run, before its first switch to explicit (0 for CoT)."""
+    n = 0
+    for s in steps:
+        if s.to_explicit:
+            break
+        n += s.latent
+    return n
 
 
 def truncate(steps: Sequence[RunStep], stop: str, budget: int) -> tuple[list[RunStep], str]:

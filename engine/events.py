@@ -41,6 +41,12 @@ MixEntry = tuple[int, str, float]  # (token id, text, probability)
 # An answer this short after injected convergence/termination words reads as a
 # thinking block closed before the model was done (see `Summary.early_close`).
 SHORT_ANSWER_TOKENS = 48
+# A SwiReasoning run starts latent with its first step's entropy as the reference, and leaves
+# latent mode only at a step more certain than that. After a near-certain first word the rule
+# can hold a run latent for dozens of steps, and the words shown for those steps (each step's
+# own guess, not what the model read) may read as noise: this many latent steps from the start
+# earn the run a note (see `Summary.long_latent_opening`).
+LONG_LATENT_OPENING = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +126,13 @@ class Summary:
     model_chose_end: bool = False
     answer_tokens: int = 0  # tokens after the thinking block (all of them without one)
     computed_tokens: int = 0  # tokens the calculator wrote (results after the model's `=`)
+    opening_latent_steps: int = 0  # latent steps from the start, before the first switch
+
+    @property
+    def long_latent_opening(self) -> bool:
+        """The run stayed latent from its start for long enough that its thinking may read as
+        noise (`LONG_LATENT_OPENING`)."""
+        return self.opening_latent_steps >= LONG_LATENT_OPENING
 
     @property
     def early_close(self) -> bool:
@@ -151,6 +164,7 @@ class Summary:
             "answer_tokens": self.answer_tokens,
             "early_close": self.early_close,
             "computed_tokens": self.computed_tokens,
+            "opening_latent_steps": self.opening_latent_steps,
         }
 
 

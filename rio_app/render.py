@@ -238,8 +238,8 @@ class RunView:
             out.append(note(t("error_note", self.lang, message=self.error)))
         elif self.ended_in_thinking:
             out.append(note(t(f"unfinished_{self.summary.stop_reason}", self.lang)))  # type: ignore[union-attr]
-        elif self.summary is not None and self.summary.early_close and not self.stopped:
-            out.append(note(early_close_text(self.summary, self.lang)))
+        elif self.summary is not None and not self.stopped:
+            out += [note(text) for text in answer_warnings(self.summary, self.lang)]
         return out
 
     def messages(self) -> list[dict]:
@@ -251,6 +251,15 @@ class RunView:
             parts = [p for p in (body, *notes) if p]
             out.append({"role": "assistant", "content": "\n\n".join(parts) or "…"})
         return out
+
+
+def answer_warnings(summary: Summary, lang: str) -> list[str]:
+    """What the page says under a finished answer that may be wrong for a reason the rule made:
+    a thinking block closed early, a run that stayed latent from its start."""
+    out = [early_close_text(summary, lang)] if summary.early_close else []
+    if summary.long_latent_opening:
+        out.append(t("latent_opening", lang, n=summary.opening_latent_steps))
+    return out
 
 
 def early_close_text(summary: Summary, lang: str) -> str:
@@ -293,8 +302,10 @@ def summary_card(summary: Summary, stats: dict, lang: str, title: str = "") -> s
     head = f'<div class="rio-card-title">{html.escape(title)}</div>' if title else ""
     foot = f'<div class="rio-card-foot">{html.escape(stop_k)}: <b>{html.escape(stop_v)}</b></div>'
     warn = ""
-    if summary.early_close and summary.stop_reason not in ("cancelled", "unloaded"):
-        warn = f'<div class="rio-card-warn">{html.escape(early_close_text(summary, lang))}</div>'
+    if summary.stop_reason not in ("cancelled", "unloaded"):
+        warn = "".join(
+            f'<div class="rio-card-warn">{html.escape(w)}</div>' for w in answer_warnings(summary, lang)
+        )
     return f'<div class="rio-card">{head}<div class="rio-tiles">{tiles}</div>{foot}{warn}</div>'
 
 

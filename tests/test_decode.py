@@ -12,12 +12,15 @@ import torch
 from PIL import Image
 
 from engine import tokens
+from engine.cli import early_close_note
 from engine.config import DecodeSettings, SamplingParams, SwirParams
 from engine.decode import decode, soft_embedding
-from engine.events import Done, Started, Step
+from engine.eval import opening_latent, run_step
+from engine.events import LONG_LATENT_OPENING, Done, Started, Step
 from engine.prompt import Turn
 from engine.runtimes.torch_runtime import Runtime
 from engine.swir import schedule
+from rio_app.render import answer_warnings
 
 pytestmark = pytest.mark.model
 
@@ -298,3 +301,40 @@ def test_a_cap_close_where_the_model_chose_end_think_too_is_not_an_early_close(
     assert summary.model_chose_end is model_closes
     assert summary.early_close is not model_closes
     assert summary.record()["early_close"] is not model_closes
+
+
+@pytest.mark.parametrize("held", [3, 30])
+def test_a_run_held_latent_from_its_start_is_counted_and_noted(tiny_moe_runtime, held):
+    """A near-certain first step sets a reference that the next `held` steps do not get under:
+    they stay latent, and only a step more certain than the first switches. The run counts its
+    opening latent steps (the first step with them); from `LONG_LATENT_OPENING` on, the page and
+    the CLI say why its thinking may read as noise, and the eval counts them too."""
+    tok, vocab = tiny_moe_runtime.tokenizer, tiny_moe_runtime.vocab_size
+    plain = [
+        i
+        for i in range(300, vocab)
+        if i not in tiny_moe_runtime.math_ids and i not in tiny_moe_runtime.eos_ids
+    ]
+    script = [logits_with(plain[0], 40.0, vocab)]
+    script += [logits_with(plain[1 + i % 5], 20.0, vocab) for i in range(held)]
+    script += [logits_with(plain[7], 80.0, vocab), logits_with(tok.eos_token_id, 80.0, vocab)]
+    model = ScriptedLM(torch.randn(vocab, 8, generator=torch.Generator().manual_seed(0)), script)
+    rt = Runtime(
+        "scripted", "scripted", model, tok, None, None, frozenset({"text"}), torch.device("cpu"), 1000
+    )
+    settings = DecodeSettings(
+        method="swir", max_new_tokens=held + 4, sampling=SamplingParams(greedy=True), swir=SwirParams(window=10_000)
+    )  # fmt: skip
+    events = list(decode(rt, {"input_ids": torch.tensor([[plain[0]]])}, settings))
+    steps = [e for e in events if isinstance(e, Step)]
+    summary = events[-1].summary
+    assert [s.latent for s in steps] == [True] * (held + 1) + [False, False]
+    assert steps[held + 1].switch == "to_explicit"
+    assert summary.opening_latent_steps == held + 1
+    assert summary.record()["opening_latent_steps"] == held + 1
+    assert opening_latent([run_step(s) for s in steps]) == held + 1
+    long = held + 1 >= LONG_LATENT_OPENING
+    assert summary.long_latent_opening is long
+    notes = answer_warnings(summary, "en")
+    assert bool(notes) is long and all(f"first {held + 1} steps" in n for n in notes)
+    assert (early_close_note(events[-1]) is not None) is long

@@ -360,6 +360,21 @@ def test_early_close_is_said_in_the_chat_and_the_card_and_offers_retry_with_cot(
     assert backend.calls[-1][1].method == "swir"  # only the one retry is CoT
 
 
+def test_a_run_latent_from_its_start_says_why_in_the_chat_and_the_card():
+    from dataclasses import replace
+    from html import escape
+
+    from rio_app.i18n import t
+
+    v = Visitor(FakeBackend(done=replace(summary(40, 31), opening_latent_steps=31)))
+    final = v.send("2+2?")
+    text = t("latent_opening", "en", n=31)
+    assert "first 31 steps" in text and "primeiros 31 passos" in t("latent_opening", "pt-BR", n=31)
+    assert text in final[-1]["content"]
+    last = v.outs[-2]
+    assert escape(text) in last[v.page.chat.card] and last[v.page.chat.retry_cot]["visible"] is True
+
+
 def test_greedy_retry_with_cot_is_cot_greedy():
     from rio_app.handlers import cot_of
 
