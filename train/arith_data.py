@@ -3961,7 +3961,7 @@ RT_PERIODS = {  # name: (count, per "day"/"month", en fact, pt fact, en "in …"
              ("em uma semana", "por semana", "na semana", "em uma semana inteira", "toda semana")),
     "two_weeks": (14, "day", "Two weeks have 14 days.", "Duas semanas têm 14 dias.",
                   ("in two weeks", "in 2 weeks", "over two weeks"),
-                  ("em duas semanas", "em 2 semanas", "em quinze dias")),
+                  ("em duas semanas", "em 2 semanas", "ao longo de duas semanas")),
     "weekdays": (5, "day", "Monday to Friday is 5 days.", "De segunda a sexta são 5 dias.",
                  ("from Monday to Friday", "on the weekdays, Monday to Friday", "in a work week, Monday to Friday"),
                  ("de segunda a sexta", "na semana, de segunda a sexta", "nos dias úteis, de segunda a sexta")),
