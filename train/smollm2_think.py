@@ -937,7 +937,8 @@ def run_steps(tr: Trainee, opt: torch.optim.Optimizer, source: BatchSource, sig:
             run_eval_point(tr, tok, val[: cfg.eval_n], step, log)
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             save_checkpoint(work, tr, opt, step, log)
-    run_eval_point(tr, tok, val[: cfg.final_eval_n], cfg.steps, log)
+    if cfg.final_eval_n:  # `--final-eval-n 0`: no check after the last step
+        run_eval_point(tr, tok, val[: cfg.final_eval_n], cfg.steps, log)
     return cfg
 
 
