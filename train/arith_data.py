@@ -4073,14 +4073,6 @@ RT_BACK = {  # the total over a period, asked per day or month: (per, total with
 }  # fmt: skip
 
 
-def _rt_words(ctx: Ctx) -> dict:
-    """The subject's pronouns for a rate question ("she" / "ela" by the drawn name)."""
-    w = dict(ctx.words)
-    g = next(gg for n, gg in PEOPLE[ctx.lang] if n == w["name"])
-    she, ela = ("she", "ela") if g == "f" else ("he", "ele")
-    return w | {"she": she, "She": _cap(she), "ela": ela, "Ela": _cap(ela)}
-
-
 def _rt_sample(table: dict, tops: Sequence[int]) -> Callable[[random.Random], tuple[int, ...]]:
     """(which sentence, which period of its unit, the amount per day or month up to its top)."""
 
@@ -4144,7 +4136,7 @@ def _rt_over(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     which, period, v = nums
     per, fact_s, question_s, answer_s = RT_DOING[ctx.lang][which]
     count, fact, said = _rt_fact(ctx, _rt_periods(per)[period])
-    w = _rt_words(ctx) | {"v": v, "freq": ctx.rng.choice(RT_FREQ[ctx.lang][per]), "period": said}
+    w = ctx.words | {"v": v, "freq": ctx.rng.choice(RT_FREQ[ctx.lang][per]), "period": said}
     return _rt_draft(
         ctx, (fact_s, question_s), answer_s, w, (v, "×", count), f"{v * count} ÷ {count} = {v}", fact
     )
@@ -4158,7 +4150,7 @@ def _rt_back(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     count, fact, said = _rt_fact(ctx, _rt_periods(per)[period])
     while said.startswith(("every", "each", "toda", "por")):  # "in a week", not "every week", for a total
         said = _rt_fact(ctx, _rt_periods(per)[period])[2]
-    w = _rt_words(ctx) | {"t": v * count, "period": said}
+    w = ctx.words | {"t": v * count, "period": said}
     return _rt_draft(ctx, (total_s, question_s), answer_s, w, (v * count, "÷", count), f"{v} × {count} = {v * count}",
                      fact)  # fmt: skip
 
