@@ -149,6 +149,11 @@ EN: dict[str, str] = {
     "retry_cot_info": "Same prompt, media and seed, decoded with plain chain-of-thought.",
     "race_early": "closed early",
     "mix_label": "mixed",
+    # Gradio's own chat buttons, under Gradio's keys: its pt-BR table (Gradio 6.31) has no
+    # words for these, so a Portuguese page said "Copy message" (Gradio's "Copy conversation"
+    # button has no key and stays English)
+    "chatbot.copy_message": "Copy message",
+    "chatbot.copied_message": "Copied message",
     # the model picker: the presets' own labels and why each can load or not (engine/models/presets.py)
     **{f"label_{name}": p.label for name, p in PRESETS.items()},
     **{f"av_{key}": text for key, text in REASONS.items()},
@@ -276,6 +281,8 @@ PT: dict[str, str] = {
     "retry_cot_info": "Mesmo prompt, mídia e semente, decodificados com cadeia de pensamento simples.",
     "race_early": "fechado cedo",
     "mix_label": "misturado",
+    "chatbot.copy_message": "Copiar mensagem",
+    "chatbot.copied_message": "Mensagem copiada",
     **{f"label_{name}": p.label for name, p in PRESETS.items()},  # hub ids read the same in both
     "label_smollm2-offline": "SmolLM2-135M-Instruct (offline, texto)",
     "label_smollm2-think": "SmolLM2-135M ajustado aqui para pensar (offline, texto)",

@@ -520,6 +520,9 @@ def test_the_portuguese_page_shows_no_english_string(browser, tiny_url):
     _send(page, "Quanto é 2 + 2?")
     _wait_done(page)
     seen += page.evaluate(VISIBLE_TEXT)
+    # Gradio's own button under each message, worded from the app's table (Gradio has none in pt-BR)
+    assert page.get_by_label("Copiar mensagem").count() >= 1
+    assert page.get_by_label("Copy message").count() == 0
     page.get_by_role("tab", name="Modo corrida").click()
     page.wait_for_selector("#rio-race-intro", state="visible")
     seen += page.evaluate(VISIBLE_TEXT)
