@@ -96,6 +96,12 @@ ORACLE = {
     "ph_known": lambda which, v: v * (12, 7, 12, 60, 5)[which],
     "rt_over": lambda which, period, v: v * RT_COUNT[ad.RT_DOING["en"][which][0]][period],
     "rt_back": lambda which, period, v: v,  # the total is v times the period's count
+    "rs_dozen": lambda which, period, v: 12 * v * RT_COUNT["day"][period],
+    "rs_hours": lambda which, period, v: 60 * v * RT_COUNT["day"][period],
+    "rs_minutes": lambda which, period, v: _whole(Fraction(v * RT_COUNT["day"][period], 60)),
+    "rs_two": lambda which, period, a, b: (a + b) * RT_COUNT["day"][period],
+    "rs_trip": lambda which, period, v: 2 * v * RT_COUNT["day"][period],
+    "rs_yearly": lambda which, v: v,  # the total is 12 v
     "fu_more": lambda n, v, k: (n + k) * v,
     "fu_instead": lambda n, v, w: n * w,
     "fu_change": lambda n, v, bill: bill - n * v,
@@ -135,6 +141,13 @@ ORACLE = {
     "mu_classes": lambda g, s, c: g * s + c,
     "mu_unit_price": lambda t, n, m: m * t // n,
 }
+
+
+def _whole(x: Fraction) -> int | Fraction:
+    """An int where the fraction is whole (the calculator's streams must be), else the fraction."""
+    return x.numerator if x.denominator == 1 else x
+
+
 RT_COUNT = {"day": (7, 14, 5), "month": (12, 6)}  # a week, two weeks, Monday to Friday; a year, half a year
 EARLIER = {  # the first question's answer, which the follow-up's earlier turn boxes
     "fu_more": lambda n, v, k: n * v, "fu_instead": lambda n, v, w: n * v, "fu_change": lambda n, v, b: n * v,
@@ -256,6 +269,7 @@ def test_every_sampler_keeps_its_numbers_easy():
                     ad.FOLLOWUP,
                     ad.MULTI,
                     ad.RATES,
+                    ad.RATE_STEPS,
                 ):  # the calculator: whole
                     assert isinstance(answer, int) and answer >= 1, (v.name, nums)
                     if v.kind == ad.FOLLOWUP and v.name not in ("fu_change", "fu_need"):
@@ -563,6 +577,42 @@ def test_rates_are_their_own_stream_and_say_the_period_first(rates):
         assert not re.search(r"\b\d+ (days|dias)\b", p.question), p.question
         said[p.lang].add(re.sub(r"[$R]*\s?\d+", "N", p.question.split(". ")[0]))
     assert len(said["en"]) >= 60 and len(said["pt-BR"]) >= 60  # who, what and how often vary
+
+
+@pytest.fixture(scope="module")
+def rate_steps() -> list[ad.Problem]:
+    return ad.generate(600, seed=3, kinds=(ad.RATE_STEPS,)) + ad.generate(
+        40, seed=3, split="heldout", kinds=(ad.RATE_STEPS,)
+    )
+
+
+def test_rate_steps_bring_in_every_fact_the_question_leaves_out(rate_steps):
+    """Amounts over periods in two steps: their own stream, the oracle's answer; the question
+    never says the period's count, and a thinking line says it, a dozen's 12 or an hour's 60
+    before the arithmetic that uses them; yearly totals are written with a thousands separator in
+    the question ("$2,400", "R$ 2.400") and with plain digits in the arithmetic."""
+    _assert_own_stream(rate_steps, ad.RATE_STEPS, 600)
+    facts = {"dozen": "12", "hour": "60", "trip": "2"}
+    grouped = 0
+    for p in rate_steps:
+        _assert_answered_in_named_lines(p)
+        name, lines = p.params[0], p.thinking.split("\n")
+        assert not re.search(r"\b\d+ (days|dias|months|meses)\b", p.question), p.question
+        said = [n for n in facts if any(ln.lower().endswith(ad.RS_FACTS[n][p.lang != "en"]) for ln in lines)]
+        assert said == {"rs_dozen": ["dozen"], "rs_hours": ["hour"], "rs_minutes": ["hour"],
+                        "rs_trip": ["trip"]}.get(name, []), p.thinking  # fmt: skip
+        for n in said:  # the fact comes before the line that uses its number
+            at = next(i for i, ln in enumerate(lines) if ln.lower().endswith(ad.RS_FACTS[n][p.lang != "en"]))
+            after = lines[at + 1] + lines[min(at + 2, len(lines) - 1)]
+            assert re.search(rf"[×÷] {facts[n]} = ", after), p.thinking
+        if name == "rs_yearly":
+            total = 12 * p.params[2]
+            assert str(total) in p.thinking and re.search(rf"÷ 12 = {p.params[2]}\.", p.thinking)
+            if total >= 1000:
+                grouped += 1
+                sep = "," if p.lang == "en" else "."
+                assert f"{total // 1000}{sep}{total % 1000:03d}" in p.question, p.question
+    assert grouped >= 20
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,7 @@ PHRASED = "phrased"  # everyday questions put together from parts (its own strea
 FOLLOWUP = "followup"  # a second question about the first one's answer, in the same chat (its own stream)
 MULTI = "multi"  # everyday set-ups of two or three operations (its own stream)
 RATES = "rates"  # an amount per day or per month over a week, a year, ... and back (its own stream)
+RATE_STEPS = "rate_steps"  # amounts over periods with one more step: dozens, hours, ... (its own stream)
 HELDOUT_MOD = 8  # one parameter set in eight is held out
 TRACE_BUDGET = 62  # approximate tokens (see approx_tokens) without the check line; longer renders are redrawn
 CHECK_BUDGET = 14  # the allowance for the check line
@@ -374,7 +375,7 @@ def _pct_n(rng: random.Random, p: int, lo: int, hi: int) -> int:
 # ---------------------------------------------------------------------------- registry
 
 VARIANTS: dict[str, list[Variant]] = {
-    kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED, FOLLOWUP, MULTI, RATES)
+    kind: [] for kind in (*KINDS, ONE_STEP, EVERYDAY, PHRASED, FOLLOWUP, MULTI, RATES, RATE_STEPS)
 }
 
 
@@ -4153,6 +4154,245 @@ def _rt_back(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     w = ctx.words | {"t": v * count, "period": said}
     return _rt_draft(ctx, (total_s, question_s), answer_s, w, (v * count, "÷", count), f"{v} × {count} = {v * count}",
                      fact)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- rates in two steps
+
+# Amounts over periods with one more step than the rates stream: a count in dozens, time in hours
+# asked in minutes (or minutes asked in hours), two amounts a day, a fare there and back, and a
+# yearly total written the way people write big amounts ("$2,400", "R$ 2.400") asked per month.
+# Every fact the question leaves out has its own thinking line ("a dozen is 12.", "an hour has 60
+# minutes.", "a week has 7 days."), and the arithmetic is written with plain digits ("2400 ÷ 12").
+
+RS_DOZEN = {  # (fact sentence with {v} dozen and {freq}, question with {period}, answer with {box})
+    "en": (
+        ("The bakery sells {v} dozen rolls {freq}.", "How many rolls does it sell {period}?", "It sells {box} rolls."),
+        ("{name} bakes {v} dozen cookies {freq}.", "How many cookies does {she} bake {period}?",
+         "{She} bakes {box} cookies."),
+        ("Our farm collects {v} dozen eggs {freq}.", "How many eggs is that {period}?", "That is {box} eggs."),
+        ("The florist sells {v} dozen roses {freq}.", "How many roses does she sell {period}?",
+         "She sells {box} roses."),
+        ("We use {v} dozen eggs at the restaurant {freq}.", "How many eggs do we use {period}?",
+         "We use {box} eggs."),
+        ("I make {v} dozen pastries {freq}.", "How many pastries do I make {period}?", "I make {box} pastries."),
+    ),
+    "pt-BR": (
+        ("A padaria vende {v} dúzias de pães {freq}.", "Quantos pães ela vende {period}?", "Ela vende {box} pães."),
+        ("{name} faz {v} dúzias de brigadeiros {freq}.", "Quantos brigadeiros {ela} faz {period}?",
+         "{Ela} faz {box} brigadeiros."),
+        ("Nosso sítio recolhe {v} dúzias de ovos {freq}.", "Quantos ovos são {period}?", "São {box} ovos."),
+        ("A floricultura vende {v} dúzias de rosas {freq}.", "Quantas rosas ela vende {period}?",
+         "Ela vende {box} rosas."),
+        ("No restaurante usamos {v} dúzias de ovos {freq}.", "Quantos ovos usamos {period}?", "Usamos {box} ovos."),
+        ("Eu faço {v} dúzias de pastéis {freq}.", "Quantos pastéis eu faço {period}?", "Faço {box} pastéis."),
+    ),
+}  # fmt: skip
+RS_HOURS = {  # hours a day, asked in minutes over the period
+    "en": (
+        ("I study for {v} hours {freq}.", "How many minutes do I study {period}?", "I study {box} minutes."),
+        ("{name} works out {v} hours {freq}.", "How many minutes is that {period}?", "That is {box} minutes."),
+        ("My son plays video games {v} hours {freq}.", "How many minutes does he play {period}?",
+         "He plays {box} minutes."),
+        ("{name} practises the guitar {v} hours {freq}.", "How many minutes does {she} practise {period}?",
+         "{She} practises {box} minutes."),
+    ),
+    "pt-BR": (
+        ("Estudo {v} horas {freq}.", "Quantos minutos eu estudo {period}?", "Estudo {box} minutos."),
+        ("{name} malha {v} horas {freq}.", "Quantos minutos são {period}?", "São {box} minutos."),
+        ("Meu filho joga videogame {v} horas {freq}.", "Quantos minutos ele joga {period}?",
+         "Ele joga {box} minutos."),
+        ("{name} pratica violão {v} horas {freq}.", "Quantos minutos {ela} pratica {period}?",
+         "{Ela} pratica {box} minutos."),
+    ),
+}  # fmt: skip
+RS_MINUTES = {  # minutes a day, asked in hours over the period
+    "en": (
+        ("I walk for {v} minutes {freq}.", "How many hours is that {period}?", "That is {box} hours."),
+        ("{name} reads for {v} minutes {freq}.", "How many hours does {she} read {period}?",
+         "{She} reads {box} hours."),
+        ("My daughter practises the piano {v} minutes {freq}.", "How many hours does she practise {period}?",
+         "She practises {box} hours."),
+    ),
+    "pt-BR": (
+        ("Caminho {v} minutos {freq}.", "Quantas horas são {period}?", "São {box} horas."),
+        ("{name} lê {v} minutos {freq}.", "Quantas horas {ela} lê {period}?", "{Ela} lê {box} horas."),
+        ("Minha filha estuda piano {v} minutos {freq}.", "Quantas horas ela estuda {period}?",
+         "Ela estuda {box} horas."),
+    ),
+}  # fmt: skip
+RS_TWO = {  # two amounts every day, with {a} and {b}
+    "en": (
+        ("Grandma takes {a} pills every morning and {b} every night.", "How many pills does she take {period}?",
+         "She takes {box} pills."),
+        ("I drink {a} cups of coffee in the morning and {b} in the afternoon, every day.",
+         "How many cups is that {period}?", "That is {box} cups."),
+        ("Our dog gets {a} treats after breakfast and {b} after dinner each day.",
+         "How many treats does it get {period}?", "It gets {box} treats."),
+        ("{name} walks {a} km in the morning and {b} km in the evening every day.", "How far does {she} walk {period}?",
+         "{She} walks {box} km."),
+        ("The café sells {a} cakes before noon and {b} after noon every day.", "How many cakes does it sell {period}?",
+         "It sells {box} cakes."),
+    ),
+    "pt-BR": (
+        ("Minha mãe toma {a} comprimidos toda manhã e {b} toda noite.", "Quantos comprimidos ela toma {period}?",
+         "Ela toma {box} comprimidos."),
+        ("Tomo {a} xícaras de café de manhã e {b} à tarde, todo dia.", "Quantas xícaras são {period}?",
+         "São {box} xícaras."),
+        ("Nosso cachorro ganha {a} petiscos depois do café e {b} depois do jantar, todo dia.",
+         "Quantos petiscos ele ganha {period}?", "Ele ganha {box} petiscos."),
+        ("{name} caminha {a} km de manhã e {b} km à noite, todos os dias.", "Quantos km {ela} caminha {period}?",
+         "{Ela} caminha {box} km."),
+        ("A lanchonete vende {a} bolos de manhã e {b} à tarde, todo dia.", "Quantos bolos ela vende {period}?",
+         "Ela vende {box} bolos."),
+    ),
+}  # fmt: skip
+RS_TRIP = {  # one fare, there and back every day
+    "en": (
+        ("A bus ride costs {v} dollars, and I go to work and back home every day.",
+         "How much do I spend on rides {period}?", "I spend {box} dollars."),
+        ("{name} takes the train to school and back each day, and one ticket is {v} dollars.",
+         "How much does {she} spend on tickets {period}?", "{She} spends {box} dollars."),
+    ),
+    "pt-BR": (
+        ("A passagem de ônibus custa {v} reais, e vou ao trabalho e volto para casa todo dia.",
+         "Quanto gasto de passagem {period}?", "Gasto {box} reais."),
+        ("{name} vai de metrô para a escola e volta todo dia, e cada passagem custa {v} reais.",
+         "Quanto {ela} gasta de passagem {period}?", "{Ela} gasta {box} reais."),
+    ),
+}  # fmt: skip
+RS_YEARLY = {  # a yearly total with {t} written as people write big amounts, asked per month
+    "en": (
+        ("My car insurance costs {t} a year.", "How much is that per month?", "That is {box} dollars a month."),
+        ("{name} pays {t} a year in rent for the shop.", "How much is it each month?",
+         "It is {box} dollars a month."),
+        ("I want to save {t} in a year, the same amount every month.", "How much should I save each month?",
+         "Save {box} dollars a month."),
+        ("Our school fees are {t} for the year, paid in equal monthly parts.", "How much is each month?",
+         "Each month is {box} dollars."),
+    ),
+    "pt-BR": (
+        ("O seguro do meu carro custa {t} por ano.", "Quanto dá por mês?", "Dá {box} reais por mês."),
+        ("{name} paga {t} por ano de aluguel da loja.", "Quanto é por mês?", "São {box} reais por mês."),
+        ("Quero juntar {t} em um ano, o mesmo valor todo mês.", "Quanto devo guardar por mês?",
+         "Guarde {box} reais por mês."),
+        ("A escola custa {t} por ano, pagos em parcelas mensais iguais.", "Qual o valor de cada mês?",
+         "Cada mês são {box} reais."),
+    ),
+}  # fmt: skip
+RS_FACTS = {  # the facts a question leaves out, as thinking lines
+    "dozen": ("a dozen is 12.", "uma dúzia são 12."),
+    "hour": ("an hour has 60 minutes.", "uma hora tem 60 minutos."),
+    "trip": ("there and back is 2 rides.", "ida e volta são 2 passagens."),
+}
+
+
+def _rs_fact(ctx: Ctx, name: str) -> str:
+    return RS_FACTS[name][0 if ctx.en else 1]
+
+
+def _rs_days(r: random.Random, table: dict) -> tuple[int, int]:
+    """(which sentence, which period counted in days)."""
+    return r.randrange(len(table["en"])), r.randrange(len(_rt_periods("day")))
+
+
+def _rs_grouped(ctx: Ctx, n: int) -> str:
+    """A whole amount as people write it: "$2,400" or "2,400 dollars"; "R$ 2.400" or "2.400 reais"."""
+    digits = f"{n:,}" if ctx.en else f"{n:,}".replace(",", ".")
+    if ctx.rng.random() < 0.5:
+        return f"${digits}" if ctx.en else f"R$ {digits}"
+    return f"{digits} {'dollars' if ctx.en else 'reais'}"
+
+
+def _rs_draft(
+    ctx: Ctx, table: dict, which: int, w: dict, steps: Sequence, check: str, signs: bool = True
+) -> Draft:
+    """A Draft from one row of `table`, thinking lines in order: fact strings as they are, and
+    (a, op, b) operations as `op word: a op b = c.` lines; the last operation's result is the answer.
+    `signs`: whole amounts in the question may be written "$4" / "R$ 38" (`Ctx.signs`)."""
+    fact_s, question_s, answer_s = table[ctx.lang][which]
+    lines, value = [], 0
+    for step in steps:
+        if isinstance(step, str):
+            lines.append(step)
+        else:
+            op_lines, value = _op_lines(ctx, [step])
+            lines += op_lines
+    w = ctx.words | w
+    question = " ".join(_cap(s.format(**w)) for s in (fact_s, question_s))
+    return Draft(ctx.signs(question) if signs else question, (), tuple(lines), check, str(value), str(value),
+                 answer_s.format(**w, box=_box(str(value))))  # fmt: skip
+
+
+def _rs_period(ctx: Ctx, period: int) -> tuple[int, str, dict]:
+    """A period counted in days: its count, its fact line and the words that say it and "a day"."""
+    count, fact, said = _rt_fact(ctx, _rt_periods("day")[period])
+    return count, fact, {"period": said, "freq": ctx.rng.choice(RT_FREQ[ctx.lang]["day"])}
+
+
+@variant(RATE_STEPS, "rs_dozen", lambda r: (*_rs_days(r, RS_DOZEN), r.randint(2, 9)))
+def _rs_dozen(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "The bakery sells 5 dozen rolls a day. How many rolls in a week?": v × 12 × the count."""
+    which, period, v = nums
+    count, fact, w = _rs_period(ctx, period)
+    steps = (_rs_fact(ctx, "dozen"), (v, "×", 12), fact, (12 * v, "×", count))
+    return _rs_draft(ctx, RS_DOZEN, which, w | {"v": v}, steps, f"{12 * v * count} ÷ {count} = {12 * v}")
+
+
+@variant(RATE_STEPS, "rs_hours", lambda r: (*_rs_days(r, RS_HOURS), r.randint(2, 5)))
+def _rs_hours(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "I study 2 hours a day. How many minutes in a week?": v × 60 × the count."""
+    which, period, v = nums
+    count, fact, w = _rs_period(ctx, period)
+    steps = (_rs_fact(ctx, "hour"), (v, "×", 60), fact, (60 * v, "×", count))
+    return _rs_draft(ctx, RS_HOURS, which, w | {"v": v}, steps, f"{60 * v * count} ÷ {count} = {60 * v}")
+
+
+def _rs_minutes_sample(r: random.Random) -> tuple[int, ...]:
+    """Minutes a day whose total over the period is a whole number of hours, at least 2."""
+    which, period = _rs_days(r, RS_MINUTES)
+    count = RT_PERIODS[_rt_periods("day")[period]][0]
+    step = 60 // math.gcd(count, 60)
+    return which, period, step * r.randint(max(1, -(-120 // (step * count))), 120 // step)
+
+
+@variant(RATE_STEPS, "rs_minutes", _rs_minutes_sample)
+def _rs_minutes(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "I walk 30 minutes a day. How many hours in two weeks?": v × the count ÷ 60."""
+    which, period, v = nums
+    count, fact, w = _rs_period(ctx, period)
+    steps = (fact, (v, "×", count), _rs_fact(ctx, "hour"), (v * count, "÷", 60))
+    return _rs_draft(ctx, RS_MINUTES, which, w | {"v": v}, steps, f"{v * count // 60} × 60 = {v * count}")
+
+
+@variant(RATE_STEPS, "rs_two", lambda r: (*_rs_days(r, RS_TWO), r.randint(2, 6), r.randint(1, 6)))
+def _rs_two(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "2 pills every morning and 1 every night. How many in two weeks?": (a + b) × the count."""
+    which, period, a, b = nums
+    count, fact, w = _rs_period(ctx, period)
+    steps = ((a, "+", b), fact, (a + b, "×", count))
+    return _rs_draft(
+        ctx, RS_TWO, which, w | {"a": a, "b": b}, steps, f"{(a + b) * count} ÷ {count} = {a + b}"
+    )
+
+
+@variant(RATE_STEPS, "rs_trip", lambda r: (*_rs_days(r, RS_TRIP), r.randint(2, 9)))
+def _rs_trip(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "A ride costs $4; to work and back every day. How much from Monday to Friday?": v × 2 × the count."""
+    which, period, v = nums
+    count, fact, w = _rs_period(ctx, period)
+    steps = (_rs_fact(ctx, "trip"), (v, "×", 2), fact, (2 * v, "×", count))
+    return _rs_draft(ctx, RS_TRIP, which, w | {"v": v}, steps, f"{2 * v * count} ÷ {count} = {2 * v}")
+
+
+@variant(RATE_STEPS, "rs_yearly", lambda r: (r.randrange(len(RS_YEARLY["en"])), r.randint(15, 800)))
+def _rs_yearly(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "My car insurance costs R$ 2.400 a year. How much per month?": the total ÷ 12, read without
+    its thousands separator."""
+    which, v = nums
+    count, fact, _ = _rt_fact(ctx, "year")
+    steps = (fact, (v * count, "÷", count))
+    t = _rs_grouped(ctx, v * count)  # its own sign or word: `Ctx.signs` would split "2,400 dollars"
+    return _rs_draft(ctx, RS_YEARLY, which, {"t": t}, steps, f"{v} × {count} = {v * count}", signs=False)
 
 
 # ---------------------------------------------------------------------------- follow-ups

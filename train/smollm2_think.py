@@ -70,6 +70,7 @@ ONE_STEP_TASKS_N = 120  # tasks/arith_one_step_heldout.jsonl (same seed, one-ope
 EVERYDAY_TASKS_N = 120  # tasks/arith_everyday_heldout.jsonl (same seed, everyday wording)
 PHRASED_TASKS_N = 120  # tasks/arith_phrased_heldout.jsonl (same seed, questions put together from parts)
 RATES_TASKS_N = 120  # tasks/arith_rates_heldout.jsonl (same seed, amounts per day or month over a period)
+RATE_STEPS_TASKS_N = 120  # tasks/arith_rate_steps_heldout.jsonl (same seed, the same with one more step)
 FOLLOWUP_TASKS_N = 120  # tasks/arith_followup_heldout.jsonl (same seed, follow-ups with their earlier turn)
 MULTI_TASKS_N = 120  # tasks/arith_multi_heldout.jsonl (same seed, set-ups in two or three steps)
 VAL_SEED, VAL_N = 1, 40  # the in-training check: held-out problems not in the tasks file
@@ -1008,7 +1009,9 @@ def write_heldout_tasks(path: Path) -> None:
     arith_heldout.jsonl (multi-step), arith_one_step_heldout.jsonl (one operation),
     arith_everyday_heldout.jsonl (everyday wording), arith_phrased_heldout.jsonl (questions put
     together from parts), arith_rates_heldout.jsonl (an amount per day or month over a week, a
-    year, ..., and back), arith_followup_heldout.jsonl (a second question about the first one's
+    year, ..., and back), arith_rate_steps_heldout.jsonl (the same with one more step: dozens, hours
+    and minutes, two amounts a day, a fare there and back, a yearly total per month),
+    arith_followup_heldout.jsonl (a second question about the first one's
     answer, the first one and its answer as the task's history) and arith_multi_heldout.jsonl
     (set-ups in two or three steps)."""
     path.mkdir(parents=True, exist_ok=True)
@@ -1023,6 +1026,8 @@ def write_heldout_tasks(path: Path) -> None:
         PHRASED_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.PHRASED,)))  # fmt: skip
     arith_data.write_tasks(path / "arith_rates_heldout.jsonl", arith_data.generate(
         RATES_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.RATES,)))  # fmt: skip
+    arith_data.write_tasks(path / "arith_rate_steps_heldout.jsonl", arith_data.generate(
+        RATE_STEPS_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.RATE_STEPS,)))  # fmt: skip
     arith_data.write_tasks(path / "arith_followup_heldout.jsonl", arith_data.generate(
         FOLLOWUP_TASKS_N, TASKS_SEED, split="heldout", kinds=(arith_data.FOLLOWUP,)))  # fmt: skip
     arith_data.write_tasks(path / "arith_multi_heldout.jsonl", arith_data.generate(
