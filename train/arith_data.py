@@ -4099,13 +4099,25 @@ def _rt_fact(ctx: Ctx, name: str) -> tuple[int, str, str]:
     return count, fact, ctx.rng.choice(en_in if ctx.en else pt_in)
 
 
-def _rt_draft(ctx: Ctx, sentences: Sequence[str], answer: str, w: dict, op: tuple[int, str, int], check: str,
-              fact: str) -> Draft:  # fmt: skip
-    """The fact line, then the one operation, as in the phrased stream."""
-    lines, value = _op_lines(ctx, [op])
-    question = " ".join(_cap(s.format(**w)) for s in sentences)
-    return Draft(ctx.signs(question), (), (fact, *lines), check, str(value), str(value),
-                 answer.format(**w, box=_box(str(value))))  # fmt: skip
+def _period_draft(
+    ctx: Ctx, row: Sequence[str], w: dict, steps: Sequence, check: str, signs: bool = True
+) -> Draft:
+    """A Draft from a (sentence, question, answer) row and thinking lines in order: fact strings as
+    they are, and (a, op, b) operations as `op word: a op b = c.` lines; the last operation's
+    result is the answer. `signs`: whole amounts in the question may be written "$4" / "R$ 38"
+    (`Ctx.signs`). The rates streams, in one and in two steps."""
+    fact_s, question_s, answer_s = row
+    lines, value = [], 0
+    for step in steps:
+        if isinstance(step, str):
+            lines.append(step)
+        else:
+            op_lines, value = _op_lines(ctx, [step])
+            lines += op_lines
+    w = ctx.words | w
+    question = " ".join(_cap(s.format(**w)) for s in (fact_s, question_s))
+    return Draft(ctx.signs(question) if signs else question, (), tuple(lines), check, str(value), str(value),
+                 answer_s.format(**w, box=_box(str(value))))  # fmt: skip
 
 
 RT_DOING_TOP = (
@@ -4135,25 +4147,22 @@ RT_BACK_TOP = (30, 20, 12, 60, 99, 99)
 def _rt_over(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     """ "I walk my dog 3 times a day. How many walks is that in a week?": v × the period's count."""
     which, period, v = nums
-    per, fact_s, question_s, answer_s = RT_DOING[ctx.lang][which]
+    per, *row = RT_DOING[ctx.lang][which]
     count, fact, said = _rt_fact(ctx, _rt_periods(per)[period])
-    w = ctx.words | {"v": v, "freq": ctx.rng.choice(RT_FREQ[ctx.lang][per]), "period": said}
-    return _rt_draft(
-        ctx, (fact_s, question_s), answer_s, w, (v, "×", count), f"{v * count} ÷ {count} = {v}", fact
-    )
+    w = {"v": v, "freq": ctx.rng.choice(RT_FREQ[ctx.lang][per]), "period": said}
+    return _period_draft(ctx, row, w, (fact, (v, "×", count)), f"{v * count} ÷ {count} = {v}")
 
 
 @variant(RATES, "rt_back", _rt_sample(RT_BACK, RT_BACK_TOP))
 def _rt_back(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     """ "We used 84 eggs in a week, the same number every day. How many a day?": the total ÷ the count."""
     which, period, v = nums
-    per, total_s, question_s, answer_s = RT_BACK[ctx.lang][which]
+    per, *row = RT_BACK[ctx.lang][which]
     count, fact, said = _rt_fact(ctx, _rt_periods(per)[period])
     while said.startswith(("every", "each", "toda", "por")):  # "in a week", not "every week", for a total
         said = _rt_fact(ctx, _rt_periods(per)[period])[2]
-    w = ctx.words | {"t": v * count, "period": said}
-    return _rt_draft(ctx, (total_s, question_s), answer_s, w, (v * count, "÷", count), f"{v} × {count} = {v * count}",
-                     fact)  # fmt: skip
+    w = {"t": v * count, "period": said}
+    return _period_draft(ctx, row, w, (fact, (v * count, "÷", count)), f"{v} × {count} = {v * count}")
 
 
 # ---------------------------------------------------------------------------- rates in two steps
@@ -4303,26 +4312,6 @@ def _rs_grouped(ctx: Ctx, n: int) -> str:
     return f"{digits} {'dollars' if ctx.en else 'reais'}"
 
 
-def _rs_draft(
-    ctx: Ctx, table: dict, which: int, w: dict, steps: Sequence, check: str, signs: bool = True
-) -> Draft:
-    """A Draft from one row of `table`, thinking lines in order: fact strings as they are, and
-    (a, op, b) operations as `op word: a op b = c.` lines; the last operation's result is the answer.
-    `signs`: whole amounts in the question may be written "$4" / "R$ 38" (`Ctx.signs`)."""
-    fact_s, question_s, answer_s = table[ctx.lang][which]
-    lines, value = [], 0
-    for step in steps:
-        if isinstance(step, str):
-            lines.append(step)
-        else:
-            op_lines, value = _op_lines(ctx, [step])
-            lines += op_lines
-    w = ctx.words | w
-    question = " ".join(_cap(s.format(**w)) for s in (fact_s, question_s))
-    return Draft(ctx.signs(question) if signs else question, (), tuple(lines), check, str(value), str(value),
-                 answer_s.format(**w, box=_box(str(value))))  # fmt: skip
-
-
 def _rs_period(ctx: Ctx, period: int) -> tuple[int, str, dict]:
     """A period counted in days: its count, its fact line and the words that say it and "a day"."""
     count, fact, said = _rt_fact(ctx, _rt_periods("day")[period])
@@ -4335,7 +4324,9 @@ def _rs_dozen(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     which, period, v = nums
     count, fact, w = _rs_period(ctx, period)
     steps = (_rs_fact(ctx, "dozen"), (v, "×", 12), fact, (12 * v, "×", count))
-    return _rs_draft(ctx, RS_DOZEN, which, w | {"v": v}, steps, f"{12 * v * count} ÷ {count} = {12 * v}")
+    return _period_draft(
+        ctx, RS_DOZEN[ctx.lang][which], w | {"v": v}, steps, f"{12 * v * count} ÷ {count} = {12 * v}"
+    )
 
 
 @variant(RATE_STEPS, "rs_hours", lambda r: (*_rs_days(r, RS_HOURS), r.randint(2, 5)))
@@ -4344,7 +4335,9 @@ def _rs_hours(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     which, period, v = nums
     count, fact, w = _rs_period(ctx, period)
     steps = (_rs_fact(ctx, "hour"), (v, "×", 60), fact, (60 * v, "×", count))
-    return _rs_draft(ctx, RS_HOURS, which, w | {"v": v}, steps, f"{60 * v * count} ÷ {count} = {60 * v}")
+    return _period_draft(
+        ctx, RS_HOURS[ctx.lang][which], w | {"v": v}, steps, f"{60 * v * count} ÷ {count} = {60 * v}"
+    )
 
 
 def _rs_minutes_sample(r: random.Random) -> tuple[int, ...]:
@@ -4361,7 +4354,9 @@ def _rs_minutes(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     which, period, v = nums
     count, fact, w = _rs_period(ctx, period)
     steps = (fact, (v, "×", count), _rs_fact(ctx, "hour"), (v * count, "÷", 60))
-    return _rs_draft(ctx, RS_MINUTES, which, w | {"v": v}, steps, f"{v * count // 60} × 60 = {v * count}")
+    return _period_draft(
+        ctx, RS_MINUTES[ctx.lang][which], w | {"v": v}, steps, f"{v * count // 60} × 60 = {v * count}"
+    )
 
 
 @variant(RATE_STEPS, "rs_two", lambda r: (*_rs_days(r, RS_TWO), r.randint(2, 6), r.randint(1, 6)))
@@ -4370,8 +4365,8 @@ def _rs_two(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     which, period, a, b = nums
     count, fact, w = _rs_period(ctx, period)
     steps = ((a, "+", b), fact, (a + b, "×", count))
-    return _rs_draft(
-        ctx, RS_TWO, which, w | {"a": a, "b": b}, steps, f"{(a + b) * count} ÷ {count} = {a + b}"
+    return _period_draft(
+        ctx, RS_TWO[ctx.lang][which], w | {"a": a, "b": b}, steps, f"{(a + b) * count} ÷ {count} = {a + b}"
     )
 
 
@@ -4381,7 +4376,9 @@ def _rs_trip(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     which, period, v = nums
     count, fact, w = _rs_period(ctx, period)
     steps = (_rs_fact(ctx, "trip"), (v, "×", 2), fact, (2 * v, "×", count))
-    return _rs_draft(ctx, RS_TRIP, which, w | {"v": v}, steps, f"{2 * v * count} ÷ {count} = {2 * v}")
+    return _period_draft(
+        ctx, RS_TRIP[ctx.lang][which], w | {"v": v}, steps, f"{2 * v * count} ÷ {count} = {2 * v}"
+    )
 
 
 @variant(RATE_STEPS, "rs_yearly", lambda r: (r.randrange(len(RS_YEARLY["en"])), r.randint(15, 800)))
@@ -4392,7 +4389,9 @@ def _rs_yearly(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     count, fact, _ = _rt_fact(ctx, "year")
     steps = (fact, (v * count, "÷", count))
     t = _rs_grouped(ctx, v * count)  # its own sign or word: `Ctx.signs` would split "2,400 dollars"
-    return _rs_draft(ctx, RS_YEARLY, which, {"t": t}, steps, f"{v} × {count} = {v * count}", signs=False)
+    return _period_draft(
+        ctx, RS_YEARLY[ctx.lang][which], {"t": t}, steps, f"{v} × {count} = {v * count}", signs=False
+    )
 
 
 # ---------------------------------------------------------------------------- follow-ups
