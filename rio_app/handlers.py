@@ -53,7 +53,7 @@ from rio_app.convert import (
     user_messages,
 )
 from rio_app.examples import examples
-from rio_app.i18n import I18N, lang_of, t
+from rio_app.i18n import EN, I18N, lang_of, t
 from rio_app.render import RunView, render_runs, running_card, summary_card
 from rio_app.settings import preset_values, settings_from_values
 from rio_app.state import LastRun, ModelHolder, Session
@@ -191,7 +191,10 @@ def header_html(backend: Backend, lang: str) -> str:
     note = ""
     if info.note:
         note = f'<div class="rio-note-box">{t("header_fallback", lang)}: {render_runs([(info.note, False)])}</div>'
-    return f'<div class="rio-header" lang="{lang}">{" · ".join(parts)}</div>{note}'
+    about = ""
+    if f"about_{info.name}" in EN:  # the project's own offline models say what they are for
+        about = f'<div class="rio-about">{render_runs([(t(f"about_{info.name}", lang), False)])}</div>'
+    return f'<div class="rio-header" lang="{lang}">{" · ".join(parts)}</div>{about}{note}'
 
 
 def _device_and_path(info) -> str:

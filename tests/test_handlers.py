@@ -771,3 +771,22 @@ def test_no_reader_offer_where_switching_is_off(tmp_path):
     Image.new("RGB", (32, 16), "white").save(img)
     _demo, page, h = build_page(ModelHolder(FakeBackend(), allow_switch=False))
     assert h.offer_reader(None, {"text": "?", "files": [str(img)]})["visible"] is False
+
+
+def test_the_header_says_what_the_projects_own_models_are_for():
+    """The offline models trained or shipped here say under the model line what they can do (a
+    newcomer's first answers come from them), in the page's language; other models say nothing."""
+    from types import SimpleNamespace
+
+    from rio_app.i18n import EN, PT
+
+    own = {key.removeprefix("about_") for key in EN if key.startswith("about_")}
+    assert own == {"smollm2-think", "smollm2-offline", "tiny-moe"} and own <= set(PRESETS)
+    for name in own:
+        info = BackendInfo(name, f"builtin:{name}", frozenset({"text"}), "cpu", METHODS)
+        for lang, table in (("en", EN), ("pt-BR", PT)):
+            html = H.header_html(SimpleNamespace(info=info), lang)
+            assert f'<div class="rio-about">{table[f"about_{name}"]}</div>' in html
+        assert PT[f"about_{name}"] != EN[f"about_{name}"]
+    hub = BackendInfo("Qwen/Qwen3.5-0.8B", "Qwen/Qwen3.5-0.8B", frozenset({"text"}), "cpu", METHODS)
+    assert "rio-about" not in H.header_html(SimpleNamespace(info=hub), "en")
