@@ -200,6 +200,8 @@ def test_the_default_model_thinks_and_finds_the_number(browser, think_url):
 
     task = next(t for t in load_tasks(TASKS) if t.id == HELD_OUT[0])
     ctx, page = _open(browser, think_url)
+    # before the first answer, the header says what this default can and cannot do
+    assert "135M demo model" in page.locator("#rio-header .rio-about").inner_text()
     _send(page, task.question)
     _wait_done(page)
     assert page.locator("#rio-chat .thought-group").count() >= 1
