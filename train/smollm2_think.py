@@ -4,13 +4,18 @@ One command trains the v3 recipe from a seed and a step count:
 
     python -m train.smollm2_think --seed 0 --steps N --out models/smollm2-think
 
-(The shipped adapter is still v2, from this script as it stood at commit 543e280; see
-docs/MODEL-smollm2-think.md for both recipes and what each measured.)
+(The shipped adapter is a chain of continuations of this script, each link starting from
+the previous adapter with `--init-adapter` and `--start-step`; docs/MODEL-smollm2-think.md,
+"Training", names every link and its command.)
 
 It runs on CUDA in bfloat16 when there is a GPU and on the CPU in float32 otherwise, with
 the same seeded data (each step's batch is drawn from its own seed, so a run of N steps
 sees the same examples on any device). `--minutes M` instead times the first steps and
-fixes N to fit M minutes (the log records N, so `--steps N` reproduces the run).
+fixes N to fit M minutes (the log records N, so `--steps N` runs the same schedule). A run
+again gives the same examples and schedule, not bit-identical weights: the latent
+positions of a step follow the model's own entropies, so float noise in the CPU kernels can
+move one and the runs drift apart (40 steps replayed on the same machine: LoRA weights
+within 0.5% in relative norm).
 
 Owns: the chat template the model is trained with (ChatML, no default system prompt,
 Qwen3.5's thinking logic), the training examples (arithmetic traces from
