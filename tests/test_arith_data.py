@@ -102,6 +102,7 @@ ORACLE = {
     "rs_two": lambda which, period, a, b: (a + b) * RT_COUNT["day"][period],
     "rs_trip": lambda which, period, v: 2 * v * RT_COUNT["day"][period],
     "rs_yearly": lambda which, v: v,  # the total is 12 v
+    "rs_times": lambda which, n, v, weeks: n * v * weeks,
     "fu_more": lambda n, v, k: (n + k) * v,
     "fu_instead": lambda n, v, w: n * w,
     "fu_change": lambda n, v, bill: bill - n * v,
@@ -590,7 +591,8 @@ def test_rate_steps_bring_in_every_fact_the_question_leaves_out(rate_steps):
     """Amounts over periods in two steps: their own stream, the oracle's answer; the question
     never says the period's count, and a thinking line says it, a dozen's 12 or an hour's 60
     before the arithmetic that uses them; yearly totals are written with a thousands separator in
-    the question ("$2,400", "R$ 2.400") and with plain digits in the arithmetic."""
+    the question ("$2,400", "R$ 2.400") and with plain digits in the arithmetic; something done n
+    times a week is counted n times, not over the week's 7 days."""
     _assert_own_stream(rate_steps, ad.RATE_STEPS, 600)
     facts = {"dozen": "12", "hour": "60", "trip": "2"}
     grouped = 0
@@ -605,6 +607,9 @@ def test_rate_steps_bring_in_every_fact_the_question_leaves_out(rate_steps):
             at = next(i for i, ln in enumerate(lines) if ln.lower().endswith(ad.RS_FACTS[n][p.lang != "en"]))
             after = lines[at + 1] + lines[min(at + 2, len(lines) - 1)]
             assert re.search(rf"[×÷] {facts[n]} = ", after), p.thinking
+        if name == "rs_times":  # n times a week: the first line says so, and no line counts 7 days
+            assert lines[0].endswith(ad.RS_TIMES_FACT[p.lang != "en"].format(n=p.params[2])), p.thinking
+            assert not re.search(r"\b7 (days|dias)\b", p.thinking), p.thinking
         if name == "rs_yearly":
             total = 12 * p.params[2]
             assert str(total) in p.thinking and re.search(rf"÷ 12 = {p.params[2]}\.", p.thinking)

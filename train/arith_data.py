@@ -4394,6 +4394,52 @@ def _rs_yearly(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     )
 
 
+RS_TIMES = {  # something done {n} times a week, {v} each time
+    "en": (
+        ("My guitar lesson lasts {v} minutes and I have {n} lessons a week.",
+         "How many minutes of lessons do I have {span}?", "That is {box} minutes."),
+        ("{name} goes to the gym {n} times a week and burns {v} calories each time.",
+         "How many calories does {she} burn {span}?", "{She} burns {box} calories."),
+        ("I water the garden {n} times a week, {v} liters each time.", "How many liters do I use {span}?",
+         "I use {box} liters."),
+        ("We order pizza {n} times a week, {v} dollars each time.", "How much do we spend on pizza {span}?",
+         "We spend {box} dollars."),
+    ),
+    "pt-BR": (
+        ("Minha aula de violão dura {v} minutos e tenho {n} aulas por semana.",
+         "Quantos minutos de aula tenho {span}?", "São {box} minutos."),
+        ("{name} vai à academia {n} vezes por semana e gasta {v} calorias em cada vez.",
+         "Quantas calorias {ela} gasta {span}?", "{Ela} gasta {box} calorias."),
+        ("Rego o jardim {n} vezes por semana, {v} litros em cada vez.", "Quantos litros uso {span}?",
+         "Uso {box} litros."),
+        ("Pedimos pizza {n} vezes por semana, {v} reais cada vez.", "Quanto gastamos com pizza {span}?",
+         "Gastamos {box} reais."),
+    ),
+}  # fmt: skip
+RS_TIMES_SPAN = {  # one week, or {k} weeks
+    "en": (("a week", "in a week", "each week"), "in {k} weeks"),
+    "pt-BR": (("por semana", "em uma semana", "toda semana"), "em {k} semanas"),
+}
+RS_TIMES_FACT = ("{n} times a week, not every day.", "{n} vezes por semana, não todo dia.")
+
+
+@variant(RATE_STEPS, "rs_times",
+         lambda r: (r.randrange(len(RS_TIMES["en"])), r.randint(2, 6), 5 * r.randint(1, 24), r.choice((1, 1, 2, 3, 4, 6))))  # fmt: skip
+def _rs_times(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "My lesson lasts 45 minutes and I have 3 lessons a week. How many minutes a week?": v × n, and
+    × the weeks when more than one is asked. The week counts the times, not its 7 days: the first
+    line says so, against the days-in-a-week fact the one-step periods stream writes."""
+    which, n, v, weeks = nums
+    one, several = RS_TIMES_SPAN[ctx.lang]
+    span = ctx.rng.choice(one) if weeks == 1 else several.format(k=weeks)
+    steps: list = [RS_TIMES_FACT[0 if ctx.en else 1].format(n=n), (v, "×", n)]
+    check = f"{v * n} ÷ {n} = {v}"
+    if weeks > 1:
+        steps.append((v * n, "×", weeks))
+        check = f"{v * n * weeks} ÷ {weeks} = {v * n}"
+    return _period_draft(ctx, RS_TIMES[ctx.lang][which], {"n": n, "v": v, "span": span}, steps, check)
+
+
 # ---------------------------------------------------------------------------- follow-ups
 
 # A second question about the first one's answer, asked in the same chat: "And if I buy 3 more?",
