@@ -4423,8 +4423,17 @@ RS_TIMES_SPAN = {  # one week, or {k} weeks
 RS_TIMES_FACT = ("{n} times a week, not every day.", "{n} vezes por semana, não todo dia.")
 
 
-@variant(RATE_STEPS, "rs_times",
-         lambda r: (r.randrange(len(RS_TIMES["en"])), r.randint(2, 6), 5 * r.randint(1, 24), r.choice((1, 1, 2, 3, 4, 6))))  # fmt: skip
+def _rs_times_sample(r: random.Random) -> tuple[int, ...]:
+    """(which sentence, times a week 2–6, the amount each time 5–120 in fives, weeks: one in three asks for one)."""
+    return (
+        r.randrange(len(RS_TIMES["en"])),
+        r.randint(2, 6),
+        5 * r.randint(1, 24),
+        r.choice((1, 1, 2, 3, 4, 6)),
+    )
+
+
+@variant(RATE_STEPS, "rs_times", _rs_times_sample)
 def _rs_times(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     """ "My lesson lasts 45 minutes and I have 3 lessons a week. How many minutes a week?": v × n, and
     × the weeks when more than one is asked. The week counts the times, not its 7 days: the first
