@@ -191,9 +191,9 @@ def header_html(backend: Backend, lang: str) -> str:
     note = ""
     if info.note:
         note = f'<div class="rio-note-box">{t("header_fallback", lang)}: {render_runs([(info.note, False)])}</div>'
-    about = ""
-    if f"about_{info.name}" in EN:  # the project's own offline models say what they are for
-        about = f'<div class="rio-about">{render_runs([(t(f"about_{info.name}", lang), False)])}</div>'
+    about, key = "", f"about_{info.name}"
+    if key in EN:  # the project's own offline models say what they are for
+        about = f'<div class="rio-about">{render_runs([(t(key, lang), False)])}</div>'
     return f'<div class="rio-header" lang="{lang}">{" · ".join(parts)}</div>{about}{note}'
 
 
