@@ -867,7 +867,7 @@ def train(cfg: TrainConfig, out: Path, work: Path, resume: bool, command: str,
         torch.backends.cuda.matmul.allow_tf32 = True
     else:  # the same command, the same bytes: without this the two new embedding rows' gradients
         # differ in their last bits from run to run, and the latent positions, which follow the
-        # model's own entropies, carry that into every weight (no slower, measured on 2 cores)
+        # model's own entropies, carry that into every weight (whole runs took as long; not benchmarked)
         torch.use_deterministic_algorithms(True)
     base = base_folder()
     tok = think_tokenizer(base)
