@@ -154,10 +154,14 @@ EN: dict[str, str] = {
     "race_early": "closed early",
     "mix_label": "mixed",
     # Gradio's own chat buttons, under Gradio's keys: its pt-BR table (Gradio 6.31) has no
-    # words for these, so a Portuguese page said "Copy message" (Gradio's "Copy conversation"
-    # button has no key and stays English)
+    # words for these, so a Portuguese page said "Copy message"
     "chatbot.copy_message": "Copy message",
     "chatbot.copied_message": "Copied message",
+    # the chat's own copy button (Gradio's copies HTML and has no key): its label and the speakers
+    # it names in the copied text
+    "copy_conversation": "Copy conversation",
+    "speaker_user": "You",
+    "speaker_assistant": "Assistant",
     # the model picker: the presets' own labels and why each can load or not (engine/models/presets.py)
     **{f"label_{name}": p.label for name, p in PRESETS.items()},
     **{f"av_{key}": text for key, text in REASONS.items()},
@@ -289,6 +293,9 @@ PT: dict[str, str] = {
     "race_early": "fechado cedo",
     "mix_label": "misturado",
     "chatbot.copy_message": "Copiar mensagem",
+    "copy_conversation": "Copiar conversa",
+    "speaker_user": "Você",
+    "speaker_assistant": "Assistente",
     "chatbot.copied_message": "Mensagem copiada",
     **{f"label_{name}": p.label for name, p in PRESETS.items()},  # hub ids read the same in both
     "label_smollm2-offline": "SmolLM2-135M-Instruct (offline, texto)",

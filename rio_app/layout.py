@@ -2,9 +2,10 @@
 
 Owns: `build_page(holder)` (the `gr.Blocks`, queue included, with its named
 components as a `Page` and the bound `Handlers`), `build_app` (the Blocks
-alone) and `launch_kwargs()` (what `launch()` needs: CSS, translations,
-upload limit). Layout: a header naming the model; a Chat tab (chat and
-message box on the left, live trace chart, run summary, "Retry with CoT"
+alone) and `launch_kwargs()` (what `launch()` needs: CSS, the page script
+assets/copy.js, translations, upload limit). Layout: a header naming the
+model; a Chat tab (chat, message box and "Copy conversation" on the left,
+live trace chart, run summary, "Retry with CoT"
 and exports on the right); a Race tab (SwiReasoning and CoT side by side);
 settings (`settings.SETTINGS`) and the model picker in a sidebar. Every
 label is an `I18N` key, translated in the browser. Handlers return values
@@ -15,6 +16,7 @@ strings to `i18n.py`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from engine.config import DecodeSettings
 from rio_app import trace_chart
 from rio_app.examples import examples
 from rio_app.handlers import EXPORT_KINDS, Handlers, header_html, hide_exports, limits_line, picker_choices
-from rio_app.i18n import I18N
+from rio_app.i18n import I18N, LANGS, t
 from rio_app.settings import METHOD_CHOICES, build_widgets
 from rio_app.state import ModelHolder, close_session, new_session
 
@@ -35,9 +37,18 @@ MAX_FILE_SIZE = "200mb"  # the largest upload engine.media accepts (a video)
 LIGHT = {"concurrency_limit": None, "show_progress": "hidden"}  # fast events, any number at once
 
 
+# the speakers the copied conversation names, by the page's language
+SPEAKERS = json.dumps({lang: {"user": t("speaker_user", lang), "assistant": t("speaker_assistant", lang)} for lang in LANGS})  # fmt: skip
+
+
 def launch_kwargs() -> dict[str, Any]:
     """Arguments for `demo.launch()` that every launch needs (tests included)."""
-    return {"css_paths": [ASSETS / "style.css"], "i18n": I18N, "max_file_size": MAX_FILE_SIZE}
+    return {
+        "css_paths": [ASSETS / "style.css"],
+        "js": (ASSETS / "copy.js").read_text(encoding="utf-8"),
+        "i18n": I18N,
+        "max_file_size": MAX_FILE_SIZE,
+    }
 
 
 def model_queue(backend: Backend) -> dict[str, Any]:
@@ -50,6 +61,7 @@ class ChatTab:
     chatbot: gr.Chatbot
     box: gr.MultimodalTextbox
     limits: gr.Markdown
+    copy: gr.Button  # the conversation's words to the clipboard (assets/copy.js)
     chart: gr.HTML
     card: gr.HTML
     retry_cot: gr.Button
@@ -114,11 +126,14 @@ def _box(backend: Backend, elem_id: str, placeholder: str) -> gr.MultimodalTextb
 
 
 def _chatbot(elem_id: str, label: str, height: int, ex: list | None = None) -> gr.Chatbot:
+    # Gradio's "copy all" is left out: it copies the messages' markup under an English-only label
+    # (a toolbar button's label is not translated either); the chat tab has its own button
     return gr.Chatbot(
         label=I18N(label),
         elem_id=elem_id,
+        elem_classes="rio-chatbot",  # assets/copy.js: a copy started in here copies words
         height=height,
-        buttons=["copy", "copy_all"],
+        buttons=["copy"],
         examples=ex,
         placeholder=None,
         latex_delimiters=[{"left": "$$", "right": "$$", "display": True}],
@@ -145,14 +160,19 @@ def _chat_tab(backend: Backend) -> ChatTab:
         with gr.Column(scale=3, min_width=380):
             chatbot = _chatbot("rio-chat", "chat_label", 580, examples(backend.info.modalities))
             box = _box(backend, "rio-box", "box_placeholder")
-            limits = gr.Markdown(limits_line(backend, "en"), elem_classes="rio-limits")
+            with gr.Row(equal_height=True, elem_classes="rio-under-box"):
+                limits = gr.Markdown(limits_line(backend, "en"), elem_classes="rio-limits")
+                copy = gr.Button(
+                    I18N("copy_conversation"), size="sm", variant="secondary", scale=0, min_width=170,
+                    elem_id="rio-copy",
+                )  # fmt: skip
             offer = gr.Button("", visible=False, size="sm", variant="secondary", elem_id="rio-reader-offer")
         with gr.Column(scale=2, min_width=320):
             chart = trace_chart.TraceChart(label=I18N("chart_label"), elem_id="rio-chart")
             card = gr.HTML(I18N("summary_empty"), label=I18N("summary_label"), elem_id="rio-summary")
             retry_cot = gr.Button(I18N("retry_cot"), visible=False, size="sm", elem_id="rio-retry-cot")
             downloads = _exports()
-    return ChatTab(chatbot, box, limits, chart, card, retry_cot, offer, downloads)
+    return ChatTab(chatbot, box, limits, copy, chart, card, retry_cot, offer, downloads)
 
 
 def _race_pane(key: str, title: str) -> RacePane:
@@ -233,6 +253,7 @@ def _wire_chat(h: Handlers, page: Page, queue: dict[str, Any]) -> None:
     clear_out = [c.chart, c.card, c.retry_cot, *c.downloads.values()]
     chatbot.clear(h.clear, [session], clear_out, queue=False)
     chatbot.example_select(h.example_to_box, None, box, queue=False)
+    c.copy.click(None, [chatbot], None, js=f"(m) => window.rioCopyConversation(m, {SPEAKERS})", queue=False)
 
 
 def _wire_race(h: Handlers, page: Page, queue: dict[str, Any]) -> None:

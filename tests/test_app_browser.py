@@ -139,7 +139,11 @@ def long_race_url(smollm2_runtime):
 
 
 def _open(browser, url: str, locale: str = "en-US", size: tuple[int, int] = (1400, 900)):
-    ctx = browser.new_context(locale=locale, viewport={"width": size[0], "height": size[1]})
+    ctx = browser.new_context(
+        locale=locale,
+        viewport={"width": size[0], "height": size[1]},
+        permissions=["clipboard-read", "clipboard-write"],
+    )
     page = ctx.new_page()
     page.goto(url)
     page.wait_for_selector("#rio-box textarea", timeout=60_000)
@@ -251,6 +255,12 @@ def test_thinking_block_and_image_answer(browser, tiny_url):
     chat.locator(".thought-group").first.click()
     tips = chat.locator(".rio-latent[title]")
     assert tips.count() >= 1 and "%" in (tips.first.get_attribute("title") or "")
+    # the copied conversation names the picture and holds the words, not the latent marks
+    page.get_by_role("button", name="Copy conversation").click()
+    blocks = page.evaluate("navigator.clipboard.readText()").split("\n\n")
+    assert f"You: [{Path(example_image()).name}]" in blocks and "You: Describe this picture." in blocks
+    assert any(b.startswith("Assistant (Thinking") for b in blocks)
+    assert not any("rio-" in b or "&lt;" in b for b in blocks)
     ctx.close()
 
 
@@ -525,6 +535,7 @@ def test_the_portuguese_page_shows_no_english_string(browser, tiny_url):
     # Gradio's own button under each message, worded from the app's table (Gradio has none in pt-BR)
     assert page.get_by_label("Copiar mensagem").count() >= 1
     assert page.get_by_label("Copy message").count() == 0
+    assert page.get_by_role("button", name="Copiar conversa").is_visible()  # the app's own, translated
     page.get_by_role("tab", name="Modo corrida").click()
     page.wait_for_selector("#rio-race-intro", state="visible")
     seen += page.evaluate(VISIBLE_TEXT)

@@ -31,6 +31,8 @@ TOKENS = [  # (text, mode, phase)
     (" " + IMG_TAG, "explicit", "answer"),
 ]
 WAIT_MS = 60_000
+CODE = "`<b>&amp;</b>`"  # a code span: shown and copied byte for byte
+VISITOR = f"Hi {SCRIPT_TAG} and {IMG_TAG}, then {CODE}"
 
 
 class HostileBackend:
@@ -79,18 +81,21 @@ def _hover_labels(page) -> list[str]:
 
 
 def test_markup_from_visitor_and_model_is_shown_as_text(browser, hostile_url):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 950})
+    ctx = browser.new_context(
+        viewport={"width": 1400, "height": 950}, permissions=["clipboard-read", "clipboard-write"]
+    )
     page = ctx.new_page()
     fired: list = []
     _no_dialogs(page, fired)
     page.goto(hostile_url)
     page.wait_for_selector("#rio-box textarea", timeout=WAIT_MS)
-    page.locator("#rio-box textarea").fill(f"Hi {SCRIPT_TAG} and {IMG_TAG}")
+    page.locator("#rio-box textarea").fill(VISITOR)
     page.locator("#rio-box textarea").press("Enter")
-    page.wait_for_selector("#rio-summary .rio-card", timeout=WAIT_MS)
+    page.wait_for_selector("#rio-summary .rio-card:not(.rio-card-running)", timeout=WAIT_MS)
     chat = page.locator("#rio-chat")
     text = chat.inner_text()
     assert f"Hi {SCRIPT_TAG} and {IMG_TAG}" in text  # the visitor's message, literally
+    assert CODE.strip("`") in text  # shown as code
     assert "Answer: " + SCRIPT_TAG in text
     assert IMG_TAG in page.locator("#rio-header").inner_text()
     assert page.locator("#rio-chat img[src='x'], #rio-header img[src='x'], #rio-chat script").count() == 0
@@ -101,6 +106,23 @@ def test_markup_from_visitor_and_model_is_shown_as_text(browser, hostile_url):
     )
     labels = "\n".join(_hover_labels(page))
     assert '"<img src=x onerror' in labels and '"<script>alert' in labels  # long labels are cut
+    # copying gives words, not markup: a message's copy button gives the visitor's message exactly
+    # as typed (its code span byte for byte) and the answer as shown
+    copy_message = page.locator("#rio-chat").get_by_label("Copy message")
+    copy_message.first.click()
+    assert page.evaluate("navigator.clipboard.readText()") == VISITOR
+    copy_message.last.click()  # the model's turn: its thinking under the title, then the answer
+    turn = page.evaluate("navigator.clipboard.readText()")
+    assert turn.startswith("Thinking") and f"  Thinking {IMG_TAG}\n" in turn
+    assert turn.endswith(f"\n\nAnswer: {SCRIPT_TAG} {IMG_TAG}") and "rio-" not in turn
+    # and the chat's own button the whole conversation, the thinking under its title
+    page.get_by_role("button", name="Copy conversation").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    blocks = copied.split("\n\n")
+    assert blocks[0] == f"You: {VISITOR}"
+    assert blocks[1].startswith("Assistant (Thinking") and blocks[1].endswith(f"): Thinking {IMG_TAG}")
+    assert blocks[2] == f"Assistant: Answer: {SCRIPT_TAG} {IMG_TAG}"
+    assert "rio-" not in copied and "&lt;" not in copied
     assert fired == []
     ctx.close()
 

@@ -1,0 +1,65 @@
+() => {
+  // What the chat copies is its words, not its markup. A chat message holds the Markdown that
+  // rio_app/render.py made: text HTML-escaped outside code, latent and calculator tokens in
+  // marked spans, a framed answer in a span, app notes in a span. `rioPlain` undoes that (as
+  // render.plain_text does on the server): code is kept byte for byte, notes are dropped, and a
+  // framed answer reads as its words.
+  const decode = (s) => {
+    const area = document.createElement("textarea");
+    area.innerHTML = s;
+    return area.value;
+  };
+  const unrender = (s) =>
+    decode(
+      s
+        .replace(/<span class="rio-note">[\s\S]*?<\/span>/g, "")
+        .replace(/<span class="rio-boxed">([^<]*)<\/span>/g, "$1")
+        .replace(/<span class="rio-(?:latent|computed)"(?: title="[^"]*")?>|<\/span>/g, ""),
+    );
+  const plain = (s) => {
+    let out = "";
+    let pos = 0;
+    for (const m of s.matchAll(/```[\s\S]*?(?:```|$)|`[^`\n]+`/g)) {
+      out += unrender(s.slice(pos, m.index)) + m[0];
+      pos = m.index + m[0].length;
+    }
+    return (out + unrender(s.slice(pos))).trim();
+  };
+  window.rioPlain = plain;
+
+  const clipboard = navigator.clipboard;
+  const write = clipboard ? clipboard.writeText.bind(clipboard) : async () => {};
+
+  // The chat's "Copy conversation" button: each message as "Speaker: words", a thinking message
+  // under its title, a file by its name; `words` names the speakers in the page's language.
+  window.rioCopyConversation = (messages, words) => {
+    const lang = document.querySelector("#rio-header .rio-header")?.lang || "en";
+    const w = words[lang] || words.en;
+    const blocks = [];
+    for (const m of messages || []) {
+      const who = m.role === "user" ? w.user : w.assistant;
+      for (const c of m.content || []) {
+        if (c.type === "file") {
+          const name = c.file?.orig_name || (c.file?.path || "").split("/").pop();
+          blocks.push(`${who}: [${name}]`);
+        } else if (c.type === "text" && plain(c.text)) {
+          const head = m.metadata?.title ? `${who} (${plain(m.metadata.title)})` : who;
+          blocks.push(`${head}: ${plain(c.text)}`);
+        }
+      }
+    }
+    write(blocks.join("\n\n"));
+    return [];
+  };
+
+  // Gradio's copy button under each chat message copies the message's Markdown as it is; a click
+  // inside a chat marks the copy it starts, and that copy gets the words instead.
+  if (!clipboard) return;
+  let fromChat = false;
+  document.addEventListener("click", (e) => (fromChat = !!e.target.closest?.(".rio-chatbot")), true);
+  clipboard.writeText = (text) => {
+    const clean = fromChat && typeof text === "string";
+    fromChat = false;
+    return write(clean ? plain(text) : text);
+  };
+}
