@@ -53,10 +53,15 @@
   };
 
   // Gradio's copy button under each chat message copies the message's Markdown as it is; a click
-  // inside a chat marks the copy it starts, and that copy gets the words instead.
+  // inside a chat marks the copy it starts, and that copy gets the words instead. A code block's
+  // own copy button already copies its code as written, so it is left alone.
   if (!clipboard) return;
   let fromChat = false;
-  document.addEventListener("click", (e) => (fromChat = !!e.target.closest?.(".rio-chatbot")), true);
+  document.addEventListener(
+    "click",
+    (e) => (fromChat = !!e.target.closest?.(".rio-chatbot") && !e.target.closest(".code_wrap")),
+    true,
+  );
   clipboard.writeText = (text) => {
     const clean = fromChat && typeof text === "string";
     fromChat = false;

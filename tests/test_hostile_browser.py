@@ -32,7 +32,8 @@ TOKENS = [  # (text, mode, phase)
 ]
 WAIT_MS = 60_000
 CODE = "`<b>&amp;</b>`"  # a code span: shown and copied byte for byte
-VISITOR = f"Hi {SCRIPT_TAG} and {IMG_TAG}, then {CODE}"
+BLOCK = "x = '&amp;' < 3"  # a code block: its own copy button copies it as written
+VISITOR = f"Hi {SCRIPT_TAG} and {IMG_TAG}, then {CODE}\n```\n{BLOCK}\n```"
 
 
 class HostileBackend:
@@ -108,6 +109,8 @@ def test_markup_from_visitor_and_model_is_shown_as_text(browser, hostile_url):
     assert '"<img src=x onerror' in labels and '"<script>alert' in labels  # long labels are cut
     # copying gives words, not markup: a message's copy button gives the visitor's message exactly
     # as typed (its code span byte for byte) and the answer as shown
+    page.locator("#rio-chat .code_wrap button").click()
+    assert page.evaluate("navigator.clipboard.readText()").strip() == BLOCK
     copy_message = page.locator("#rio-chat").get_by_label("Copy message")
     copy_message.first.click()
     assert page.evaluate("navigator.clipboard.readText()") == VISITOR
