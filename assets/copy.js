@@ -28,7 +28,18 @@
   window.rioPlain = plain;
 
   const clipboard = navigator.clipboard;
-  const write = clipboard ? clipboard.writeText.bind(clipboard) : async () => {};
+  // a page served over plain http from another machine has no navigator.clipboard: the older
+  // copy command still works there, inside the click
+  const write = clipboard
+    ? clipboard.writeText.bind(clipboard)
+    : async (text) => {
+        const area = document.createElement("textarea");
+        area.value = text;
+        document.body.appendChild(area);
+        area.select();
+        document.execCommand("copy");
+        area.remove();
+      };
 
   // The chat's "Copy conversation" button: each message as "Speaker: words", a thinking message
   // under its title, a file by its name; `words` names the speakers in the page's language.
@@ -48,7 +59,14 @@
         }
       }
     }
-    write(blocks.join("\n\n"));
+    // the button shows a check mark for a moment once the words are on the clipboard
+    write(blocks.join("\n\n")).then(() => {
+      const button = document.getElementById("rio-copy");
+      if (!button) return;
+      button.dataset.copied = "";
+      clearTimeout(button.rioCopiedTimer);
+      button.rioCopiedTimer = setTimeout(() => delete button.dataset.copied, 1500);
+    }, () => {});  // refused (no permission): no check mark
     return [];
   };
 

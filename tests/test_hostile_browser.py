@@ -4,6 +4,8 @@ The app runs around a scripted backend whose name and tokens are hostile
 markup; the visitor sends hostile markup too. A `dialog` handler fails the
 test if any `alert` runs; the markup must be visible literally in the chat,
 the header, the chart's hover labels and the exported standalone HTML chart.
+What the copy buttons put on the clipboard is the words, with no markup, also
+where the page has no clipboard API.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def test_markup_from_visitor_and_model_is_shown_as_text(browser, hostile_url):
     assert turn.endswith(f"\n\nAnswer: {SCRIPT_TAG} {IMG_TAG}") and "rio-" not in turn
     # and the chat's own button the whole conversation, the thinking under its title
     page.get_by_role("button", name="Copy conversation").click()
+    page.wait_for_selector("#rio-copy[data-copied]", timeout=5_000)  # the check mark: copied
     copied = page.evaluate("navigator.clipboard.readText()")
     blocks = copied.split("\n\n")
     assert blocks[0] == f"You: {VISITOR}"
@@ -151,4 +154,25 @@ def test_exported_html_chart_keeps_markup_as_text(browser, hostile_url):
     page.set_content(html)
     assert page.locator("img[src='x']").count() == 0
     assert fired == []
+    ctx.close()
+
+
+def test_copy_conversation_works_where_the_page_has_no_clipboard_api(browser, hostile_url):
+    """Served over plain http to another machine, a page has no navigator.clipboard: the button
+    copies through the older copy command, and shows its check mark."""
+    ctx = browser.new_context()
+    ctx.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});"
+        "window.copied = []; document.addEventListener('copy', () => copied.push(document.activeElement.value));"
+    )
+    page = ctx.new_page()
+    page.goto(hostile_url)
+    page.wait_for_selector("#rio-box textarea", timeout=WAIT_MS)
+    page.locator("#rio-box textarea").fill("fish & chips < 10")
+    page.locator("#rio-box textarea").press("Enter")
+    page.wait_for_selector("#rio-summary .rio-card:not(.rio-card-running)", timeout=WAIT_MS)
+    page.get_by_role("button", name="Copy conversation").click()
+    page.wait_for_selector("#rio-copy[data-copied]", timeout=5_000)
+    (copied,) = page.evaluate("window.copied")
+    assert copied.startswith("You: fish & chips < 10\n\nAssistant (Thinking")
     ctx.close()
