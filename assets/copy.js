@@ -59,6 +59,7 @@
         }
       }
     }
+    if (!blocks.length) return [];  // an empty chat: nothing copied, no check mark
     // the button shows a check mark for a moment once the words are on the clipboard
     write(blocks.join("\n\n")).then(() => {
       const button = document.getElementById("rio-copy");
