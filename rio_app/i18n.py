@@ -293,10 +293,10 @@ PT: dict[str, str] = {
     "race_early": "fechado cedo",
     "mix_label": "misturado",
     "chatbot.copy_message": "Copiar mensagem",
+    "chatbot.copied_message": "Mensagem copiada",
     "copy_conversation": "Copiar conversa",
     "speaker_user": "Você",
     "speaker_assistant": "Assistente",
-    "chatbot.copied_message": "Mensagem copiada",
     **{f"label_{name}": p.label for name, p in PRESETS.items()},  # hub ids read the same in both
     "label_smollm2-offline": "SmolLM2-135M-Instruct (offline, texto)",
     "label_smollm2-think": "SmolLM2-135M ajustado aqui para pensar (offline, texto)",

@@ -160,7 +160,7 @@ def _chat_tab(backend: Backend) -> ChatTab:
         with gr.Column(scale=3, min_width=380):
             chatbot = _chatbot("rio-chat", "chat_label", 580, examples(backend.info.modalities))
             box = _box(backend, "rio-box", "box_placeholder")
-            with gr.Row(equal_height=True, elem_classes="rio-under-box"):
+            with gr.Row(equal_height=True):
                 limits = gr.Markdown(limits_line(backend, "en"), elem_classes="rio-limits")
                 copy = gr.Button(
                     I18N("copy_conversation"), size="sm", variant="secondary", scale=0, min_width=170,
