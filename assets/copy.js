@@ -1,9 +1,9 @@
 () => {
   // What the chat copies is its words, not its markup. A chat message holds the Markdown that
   // rio_app/render.py made: text HTML-escaped outside code, latent and calculator tokens in
-  // marked spans, a framed answer in a span, app notes in a span. `rioPlain` undoes that (as
-  // render.plain_text does on the server): code is kept byte for byte, notes are dropped, and a
-  // framed answer reads as its words.
+  // marked spans, a framed answer in a span, app notes in a span. `plain` undoes that (as
+  // render.plain_text does on the server; the two change together): code is kept byte for byte,
+  // notes are dropped, and a framed answer reads as its words.
   const decode = (s) => {
     const area = document.createElement("textarea");
     area.innerHTML = s;
@@ -25,7 +25,6 @@
     }
     return (out + unrender(s.slice(pos))).trim();
   };
-  window.rioPlain = plain;
 
   const clipboard = navigator.clipboard;
   // a page served over plain http from another machine has no navigator.clipboard: the older
@@ -53,9 +52,10 @@
         if (c.type === "file") {
           const name = c.file?.orig_name || (c.file?.path || "").split("/").pop();
           blocks.push(`${who}: [${name}]`);
-        } else if (c.type === "text" && plain(c.text)) {
+        } else if (c.type === "text") {
+          const text = plain(c.text);
           const head = m.metadata?.title ? `${who} (${plain(m.metadata.title)})` : who;
-          blocks.push(`${head}: ${plain(c.text)}`);
+          if (text) blocks.push(`${head}: ${text}`);
         }
       }
     }

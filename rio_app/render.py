@@ -128,7 +128,8 @@ def render_user(text: str) -> str:
 
 def plain_text(rendered: str) -> str:
     """A rendered message back to its words: the inverse of `render_runs` / `render_user`
-    (notes dropped, code spans kept byte for byte)."""
+    (notes dropped, code spans kept byte for byte). assets/copy.js does the same in the browser
+    for the copy buttons; a change to the rendering changes both."""
     out: list[str] = []
     pos = 0
     for m in CODE_RE.finditer(rendered):
