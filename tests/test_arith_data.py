@@ -103,6 +103,7 @@ ORACLE = {
     "rs_trip": lambda which, period, v: 2 * v * RT_COUNT["day"][period],
     "rs_yearly": lambda which, v: v,  # the total is 12 v
     "rs_times": lambda which, n, v, weeks: n * v * weeks,
+    "rs_days": lambda which, n, v, weeks: n * v * weeks,
     "fu_more": lambda n, v, k: (n + k) * v,
     "fu_instead": lambda n, v, w: n * w,
     "fu_change": lambda n, v, bill: bill - n * v,
@@ -592,14 +593,16 @@ def test_rate_steps_bring_in_every_fact_the_question_leaves_out(rate_steps):
     never says the period's count, and a thinking line says it, a dozen's 12 or an hour's 60
     before the arithmetic that uses them; yearly totals are written with a thousands separator in
     the question ("$2,400", "R$ 2.400") and with plain digits in the arithmetic; something done n
-    times a week is counted n times, not over the week's 7 days."""
+    times or n days a week ("twice a week") is counted n times, not over the week's 7 days."""
     _assert_own_stream(rate_steps, ad.RATE_STEPS, 600)
     facts = {"dozen": "12", "hour": "60", "trip": "2"}
     grouped = 0
     for p in rate_steps:
         _assert_answered_in_named_lines(p)
         name, lines = p.params[0], p.thinking.split("\n")
-        assert not re.search(r"\b\d+ (days|dias|months|meses)\b", p.question), p.question
+        said_days = r"\b\d (days a week|dias por semana)" if name == "rs_days" else "^$"
+        question = re.sub(said_days, "", p.question)
+        assert not re.search(r"\b\d+ (days|dias|months|meses)\b", question), p.question
         said = [n for n in facts if any(ln.lower().endswith(ad.RS_FACTS[n][p.lang != "en"]) for ln in lines)]
         assert said == {"rs_dozen": ["dozen"], "rs_hours": ["hour"], "rs_minutes": ["hour"],
                         "rs_trip": ["trip"]}.get(name, []), p.thinking  # fmt: skip
@@ -607,8 +610,9 @@ def test_rate_steps_bring_in_every_fact_the_question_leaves_out(rate_steps):
             at = next(i for i, ln in enumerate(lines) if ln.lower().endswith(ad.RS_FACTS[n][p.lang != "en"]))
             after = lines[at + 1] + lines[min(at + 2, len(lines) - 1)]
             assert re.search(rf"[×÷] {facts[n]} = ", after), p.thinking
-        if name == "rs_times":  # n times a week: the first line says so, and no line counts 7 days
-            assert lines[0].endswith(ad.RS_TIMES_FACT[p.lang != "en"].format(n=p.params[2])), p.thinking
+        if name in ("rs_times", "rs_days"):  # n times or days a week: said first, and no 7 days
+            fact = ad.RS_TIMES_FACT if name == "rs_times" else ad.RS_DAYS_FACT
+            assert lines[0].endswith(fact[p.lang != "en"].format(n=p.params[2])), p.thinking
             assert not re.search(r"\b7 (days|dias)\b", p.thinking), p.thinking
         if name == "rs_yearly":
             total = 12 * p.params[2]
@@ -618,6 +622,12 @@ def test_rate_steps_bring_in_every_fact_the_question_leaves_out(rate_steps):
                 sep = "," if p.lang == "en" else "."
                 assert f"{total // 1000}{sep}{total % 1000:03d}" in p.question, p.question
     assert grouped >= 20
+    worded = {
+        p.lang
+        for p in rate_steps
+        if p.params[0] == "rs_times" and re.search(r"twice|three times|duas vezes|três vezes", p.question)
+    }
+    assert worded == set(ad.LANGS)  # "twice a week" as people write it, its fact line with the digit
 
 
 @pytest.fixture(scope="module")

@@ -4394,26 +4394,70 @@ def _rs_yearly(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     )
 
 
-RS_TIMES = {  # something done {n} times a week, {v} each time
+RS_TIMES = {  # something done {times} ("3 times a week", "twice a week"), {v} each time
     "en": (
         ("My guitar lesson lasts {v} minutes and I have {n} lessons a week.",
          "How many minutes of lessons do I have {span}?", "That is {box} minutes."),
-        ("{name} goes to the gym {n} times a week and burns {v} calories each time.",
+        ("{name} goes to the gym {times} and burns {v} calories each time.",
          "How many calories does {she} burn {span}?", "{She} burns {box} calories."),
-        ("I water the garden {n} times a week, {v} liters each time.", "How many liters do I use {span}?",
+        ("I water the garden {times}, {v} liters each time.", "How many liters do I use {span}?",
          "I use {box} liters."),
-        ("We order pizza {n} times a week, {v} dollars each time.", "How much do we spend on pizza {span}?",
+        ("We order pizza {times}, {v} dollars each time.", "How much do we spend on pizza {span}?",
          "We spend {box} dollars."),
+        ("I swim {times} and do {v} laps each time.", "How many laps do I swim {span}?",
+         "I swim {box} laps."),
+        ("{name} cleans an office {times} and is paid {v} dollars for each cleaning.",
+         "How much does {she} earn {span}?", "{She} earns {box} dollars."),
+        ("The café gets {v} liters of milk {times}.", "How many liters of milk arrive {span}?",
+         "{box} liters arrive."),
+        ("I play tennis {times}, {v} minutes every time I play.", "How many minutes of tennis is that {span}?",
+         "That is {box} minutes."),
     ),
     "pt-BR": (
         ("Minha aula de violão dura {v} minutos e tenho {n} aulas por semana.",
          "Quantos minutos de aula tenho {span}?", "São {box} minutos."),
-        ("{name} vai à academia {n} vezes por semana e gasta {v} calorias em cada vez.",
+        ("{name} vai à academia {times} e gasta {v} calorias em cada vez.",
          "Quantas calorias {ela} gasta {span}?", "{Ela} gasta {box} calorias."),
-        ("Rego o jardim {n} vezes por semana, {v} litros em cada vez.", "Quantos litros uso {span}?",
+        ("Rego o jardim {times}, {v} litros em cada vez.", "Quantos litros uso {span}?",
          "Uso {box} litros."),
-        ("Pedimos pizza {n} vezes por semana, {v} reais cada vez.", "Quanto gastamos com pizza {span}?",
+        ("Pedimos pizza {times}, {v} reais cada vez.", "Quanto gastamos com pizza {span}?",
          "Gastamos {box} reais."),
+        ("Nado {times} e faço {v} piscinas em cada treino.", "Quantas piscinas faço {span}?",
+         "Faço {box} piscinas."),
+        ("{name} faz faxina num escritório {times} e recebe {v} reais por faxina.",
+         "Quanto {ela} recebe {span}?", "{Ela} recebe {box} reais."),
+        ("O café recebe {v} litros de leite {times}.", "Quantos litros de leite chegam {span}?",
+         "Chegam {box} litros."),
+        ("Jogo tênis {times}, {v} minutos cada vez que jogo.", "Quantos minutos de tênis são {span}?",
+         "São {box} minutos."),
+    ),
+}  # fmt: skip
+RS_TIMES_SAID = {  # "{n} times a week" as people write it; `words` for 2–6, the digit's fact line either way
+    "en": (("{n} times a week", "{n} times per week", "{words} a week"),
+           {2: "twice", 3: "three times", 4: "four times", 5: "five times", 6: "six times"}),
+    "pt-BR": (("{n} vezes por semana", "{n} vezes na semana", "{words} por semana"),
+              {2: "duas vezes", 3: "três vezes", 4: "quatro vezes", 5: "cinco vezes", 6: "seis vezes"}),
+}  # fmt: skip
+RS_DAYS = {  # something done {n} days a week, {v} each of those days
+    "en": (
+        ("I drive to work {n} days a week and parking costs {v} dollars a day.",
+         "How much do I pay for parking {span}?", "I pay {box} dollars."),
+        ("{name} practices the piano {n} days a week, {v} minutes a day.",
+         "How many minutes does {she} practice {span}?", "{She} practices {box} minutes."),
+        ("The school kitchen cooks {v} lunches a day and is open {n} days a week.",
+         "How many lunches does it cook {span}?", "It cooks {box} lunches."),
+        ("{name} sells {v} cakes on each day {she} works, and {she} works {n} days a week.",
+         "How many cakes does {she} sell {span}?", "{She} sells {box} cakes."),
+    ),
+    "pt-BR": (
+        ("Vou de carro ao trabalho {n} dias por semana e pago {v} reais de estacionamento por dia.",
+         "Quanto pago de estacionamento {span}?", "Pago {box} reais."),
+        ("{name} estuda piano {n} dias por semana, {v} minutos por dia.",
+         "Quantos minutos {ela} estuda {span}?", "{Ela} estuda {box} minutos."),
+        ("A cozinha da escola faz {v} almoços por dia e abre {n} dias por semana.",
+         "Quantos almoços ela faz {span}?", "Faz {box} almoços."),
+        ("{name} vende {v} bolos em cada dia que trabalha, e trabalha {n} dias por semana.",
+         "Quantos bolos {ela} vende {span}?", "{Ela} vende {box} bolos."),
     ),
 }  # fmt: skip
 RS_TIMES_SPAN = {  # one week, or {k} weeks
@@ -4421,32 +4465,49 @@ RS_TIMES_SPAN = {  # one week, or {k} weeks
     "pt-BR": (("por semana", "em uma semana", "toda semana"), "em {k} semanas"),
 }
 RS_TIMES_FACT = ("{n} times a week, not every day.", "{n} vezes por semana, não todo dia.")
+RS_DAYS_FACT = ("{n} days a week, not every day.", "{n} dias por semana, não todo dia.")
 
 
-def _rs_times_sample(r: random.Random) -> tuple[int, ...]:
-    """(which sentence, times a week 2–6, the amount each time 5–120 in fives, weeks: one in three asks for one)."""
-    return (
-        r.randrange(len(RS_TIMES["en"])),
+def _rs_week_sample(rows: dict) -> Callable[[random.Random], tuple[int, ...]]:
+    """(which sentence, times or days a week 2–6, the amount each time 5–120 in fives, weeks: one in
+    three asks for one)."""
+    return lambda r: (
+        r.randrange(len(rows["en"])),
         r.randint(2, 6),
         5 * r.randint(1, 24),
         r.choice((1, 1, 2, 3, 4, 6)),
     )
 
 
-@variant(RATE_STEPS, "rs_times", _rs_times_sample)
-def _rs_times(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
-    """ "My lesson lasts 45 minutes and I have 3 lessons a week. How many minutes a week?": v × n, and
-    × the weeks when more than one is asked. The week counts the times, not its 7 days: the first
-    line says so, against the days-in-a-week fact the one-step periods stream writes."""
+def _rs_week_draft(ctx: Ctx, rows: dict, fact: tuple[str, str], nums: tuple[int, ...], times: str) -> Draft:
+    """v × n, and × the weeks when more than one is asked; the first line says the week counts n,
+    against the days-in-a-week fact the one-step periods stream writes."""
     which, n, v, weeks = nums
     one, several = RS_TIMES_SPAN[ctx.lang]
     span = ctx.rng.choice(one) if weeks == 1 else several.format(k=weeks)
-    steps: list = [RS_TIMES_FACT[0 if ctx.en else 1].format(n=n), (v, "×", n)]
+    steps: list = [fact[0 if ctx.en else 1].format(n=n), (v, "×", n)]
     check = f"{v * n} ÷ {n} = {v}"
     if weeks > 1:
         steps.append((v * n, "×", weeks))
         check = f"{v * n * weeks} ÷ {weeks} = {v * n}"
-    return _period_draft(ctx, RS_TIMES[ctx.lang][which], {"n": n, "v": v, "span": span}, steps, check)
+    return _period_draft(
+        ctx, rows[ctx.lang][which], {"n": n, "v": v, "span": span, "times": times}, steps, check
+    )
+
+
+@variant(RATE_STEPS, "rs_times", _rs_week_sample(RS_TIMES))
+def _rs_times(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "I swim twice a week, 30 laps each time. How many laps in 3 weeks?": the times, not the 7 days."""
+    forms, words = RS_TIMES_SAID[ctx.lang]
+    times = ctx.rng.choice(forms).format(n=nums[1], words=words[nums[1]])
+    return _rs_week_draft(ctx, RS_TIMES, RS_TIMES_FACT, nums, times)
+
+
+@variant(RATE_STEPS, "rs_days", _rs_week_sample(RS_DAYS))
+def _rs_days_a_week(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "I drive to work 5 days a week and parking costs 12 dollars a day. How much a week?": the
+    days worked, not the week's 7."""
+    return _rs_week_draft(ctx, RS_DAYS, RS_DAYS_FACT, nums, "")
 
 
 # ---------------------------------------------------------------------------- follow-ups
