@@ -26,11 +26,13 @@
     return (out + unrender(s.slice(pos))).trim();
   };
 
-  const clipboard = navigator.clipboard;
-  // a page served over plain http from another machine has no navigator.clipboard: the older
-  // copy command still works there, inside the click
-  const write = clipboard
-    ? clipboard.writeText.bind(clipboard)
+  // A page served over plain http from another machine has no navigator.clipboard. The older copy
+  // command still works there, inside the click; the page gets a clipboard that writes with it,
+  // so Gradio's copy buttons (which look for navigator.clipboard) come through the cleaning below
+  // instead of copying the Markdown themselves.
+  const native = navigator.clipboard;
+  const write = native
+    ? native.writeText.bind(native)
     : async (text) => {
         const area = document.createElement("textarea");
         area.value = text;
@@ -74,7 +76,8 @@
   // Gradio's copy button under each chat message copies the message's Markdown as it is; a click
   // inside a chat marks the copy it starts, and that copy gets the words instead. A code block's
   // own copy button already copies its code as written, so it is left alone.
-  if (!clipboard) return;
+  const clipboard = native || {};
+  if (!native) Object.defineProperty(navigator, "clipboard", { value: clipboard, configurable: true });
   let fromChat = false;
   document.addEventListener(
     "click",

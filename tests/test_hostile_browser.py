@@ -159,10 +159,11 @@ def test_exported_html_chart_keeps_markup_as_text(browser, hostile_url):
 
 def test_copy_conversation_works_where_the_page_has_no_clipboard_api(browser, hostile_url):
     """Served over plain http to another machine, a page has no navigator.clipboard: the button
-    copies through the older copy command, and shows its check mark."""
+    copies through the older copy command, and shows its check mark; a message's own copy button
+    copies its words there too, not its Markdown."""
     ctx = browser.new_context()
     ctx.add_init_script(
-        "Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});"
+        "delete Navigator.prototype.clipboard;"  # as in an insecure context: not there at all
         "window.copied = []; document.addEventListener('copy', () => copied.push(document.activeElement.value));"
     )
     page = ctx.new_page()
@@ -175,4 +176,7 @@ def test_copy_conversation_works_where_the_page_has_no_clipboard_api(browser, ho
     page.wait_for_selector("#rio-copy[data-copied]", timeout=5_000)
     (copied,) = page.evaluate("window.copied")
     assert copied.startswith("You: fish & chips < 10\n\nAssistant (Thinking")
+    page.locator("#rio-chat").get_by_label("Copy message").first.click()
+    page.wait_for_function("window.copied.length == 2", timeout=5_000)
+    assert page.evaluate("window.copied[1]") == "fish & chips < 10"  # not "fish &amp; chips &lt; 10"
     ctx.close()
