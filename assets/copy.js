@@ -42,11 +42,9 @@
         area.remove();
       };
 
-  // The chat's "Copy conversation" button: each message as "Speaker: words", a thinking message
-  // under its title, a file by its name; `words` names the speakers in the page's language.
-  window.rioCopyConversation = (messages, words) => {
-    const lang = document.querySelector("#rio-header .rio-header")?.lang || "en";
-    const w = words[lang] || words.en;
+  // A chat's messages as "Speaker: words" blocks, a thinking message under its title, a file by
+  // its name; `w` names the speakers in the page's language.
+  const conversation = (messages, w) => {
     const blocks = [];
     for (const m of messages || []) {
       const who = m.role === "user" ? w.user : w.assistant;
@@ -61,15 +59,37 @@
         }
       }
     }
-    if (!blocks.length) return [];  // an empty chat: nothing copied, no check mark
-    // the button shows a check mark for a moment once the words are on the clipboard
+    return blocks;
+  };
+  const wordsOf = (words) =>
+    words[document.querySelector("#rio-header .rio-header")?.lang || "en"] || words.en;
+  // the button shows a check mark for a moment once the words are on the clipboard; refused (no
+  // permission): no check mark
+  const copyBlocks = (blocks, buttonId) => {
+    if (!blocks.length) return;  // nothing to copy: no check mark
     write(blocks.join("\n\n")).then(() => {
-      const button = document.getElementById("rio-copy");
+      const button = document.getElementById(buttonId);
       if (!button) return;
       button.dataset.copied = "";
       clearTimeout(button.rioCopiedTimer);
       button.rioCopiedTimer = setTimeout(() => delete button.dataset.copied, 1500);
-    }, () => {});  // refused (no permission): no check mark
+    }, () => {});
+  };
+
+  // The chat's "Copy conversation" button.
+  window.rioCopyConversation = (messages, words) => {
+    copyBlocks(conversation(messages, wordsOf(words)), "rio-copy");
+    return [];
+  };
+
+  // The race's "Copy both runs" button: each pane's conversation under the pane's name, then the
+  // verdict.
+  window.rioCopyRace = (a, b, verdict, words) => {
+    const w = wordsOf(words);
+    const runs = [[w.race_a, a], [w.race_b, b]].filter(([, m]) => m?.length);
+    const blocks = runs.flatMap(([name, m]) => [`${name}:`, ...conversation(m, w)]);
+    if (blocks.length && verdict) blocks.push(plain(verdict));
+    copyBlocks(blocks, "rio-race-copy");
     return [];
   };
 

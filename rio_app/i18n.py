@@ -160,6 +160,7 @@ EN: dict[str, str] = {
     # the chat's own copy button (Gradio's copies HTML and has no key): its label and the speakers
     # it names in the copied text
     "copy_conversation": "Copy conversation",
+    "copy_race": "Copy both runs",
     "speaker_user": "You",
     "speaker_assistant": "Assistant",
     # the model picker: the presets' own labels and why each can load or not (engine/models/presets.py)
@@ -295,6 +296,7 @@ PT: dict[str, str] = {
     "chatbot.copy_message": "Copiar mensagem",
     "chatbot.copied_message": "Mensagem copiada",
     "copy_conversation": "Copiar conversa",
+    "copy_race": "Copiar as duas execuções",
     "speaker_user": "Você",
     "speaker_assistant": "Assistente",
     **{f"label_{name}": p.label for name, p in PRESETS.items()},  # hub ids read the same in both

@@ -37,8 +37,9 @@ MAX_FILE_SIZE = "200mb"  # the largest upload engine.media accepts (a video)
 LIGHT = {"concurrency_limit": None, "show_progress": "hidden"}  # fast events, any number at once
 
 
-# the speakers the copied conversation names, by the page's language
-SPEAKERS = json.dumps({lang: {"user": t("speaker_user", lang), "assistant": t("speaker_assistant", lang)} for lang in LANGS})  # fmt: skip
+# the speakers (and race panes) a copied conversation names, by the page's language
+SPEAKERS = json.dumps({lang: {"user": t("speaker_user", lang), "assistant": t("speaker_assistant", lang),
+                              "race_a": t("race_a", lang), "race_b": t("race_b", lang)} for lang in LANGS})  # fmt: skip
 
 
 def launch_kwargs() -> dict[str, Any]:
@@ -82,6 +83,7 @@ class RaceTab:
     against: gr.Radio
     panes: tuple[RacePane, RacePane]  # SwiReasoning, then the method it races
     verdict: gr.Markdown
+    copy: gr.Button  # both runs as words, for pasting elsewhere (assets/copy.js)
     downloads: dict[str, gr.DownloadButton]
     message: gr.State  # the raced message, kept while both runs stream
     intro: gr.Markdown | None = None  # what a race is on this backend (`handlers.race_intro`)
@@ -192,9 +194,13 @@ def _race_tab(backend: Backend) -> RaceTab:
         against = gr.Radio(METHOD_CHOICES[1:], value="cot", label=I18N("race_against"), scale=1)
     with gr.Row(equal_height=False):
         panes = (_race_pane("a", "race_a"), _race_pane("b", "race_b"))
-    verdict = gr.Markdown("", elem_id="rio-race-verdict")
+    with gr.Row(equal_height=True):
+        verdict = gr.Markdown("", elem_id="rio-race-verdict")
+        copy = gr.Button(
+            I18N("copy_race"), size="sm", variant="secondary", scale=0, min_width=170, elem_id="rio-race-copy"
+        )
     downloads = _exports("rio-race", both=True)
-    return RaceTab(box, against, panes, verdict, downloads, gr.State(None), intro)
+    return RaceTab(box, against, panes, verdict, copy, downloads, gr.State(None), intro)
 
 
 def _sidebar(backend: Backend, settings: DecodeSettings, allow_switch: bool) -> dict[str, Any]:
@@ -275,6 +281,8 @@ def _wire_race(h: Handlers, page: Page, queue: dict[str, Any]) -> None:
     run = run.then(h.release_box, None, r.box, queue=False)
     run.then(h.race_exports, [session, a.chat, b.chat], list(r.downloads.values()), **LIGHT)
     r.box.stop(h.stop_race, [session], None, queue=False)
+    copy_js = f"(a, b, v) => window.rioCopyRace(a, b, v, {SPEAKERS})"
+    r.copy.click(None, [a.chat, b.chat, r.verdict], None, js=copy_js, queue=False)
 
 
 def build_page(

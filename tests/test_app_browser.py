@@ -360,6 +360,16 @@ def test_race_mode_runs_both_panes_and_exports_both(browser, tiny_url):
         page.locator(f"#rio-race-{k}").bounding_box()["y"] for k in ("chart-a", "chart-b", "card-a", "card-b")
     ]
     assert abs(tops[0] - tops[1]) < 2 and abs(tops[2] - tops[3]) < 2
+    # "Copy both runs": each pane's conversation under its name, in words, then the verdict
+    page.get_by_role("button", name="Copy both runs").click()
+    page.wait_for_selector("#rio-race-copy[data-copied]", timeout=5_000)
+    blocks = page.evaluate("navigator.clipboard.readText()").split("\n\n")
+    at_b = blocks.index("CoT:")
+    assert blocks[:2] == ["SwiReasoning:", "You: What is 2 + 2?"]
+    assert blocks[at_b + 1] == "You: What is 2 + 2?"
+    assert all(b.startswith("Assistant") for b in blocks[2:at_b] + blocks[at_b + 2 : -1])
+    assert blocks[-1] == page.locator("#rio-race-verdict").inner_text().strip()
+    assert "rio-" not in "".join(blocks) and "&lt;" not in "".join(blocks)
     page.locator("#rio-race-exports").click()
     button = page.locator("#rio-race-export_json")
     button.wait_for(timeout=30_000)
