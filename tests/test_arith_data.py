@@ -104,6 +104,7 @@ ORACLE = {
     "rs_yearly": lambda which, v: v,  # the total is 12 v
     "rs_times": lambda which, n, v, weeks: n * v * weeks,
     "rs_days": lambda which, n, v, weeks: n * v * weeks,
+    "rs_daily": lambda which, two, v: v * (7, 14)[two],
     "fu_more": lambda n, v, k: (n + k) * v,
     "fu_instead": lambda n, v, w: n * w,
     "fu_change": lambda n, v, bill: bill - n * v,
@@ -614,6 +615,8 @@ def test_rate_steps_bring_in_every_fact_the_question_leaves_out(rate_steps):
             fact = ad.RS_TIMES_FACT if name == "rs_times" else ad.RS_DAYS_FACT
             assert lines[0].endswith(fact[p.lang != "en"].format(n=p.params[2])), p.thinking
             assert not re.search(r"\b7 (days|dias)\b", p.thinking), p.thinking
+        if name == "rs_daily":  # the same situations every day: the week's days, said first
+            assert re.search(r"^\D*(7|14) (days|dias)\.$", lines[0]), p.thinking
         if name == "rs_yearly":
             total = 12 * p.params[2]
             assert str(total) in p.thinking and re.search(rf"÷ 12 = {p.params[2]}\.", p.thinking)

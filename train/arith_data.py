@@ -4510,6 +4510,26 @@ def _rs_days_a_week(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     return _rs_week_draft(ctx, RS_DAYS, RS_DAYS_FACT, nums, "")
 
 
+RS_DAILY_SAID = {
+    "en": ("every day", "each day", "daily"),
+    "pt-BR": ("todo dia", "todos os dias", "diariamente"),
+}
+
+
+@variant(RATE_STEPS, "rs_daily", lambda r: (1 + r.randrange(len(RS_TIMES["en"]) - 1), r.randrange(2), 5 * r.randint(1, 24)))  # fmt: skip
+def _rs_daily(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
+    """ "I swim every day and do 30 laps each time. How many laps in two weeks?": `rs_times`'s
+    situations done every day, counted over the week's 7 days (or two weeks' 14). The same sentence
+    with "3 times a week" counts 3: the pair makes the count come from those words."""
+    which, two, v = nums
+    count, fact, span = _rt_fact(ctx, ("week", "two_weeks")[two])
+    times = ctx.rng.choice(RS_DAILY_SAID[ctx.lang])
+    w = {"n": 0, "v": v, "span": span, "times": times}
+    return _period_draft(
+        ctx, RS_TIMES[ctx.lang][which], w, [fact, (v, "×", count)], f"{v * count} ÷ {count} = {v}"
+    )
+
+
 # ---------------------------------------------------------------------------- follow-ups
 
 # A second question about the first one's answer, asked in the same chat: "And if I buy 3 more?",
