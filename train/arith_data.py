@@ -4514,9 +4514,10 @@ RS_DAILY_SAID = {
     "en": ("every day", "each day", "daily"),
     "pt-BR": ("todo dia", "todos os dias", "diariamente"),
 }
+RS_DAILY_ROWS = [i for i, row in enumerate(RS_TIMES["en"]) if "{times}" in row[0]]  # not "{n} lessons a week"
 
 
-@variant(RATE_STEPS, "rs_daily", lambda r: (1 + r.randrange(len(RS_TIMES["en"]) - 1), r.randrange(2), 5 * r.randint(1, 24)))  # fmt: skip
+@variant(RATE_STEPS, "rs_daily", lambda r: (r.choice(RS_DAILY_ROWS), r.randrange(2), 5 * r.randint(1, 24)))
 def _rs_daily(ctx: Ctx, nums: tuple[int, ...]) -> Draft:
     """ "I swim every day and do 30 laps each time. How many laps in two weeks?": `rs_times`'s
     situations done every day, counted over the week's 7 days (or two weeks' 14). The same sentence
